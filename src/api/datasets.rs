@@ -1,0 +1,299 @@
+//! `/v1/datasets`: upload CSV or NPY, list, get, download, delete.
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{AppPath, AppQuery};
+use super::models::stream_artifact;
+use super::{ApiError, AppState, Caller, PageQuery, Problem};
+use crate::artifacts::dataset_key;
+use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions, Task};
+use crate::store::{DatasetRow, NewDataset};
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let upload_limit = axum::extract::DefaultBodyLimit::max(
+        usize::try_from(state.limits.max_dataset_bytes).unwrap_or(usize::MAX),
+    );
+    Router::new()
+        .route(
+            "/datasets",
+            get(list_datasets).post(upload_dataset).layer(upload_limit),
+        )
+        .route("/datasets/{id}", get(get_dataset).delete(delete_dataset))
+        .route("/datasets/{id}/content", get(download_dataset))
+}
+
+/// A dataset and its shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetDto {
+    pub id: Uuid,
+    pub name: String,
+    /// `csv` or `npy`.
+    pub format: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub rows: i64,
+    pub features: i64,
+    pub feature_names: Vec<String>,
+    /// The target column.
+    pub target: String,
+    /// `classification` or `regression`.
+    pub task: String,
+    /// Class labels in index order (classification only).
+    pub classes: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<DatasetRow> for DatasetDto {
+    fn from(r: DatasetRow) -> Self {
+        DatasetDto {
+            id: r.id,
+            name: r.name,
+            format: r.format,
+            sha256: r.sha256,
+            bytes: r.bytes,
+            rows: r.rows,
+            features: r.features,
+            feature_names: serde_json::from_value(r.feature_names).unwrap_or_default(),
+            target: r.target,
+            task: r.task,
+            classes: r.classes.and_then(|c| serde_json::from_value(c).ok()),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// A page of datasets, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetPage {
+    pub items: Vec<DatasetDto>,
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Dataset file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetFormat {
+    Csv,
+    Npy,
+}
+
+/// Query of a dataset upload.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadDatasetQuery {
+    /// Display name (default `dataset`).
+    pub name: Option<String>,
+    /// CSV: the target column's name (default: the last column). NPY: the target column's
+    /// index (default: the last column).
+    pub target: Option<String>,
+    /// `classification` or `regression` (default: inferred from the target values).
+    #[param(value_type = Option<String>)]
+    pub task: Option<Task>,
+    /// `csv` or `npy` (default: from the content type, else sniffed).
+    pub format: Option<DatasetFormat>,
+}
+
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Upload a dataset.
+///
+/// CSV: a header row, numeric feature columns and a target column chosen with `target`
+/// (default: last). NPY: a 2-D numeric array whose target column is `target` (an index,
+/// default last). Bad cells are reported with their row and column.
+#[utoipa::path(post, path = "/v1/datasets", tag = "datasets", params(UploadDatasetQuery),
+    request_body(content = String, content_type = "text/csv", description = "the CSV (or NPY with application/octet-stream)"),
+    responses((status = 201, body = DatasetDto), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn upload_dataset(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(q): AppQuery<UploadDatasetQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let name = q.name.clone().unwrap_or_else(|| "dataset".into());
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(ApiError::field("name", "must be 1 to 200 characters"));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let stream = req.into_body().into_data_stream();
+    let spooled = state
+        .artifacts
+        .spool(stream, state.limits.max_dataset_bytes)
+        .await?;
+    if spooled.bytes == 0 {
+        return Err(ApiError::field("body", "the file is empty"));
+    }
+    let format = q
+        .format
+        .unwrap_or(if spooled.prefix.starts_with(NPY_MAGIC) {
+            DatasetFormat::Npy
+        } else if content_type.contains("npy") {
+            DatasetFormat::Npy
+        } else {
+            DatasetFormat::Csv
+        });
+    let path = spooled.path.clone();
+    let target = q.target.clone();
+    let task = q.task;
+    let dataset: Dataset = tokio::task::spawn_blocking(move || -> Result<Dataset, ApiError> {
+        match format {
+            DatasetFormat::Csv => {
+                let file =
+                    std::fs::File::open(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let opts = CsvOptions {
+                    target,
+                    task,
+                    ..CsvOptions::default()
+                };
+                Ok(parse_csv(std::io::BufReader::new(file), &opts)?)
+            }
+            DatasetFormat::Npy => {
+                let target_column = match target {
+                    None => None,
+                    Some(t) => Some(t.parse::<usize>().map_err(|_| {
+                        ApiError::field("target", "for NPY datasets, target is a column index")
+                    })?),
+                };
+                let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let opts = NpyOptions {
+                    target_column,
+                    task,
+                    ..NpyOptions::default()
+                };
+                Ok(parse_npy(&bytes, &opts)?)
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (ext, fmt) = match format {
+        DatasetFormat::Csv => ("csv", "csv"),
+        DatasetFormat::Npy => ("npy", "npy"),
+    };
+    let id = Uuid::now_v7();
+    let key = dataset_key(caller.tenant_id, id, ext);
+    state.artifacts.publish(&spooled.path, &key).await?;
+    let new = NewDataset {
+        id,
+        tenant_id: caller.tenant_id,
+        name: name.trim().to_string(),
+        format: fmt.into(),
+        artifact_key: key.clone(),
+        sha256: spooled.sha256.clone(),
+        bytes: spooled.bytes as i64,
+        rows: dataset.n_rows() as i64,
+        features: dataset.n_features() as i64,
+        feature_names: serde_json::json!(dataset.feature_names),
+        target: dataset.target.clone(),
+        task: dataset.task.as_str().into(),
+        classes: dataset.classes.as_ref().map(|c| serde_json::json!(c)),
+    };
+    let row = match state.store.insert_dataset(&new).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = state.artifacts.delete(&key).await;
+            return Err(e.into());
+        }
+    };
+    let location = format!("/v1/datasets/{}", row.id);
+    let mut resp = (StatusCode::CREATED, Json(DatasetDto::from(row))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// List datasets, newest first.
+#[utoipa::path(get, path = "/v1/datasets", tag = "datasets", params(PageQuery),
+    responses((status = 200, body = DatasetPage), (status = 400, body = Problem)))]
+pub async fn list_datasets(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(q): AppQuery<PageQuery>,
+) -> Result<Json<DatasetPage>, ApiError> {
+    let page = state
+        .store
+        .list_datasets(caller.tenant_id, q.to_page()?)
+        .await?;
+    Ok(Json(DatasetPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Get one dataset.
+#[utoipa::path(get, path = "/v1/datasets/{id}", tag = "datasets", params(("id" = Uuid, Path, description = "dataset id")),
+    responses((status = 200, body = DatasetDto), (status = 404, body = Problem)))]
+pub async fn get_dataset(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Json<DatasetDto>, ApiError> {
+    let row = state
+        .store
+        .get_dataset(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("dataset"))?;
+    Ok(Json(row.into()))
+}
+
+/// Download the dataset file as uploaded.
+#[utoipa::path(get, path = "/v1/datasets/{id}/content", tag = "datasets", params(("id" = Uuid, Path, description = "dataset id")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>), (status = 304, description = "not modified"), (status = 404, body = Problem)))]
+pub async fn download_dataset(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let row = state
+        .store
+        .get_dataset(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("dataset"))?;
+    let ct = if row.format == "csv" {
+        "text/csv"
+    } else {
+        "application/octet-stream"
+    };
+    let file_name = format!("{}.{}", row.name, row.format);
+    stream_artifact(
+        &state,
+        &row.artifact_key,
+        &row.sha256,
+        &file_name,
+        ct,
+        &headers,
+    )
+    .await
+}
+
+/// Delete a dataset and its file.
+#[utoipa::path(delete, path = "/v1/datasets/{id}", tag = "datasets", params(("id" = Uuid, Path, description = "dataset id")),
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem)))]
+pub async fn delete_dataset(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let row = state
+        .store
+        .delete_dataset(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("dataset"))?;
+    if let Err(e) = state.artifacts.delete(&row.artifact_key).await {
+        tracing::warn!(error = %e, key = %row.artifact_key, "dataset row deleted but its file was not");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

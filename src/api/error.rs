@@ -1,0 +1,186 @@
+//! The API's error type: every failure leaves as RFC 9457 `application/problem+json` with a
+//! field-level `errors` list. Server errors get a generic body; the cause is logged once.
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::artifacts::ArtifactError;
+use crate::domain::{FieldError, ValidationErrors};
+use crate::formats::FormatError;
+use crate::store::StoreError;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:whittle:problem:validation`, …).
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// One entry per offending field (empty when the problem is not about fields).
+    pub errors: Vec<FieldError>,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("validation failed: {0}")]
+    Validation(ValidationErrors),
+    #[error("{detail}")]
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(ValidationErrors::single(field, message))
+    }
+
+    /// A 400 about one field.
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::BadRequest {
+            detail: message.clone(),
+            errors: vec![FieldError {
+                field: field.into(),
+                message,
+            }],
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not Found"),
+            ApiError::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid request",
+            ),
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Payload too large",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        let (detail, errors) = match self {
+            ApiError::Validation(v) => {
+                let detail = if v.0.len() == 1 {
+                    format!("{}: {}", v.0[0].field, v.0[0].message)
+                } else {
+                    format!("{} fields are invalid", v.0.len())
+                };
+                (detail, v.0)
+            }
+            ApiError::BadRequest { detail, errors } => (detail, errors),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                (
+                    "the server failed to handle this request; it has been logged".into(),
+                    vec![],
+                )
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "unavailable");
+                ("a dependency of the server is unavailable".into(), vec![])
+            }
+            other => (other.to_string(), vec![]),
+        };
+        let body = Problem {
+            type_: format!("urn:whittle:problem:{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        ApiError::Validation(e)
+    }
+}
+
+impl From<ArtifactError> for ApiError {
+    fn from(e: ArtifactError) -> Self {
+        match e {
+            ArtifactError::TooLarge { limit } => {
+                ApiError::PayloadTooLarge(format!("the body exceeds the limit of {limit} bytes"))
+            }
+            ArtifactError::Body(m) => {
+                ApiError::bad_request("body", format!("reading the body failed: {m}"))
+            }
+            ArtifactError::NotFound(k) => ApiError::Internal(format!("artifact {k} missing")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<FormatError> for ApiError {
+    fn from(e: FormatError) -> Self {
+        match e {
+            FormatError::TooLarge(m) => ApiError::PayloadTooLarge(m),
+            FormatError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
+            other => ApiError::field("body", other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The HTTP API: axum routers per resource, DTOs with OpenAPI schemas, the auth extractor and
+//! problem+json errors. Handlers never see SQL; they call the store's public surface.
+pub mod datasets;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod models;
+pub mod openapi;
+pub mod system;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, Problem};
+pub use extract::{AppJson, AuthState, Caller};
+
+use crate::artifacts::ArtifactStore;
+use crate::config::LimitsConfig;
+use crate::store::DynStore;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub artifacts: Arc<ArtifactStore>,
+    pub limits: LimitsConfig,
+    pub auth: Arc<AuthState>,
+    /// Wakes in-process workers when a job is enqueued.
+    pub wake: Arc<Notify>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole API with its middleware.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(models::routes(&state))
+        .merge(datasets::routes(&state))
+        .merge(jobs::routes());
+    Router::new()
+        .nest("/v1", v1)
+        .merge(system::routes())
+        .merge(openapi::routes())
+        .fallback(|| async { ApiError::NotFound("route") })
+        // JSON and other buffered bodies; uploads stream and enforce their own caps.
+        .layer(DefaultBodyLimit::max(state.limits.max_json_bytes as usize))
+        .layer(axum::middleware::from_fn(record_http_metrics))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            use axum::response::IntoResponse;
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Count requests and their latency by matched route, for `/metrics`.
+async fn record_http_metrics(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::histogram!("whittle_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone(), "status" => status.clone())
+        .record(start.elapsed().as_secs_f64());
+    metrics::counter!("whittle_http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
+    resp
+}
+
+/// `?limit=&cursor=` of list endpoints.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1..=200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<uuid::Uuid>,
+}
+
+impl PageQuery {
+    /// The store's page request, with the limit checked.
+    pub fn to_page(&self) -> Result<crate::store::PageRequest, ApiError> {
+        Ok(crate::store::PageRequest {
+            cursor: self.cursor,
+            limit: check_limit(self.limit)?,
+        })
+    }
+}
+
+/// Validate a `limit` query parameter.
+pub fn check_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(l) if (1..=200).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::field("limit", "must be between 1 and 200")),
+    }
+}

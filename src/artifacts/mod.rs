@@ -1,0 +1,278 @@
+//! Blob storage for models and datasets over `object_store`: a local directory by default,
+//! any S3-compatible bucket for clusters. Uploads are spooled to a local file while hashed
+//! (never held in memory), validated, then published; publishing is atomic (readers never see
+//! a partial object). Jobs read artifacts through a local path so they can memory-map them.
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, WriteMultipart};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+/// Errors of the artifact room.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("artifact store configuration: {0}")]
+    Config(String),
+    #[error("upload exceeds the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("reading the request body failed: {0}")]
+    Body(String),
+    #[error("artifact not found: {0}")]
+    NotFound(String),
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A file in the local scratch directory, deleted on drop unless kept.
+#[derive(Debug)]
+pub struct SpooledFile {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// The first bytes of the content (format sniffing without reopening the file).
+    pub prefix: Vec<u8>,
+}
+
+impl Drop for SpooledFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The artifact store plus the local scratch space that feeds it.
+pub struct ArtifactStore {
+    store: Arc<dyn ObjectStore>,
+    /// Set when the store is a local directory: objects are read in place (mmap), no copy.
+    local_root: Option<PathBuf>,
+    spool_dir: PathBuf,
+    cache_dir: PathBuf,
+    description: String,
+}
+
+const PREFIX_LEN: usize = 64;
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+impl ArtifactStore {
+    /// Open the store an URL or path names; `scratch` holds spooled uploads and the cache.
+    pub fn open(location: &str, scratch: &Path) -> Result<Self, ArtifactError> {
+        let spool_dir = scratch.join("spool");
+        let cache_dir = scratch.join("cache");
+        std::fs::create_dir_all(&spool_dir)?;
+        std::fs::create_dir_all(&cache_dir)?;
+        if location.starts_with("s3://") {
+            let url =
+                url::Url::parse(location).map_err(|e| ArtifactError::Config(e.to_string()))?;
+            let (store, prefix) = object_store::parse_url_opts(&url, std::env::vars())
+                .map_err(|e| ArtifactError::Config(e.to_string()))?;
+            let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
+                Arc::from(store)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+            };
+            return Ok(Self {
+                store,
+                local_root: None,
+                spool_dir,
+                cache_dir,
+                description: location.to_string(),
+            });
+        }
+        let dir = match location.strip_prefix("file://") {
+            Some(rest) => PathBuf::from(rest),
+            None if location.contains("://") => {
+                return Err(ArtifactError::Config(format!(
+                    "unsupported artifact store '{location}' (use a directory, file:// or s3://)"
+                )))
+            }
+            None => PathBuf::from(location),
+        };
+        std::fs::create_dir_all(&dir)?;
+        let dir = std::fs::canonicalize(&dir)?;
+        let store = LocalFileSystem::new_with_prefix(&dir)?;
+        Ok(Self {
+            store: Arc::new(store),
+            local_root: Some(dir.clone()),
+            spool_dir,
+            cache_dir,
+            description: dir.display().to_string(),
+        })
+    }
+
+    /// Where blobs go, for logs.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// A fresh path in the spool directory for a job to write an output into.
+    pub fn scratch_path(&self, suffix: &str) -> PathBuf {
+        self.spool_dir.join(format!("{}{suffix}", Uuid::now_v7()))
+    }
+
+    /// Wrap a file a job wrote in the scratch directory, hashing it.
+    pub async fn adopt(&self, path: PathBuf) -> Result<SpooledFile, ArtifactError> {
+        let mut file = tokio::fs::File::open(&path).await?;
+        let mut hasher = Sha256::new();
+        let mut prefix = Vec::new();
+        let mut bytes = 0u64;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            let chunk = &buf[..n];
+            if prefix.len() < PREFIX_LEN {
+                let take = (PREFIX_LEN - prefix.len()).min(n);
+                prefix.extend_from_slice(&chunk[..take]);
+            }
+            hasher.update(chunk);
+            bytes += n as u64;
+        }
+        Ok(SpooledFile {
+            path,
+            sha256: hex::encode(hasher.finalize()),
+            bytes,
+            prefix,
+        })
+    }
+
+    /// Stream a request body into a spool file while hashing it; fails past `limit` bytes.
+    pub async fn spool<S, E>(&self, body: S, limit: u64) -> Result<SpooledFile, ArtifactError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let path = self.scratch_path(".upload");
+        let mut spooled = SpooledFile {
+            path: path.clone(),
+            sha256: String::new(),
+            bytes: 0,
+            prefix: Vec::new(),
+        };
+        let mut file =
+            tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::create(&path).await?);
+        let mut hasher = Sha256::new();
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ArtifactError::Body(e.to_string()))?;
+            spooled.bytes += chunk.len() as u64;
+            if spooled.bytes > limit {
+                return Err(ArtifactError::TooLarge { limit });
+            }
+            if spooled.prefix.len() < PREFIX_LEN {
+                let take = (PREFIX_LEN - spooled.prefix.len()).min(chunk.len());
+                spooled.prefix.extend_from_slice(&chunk[..take]);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        file.into_inner().sync_all().await?;
+        spooled.sha256 = hex::encode(hasher.finalize());
+        Ok(spooled)
+    }
+
+    /// Publish a local file under `key` (atomic: the object appears complete or not at all).
+    pub async fn publish(&self, file: &Path, key: &str) -> Result<u64, ArtifactError> {
+        let location = ObjectPath::from(key);
+        let upload = self.store.put_multipart(&location).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut f = tokio::fs::File::open(file).await?;
+        let mut buf = vec![0u8; PART_SIZE];
+        let mut total = 0u64;
+        loop {
+            let n = f.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await?;
+            writer.write(&buf[..n]);
+            total += n as u64;
+        }
+        writer.finish().await?;
+        Ok(total)
+    }
+
+    /// A local path holding the object, for memory-mapping: the object itself on a local
+    /// store, a cached download otherwise.
+    pub async fn local_path(&self, key: &str) -> Result<PathBuf, ArtifactError> {
+        if let Some(root) = &self.local_root {
+            let p = root.join(key);
+            return if tokio::fs::try_exists(&p).await? {
+                Ok(p)
+            } else {
+                Err(ArtifactError::NotFound(key.into()))
+            };
+        }
+        let cached = self.cache_dir.join(key.replace('/', "__"));
+        if tokio::fs::try_exists(&cached).await? {
+            return Ok(cached);
+        }
+        let tmp = self.scratch_path(".download");
+        let result = self
+            .store
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(|e| not_found(e, key))?;
+        let mut stream = result.into_stream();
+        let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&tmp).await?);
+        while let Some(chunk) = stream.try_next().await? {
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        tokio::fs::rename(&tmp, &cached).await?;
+        Ok(cached)
+    }
+
+    /// Stream an object: its size and its bytes.
+    pub async fn get(
+        &self,
+        key: &str,
+    ) -> Result<(u64, BoxStream<'static, Result<Bytes, ArtifactError>>), ArtifactError> {
+        let result = self
+            .store
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(|e| not_found(e, key))?;
+        let size = result.meta.size;
+        Ok((
+            size,
+            result.into_stream().map_err(ArtifactError::from).boxed(),
+        ))
+    }
+
+    /// Delete an object (missing is fine) and any cached copy.
+    pub async fn delete(&self, key: &str) -> Result<(), ArtifactError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let _ = tokio::fs::remove_file(self.cache_dir.join(key.replace('/', "__"))).await;
+        Ok(())
+    }
+}
+
+fn not_found(e: object_store::Error, key: &str) -> ArtifactError {
+    match e {
+        object_store::Error::NotFound { .. } => ArtifactError::NotFound(key.to_string()),
+        other => ArtifactError::Store(other),
+    }
+}
+
+/// Object key of a model's file.
+pub fn model_key(tenant_id: Uuid, model_id: Uuid) -> String {
+    format!("models/{tenant_id}/{model_id}.safetensors")
+}
+
+/// Object key of a dataset's file.
+pub fn dataset_key(tenant_id: Uuid, dataset_id: Uuid, format: &str) -> String {
+    format!("datasets/{tenant_id}/{dataset_id}.{format}")
+}

@@ -1,0 +1,192 @@
+//! The only reader of flags and environment variables. Every flag has a `WHITTLE_*` (or
+//! `DATABASE_URL`) twin so containers can be configured without a command line.
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// whittle: analyze, train, evaluate, quantize, prune and tune models over a REST API.
+#[derive(Debug, Parser)]
+#[command(name = "whittle", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageConfig,
+    /// Log format: `text` for people, `json` for log pipelines.
+    #[arg(
+        long,
+        env = "WHITTLE_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API with in-process workers.
+    Serve(ServeConfig),
+    /// Run workers only (scale-out: point several at the same Postgres and artifact store).
+    Worker(WorkerConfig),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key for a tenant (created when new) and print it once.
+    Create {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+/// Where whittle keeps rows and blobs.
+#[derive(Debug, Clone, Args)]
+pub struct StorageConfig {
+    /// `sqlite://path` (default, created on first start) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://./whittle-data/whittle.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Artifact store: a directory path, `file:///abs/path`, or `s3://bucket/prefix`
+    /// (S3-compatible; credentials and endpoint from the usual `AWS_*` variables).
+    #[arg(
+        long,
+        env = "WHITTLE_ARTIFACTS",
+        default_value = "./whittle-data/artifacts",
+        global = true
+    )]
+    pub artifacts: String,
+    /// Local scratch directory: upload spooling and the cache of remote artifacts.
+    #[arg(
+        long,
+        env = "WHITTLE_SCRATCH_DIR",
+        default_value = "./whittle-data/scratch",
+        global = true
+    )]
+    pub scratch_dir: PathBuf,
+}
+
+/// `whittle serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on. Binding beyond loopback requires API keys (or `--insecure-no-auth`).
+    #[arg(long, env = "WHITTLE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Accept anonymous requests even when bound beyond loopback with no API keys.
+    #[arg(long, env = "WHITTLE_INSECURE_NO_AUTH", default_value_t = false)]
+    pub insecure_no_auth: bool,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub worker: WorkerConfig,
+}
+
+/// Request size caps.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Largest model upload, bytes.
+    #[arg(long, env = "WHITTLE_MAX_MODEL_BYTES", default_value_t = 16 * 1024 * 1024 * 1024)]
+    pub max_model_bytes: u64,
+    /// Largest dataset upload, bytes.
+    #[arg(long, env = "WHITTLE_MAX_DATASET_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_dataset_bytes: u64,
+    /// Largest JSON request body, bytes.
+    #[arg(long, env = "WHITTLE_MAX_JSON_BYTES", default_value_t = 1024 * 1024)]
+    pub max_json_bytes: u64,
+    /// Largest safetensors header accepted, bytes.
+    #[arg(long, env = "WHITTLE_MAX_HEADER_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_header_bytes: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_model_bytes: 16 * 1024 * 1024 * 1024,
+            max_dataset_bytes: 1024 * 1024 * 1024,
+            max_json_bytes: 1024 * 1024,
+            max_header_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// Worker tuning, shared by `serve` and `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerConfig {
+    /// Jobs run at once by this process (0 = API only, no workers).
+    #[arg(long, env = "WHITTLE_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// Threads of the rayon pool that runs kernels (0 = one per core).
+    #[arg(long, env = "WHITTLE_COMPUTE_THREADS", default_value_t = 0)]
+    pub compute_threads: usize,
+    /// Lease length: a job whose worker stops heartbeating is rescued after this long.
+    #[arg(long, env = "WHITTLE_LEASE_SECS", default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Heartbeat interval; also how quickly a running job sees a cancel.
+    #[arg(long, env = "WHITTLE_HEARTBEAT_MS", default_value_t = 2000)]
+    pub heartbeat_ms: u64,
+    /// Poll interval when no notification arrives.
+    #[arg(long, env = "WHITTLE_POLL_MS", default_value_t = 1000)]
+    pub poll_ms: u64,
+    /// How often the rescuer looks for expired leases.
+    #[arg(long, env = "WHITTLE_RESCUE_MS", default_value_t = 5000)]
+    pub rescue_ms: u64,
+    /// On SIGTERM, how long in-flight jobs may run before they are handed back to the queue.
+    #[arg(long, env = "WHITTLE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+    /// Identity of this worker in `jobs.locked_by` (default: hostname-pid-random).
+    #[arg(long, env = "WHITTLE_WORKER_ID")]
+    pub worker_id: Option<String>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            compute_threads: 0,
+            lease_secs: 30,
+            heartbeat_ms: 2000,
+            poll_ms: 1000,
+            rescue_ms: 5000,
+            shutdown_grace_secs: 20,
+            worker_id: None,
+        }
+    }
+}
+
+impl WorkerConfig {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.max(1))
+    }
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms.max(10))
+    }
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.max(10))
+    }
+    pub fn rescue(&self) -> Duration {
+        Duration::from_millis(self.rescue_ms.max(10))
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure domain types: ids, job kinds and their specs, the job state machine, retry policy and
+//! field-level validation errors. No sqlx, no axum, no tokio.
+pub mod job;
+pub mod retry;
+pub mod selection;
+pub mod specs;
+pub mod validation;
+
+pub use job::{JobKind, JobState};
+pub use validation::{FieldError, ValidationErrors};

@@ -1,0 +1,364 @@
+//! `train` and `evaluate`: fit an MLP on a dataset, and measure a model on one.
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Validate;
+use crate::domain::ValidationErrors;
+use crate::kernels::nn::{Activation, EarlyStopping, Init, Loss, LrSchedule, OptimizerConfig};
+use crate::kernels::KernelError;
+
+/// `classification` or `regression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Classification,
+    Regression,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Classification => "classification",
+            TaskKind::Regression => "regression",
+        }
+    }
+}
+
+/// Hidden layers of a new MLP (inputs and outputs come from the dataset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArchitectureSpec {
+    /// Widths of the hidden layers, e.g. `[256, 256]`.
+    pub hidden: Vec<usize>,
+    /// Hidden activation: relu, leaky_relu, gelu, tanh, sigmoid, identity (default relu).
+    #[serde(default = "default_activation")]
+    #[schema(value_type = String)]
+    pub activation: Activation,
+    /// Dropout probability on hidden outputs during training.
+    #[serde(default)]
+    pub dropout: Option<f32>,
+    /// Weight init: `he` or `glorot` (default: he for relu-like, glorot otherwise).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub init: Option<Init>,
+}
+
+fn default_activation() -> Activation {
+    Activation::Relu
+}
+
+/// Where validation data comes from: a split of the training set or another dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSpec {
+    /// Fraction of the training rows held out (stratified for classification), in (0, 0.5].
+    #[serde(default)]
+    pub split: Option<f64>,
+    /// A separate dataset with the same features.
+    #[serde(default)]
+    pub dataset_id: Option<Uuid>,
+}
+
+/// Spec of a `train` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    /// Training data.
+    pub dataset_id: Uuid,
+    /// Hidden layers of a new model; omit when continuing from `base_model_id`.
+    #[serde(default)]
+    pub architecture: Option<ArchitectureSpec>,
+    /// Continue training (fine-tune) this model instead of a fresh one.
+    #[serde(default)]
+    pub base_model_id: Option<Uuid>,
+    /// Must match the dataset's task when given.
+    #[serde(default)]
+    pub task: Option<TaskKind>,
+    /// Default: cross_entropy for classification, mse for regression.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub loss: Option<Loss>,
+    /// Default: `{"kind":"adam","lr":0.001}`.
+    #[serde(default = "default_optimizer")]
+    #[schema(value_type = Object)]
+    pub optimizer: OptimizerConfig,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Warmup and decay of the learning rate (default constant).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub lr_schedule: LrSchedule,
+    /// L2 weight decay on weights (decoupled for adamw).
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Clip the global gradient norm to this.
+    #[serde(default)]
+    pub clip_grad_norm: Option<f32>,
+    /// Validation data (default none; early stopping without it holds out 10 %).
+    #[serde(default)]
+    pub validation: Option<ValidationSpec>,
+    /// `{"patience", "min_delta"?, "monitor"?: val_loss|val_metric|train_loss, "restore_best"?}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub early_stopping: Option<EarlyStopping>,
+    /// Seeds init, shuffling, dropout and the validation split.
+    #[serde(default)]
+    pub seed: u64,
+    /// Learn input mean/std from the training data and store them in the model, so raw
+    /// features work at inference (default true; a base model's own statistics are kept).
+    #[serde(default = "default_true")]
+    pub standardize: bool,
+    /// Name of the output model.
+    #[serde(default)]
+    pub output_name: Option<String>,
+}
+
+fn default_optimizer() -> OptimizerConfig {
+    OptimizerConfig::adam(1e-3)
+}
+fn default_batch_size() -> usize {
+    64
+}
+fn default_epochs() -> usize {
+    20
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Fold kernel validation problems into field errors under `prefix`.
+pub fn add_kernel_problems(
+    errors: &mut ValidationErrors,
+    prefix: &str,
+    problems: Vec<KernelError>,
+) {
+    for p in problems {
+        match p {
+            KernelError::InvalidParameter { field, message } => {
+                // Kernels may already name the field from the spec's root (`optimizer.lr`).
+                let field = if prefix.is_empty()
+                    || field == prefix
+                    || field.starts_with(&format!("{prefix}."))
+                {
+                    field
+                } else {
+                    format!("{prefix}.{field}")
+                };
+                errors.add(field, message)
+            }
+            other => errors.add(prefix, other.to_string()),
+        }
+    }
+}
+
+impl Validate for TrainSpec {
+    fn validate(&self) -> ValidationErrors {
+        let mut e = ValidationErrors::new();
+        match (&self.architecture, self.base_model_id) {
+            (None, None) => e.add(
+                "architecture",
+                "give an architecture (e.g. {\"hidden\":[64,64]}) or a base_model_id",
+            ),
+            (Some(_), Some(_)) => e.add(
+                "architecture",
+                "a base model already has an architecture: omit one of them",
+            ),
+            _ => {}
+        }
+        if let Some(a) = &self.architecture {
+            e.check(
+                !a.hidden.is_empty(),
+                "architecture.hidden",
+                "must list at least one hidden layer width",
+            );
+            e.check(
+                a.hidden.len() <= 64,
+                "architecture.hidden",
+                "at most 64 hidden layers",
+            );
+            for (i, &w) in a.hidden.iter().enumerate() {
+                e.check(
+                    (1..=65_536).contains(&w),
+                    format!("architecture.hidden[{i}]"),
+                    "must be between 1 and 65536",
+                );
+            }
+            if let Some(p) = a.dropout {
+                e.check(
+                    (0.0..1.0).contains(&p),
+                    "architecture.dropout",
+                    "must be in [0, 1)",
+                );
+            }
+        }
+        add_kernel_problems(&mut e, "optimizer", self.optimizer.problems());
+        add_kernel_problems(&mut e, "lr_schedule", self.lr_schedule.problems());
+        e.check(
+            (1..=1_000_000).contains(&self.batch_size),
+            "batch_size",
+            "must be between 1 and 1000000",
+        );
+        e.check(
+            (1..=100_000).contains(&self.epochs),
+            "epochs",
+            "must be between 1 and 100000",
+        );
+        e.check(
+            self.weight_decay.is_finite() && self.weight_decay >= 0.0,
+            "weight_decay",
+            "must be ≥ 0",
+        );
+        if let Some(c) = self.clip_grad_norm {
+            e.check(
+                c.is_finite() && c > 0.0,
+                "clip_grad_norm",
+                "must be positive",
+            );
+        }
+        if let Some(v) = &self.validation {
+            match (v.split, v.dataset_id) {
+                (Some(_), Some(_)) => {
+                    e.add("validation", "give either split or dataset_id, not both")
+                }
+                (None, None) => e.add("validation", "give split (e.g. 0.1) or dataset_id"),
+                (Some(s), None) => e.check(
+                    s > 0.0 && s <= 0.5,
+                    "validation.split",
+                    "must be in (0, 0.5]",
+                ),
+                _ => {}
+            }
+        }
+        if let Some(es) = &self.early_stopping {
+            e.check(es.patience >= 1, "early_stopping.patience", "must be ≥ 1");
+            e.check(
+                es.min_delta.is_finite() && es.min_delta >= 0.0,
+                "early_stopping.min_delta",
+                "must be ≥ 0",
+            );
+        }
+        if let (Some(task), Some(loss)) = (self.task, self.loss) {
+            check_loss_task(&mut e, loss, task);
+        }
+        if let Some(n) = &self.output_name {
+            e.check(
+                !n.trim().is_empty() && n.len() <= 200,
+                "output_name",
+                "must be 1 to 200 characters",
+            );
+        }
+        e
+    }
+}
+
+/// Losses that fit a task: cross-entropy kinds for classification, regression losses else.
+pub fn check_loss_task(e: &mut ValidationErrors, loss: Loss, task: TaskKind) {
+    let classification_loss = matches!(loss, Loss::CrossEntropy | Loss::BinaryCrossEntropy);
+    match task {
+        TaskKind::Classification if !classification_loss => e.add(
+            "loss",
+            "a regression loss cannot train a classification task: use cross_entropy",
+        ),
+        TaskKind::Regression if classification_loss => e.add(
+            "loss",
+            "a classification loss cannot train a regression task: use mse, mae or huber",
+        ),
+        _ => {}
+    }
+}
+
+/// Spec of an `evaluate` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateSpec {
+    /// An MLP model (trained by whittle or uploaded with MLP metadata).
+    pub model_id: Uuid,
+    /// A labelled dataset with the model's input features.
+    pub dataset_id: Uuid,
+    /// Rows per forward pass when measuring throughput (default: all rows at once).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+}
+
+impl Validate for EvaluateSpec {
+    fn validate(&self) -> ValidationErrors {
+        let mut e = ValidationErrors::new();
+        if let Some(b) = self.batch_size {
+            e.check(b >= 1, "batch_size", "must be ≥ 1");
+        }
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{JobSpec, Reference};
+    use crate::domain::JobKind;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    fn fields(v: serde_json::Value) -> Vec<String> {
+        JobSpec::parse(JobKind::Train, &v)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn the_issue_example_parses_with_defaults() {
+        let id = Uuid::now_v7();
+        let spec = JobSpec::parse(
+            JobKind::Train,
+            &json!({"dataset_id": id, "architecture": {"hidden": [256, 256], "activation": "relu"},
+                    "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 64, "epochs": 30, "seed": 0}),
+        )
+        .unwrap();
+        assert_eq!(
+            spec.references(),
+            vec![("spec.dataset_id".to_string(), Reference::Dataset(id))]
+        );
+        let JobSpec::Train(t) = spec else {
+            panic!("train")
+        };
+        assert!(t.standardize);
+        assert_eq!(t.epochs, 30);
+    }
+
+    #[test]
+    fn bad_specs_name_their_fields() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            fields(
+                json!({"dataset_id": id, "architecture": {"hidden": [8]}, "optimizer": {"kind": "adagrad", "lr": 0.1}})
+            ),
+            ["spec.optimizer.kind"]
+        );
+        assert_eq!(
+            fields(
+                json!({"dataset_id": id, "architecture": {"hidden": [8]}, "optimizer": {"kind": "adam", "lr": -0.1}})
+            ),
+            ["spec.optimizer.lr"]
+        );
+        assert_eq!(
+            fields(json!({"dataset_id": id, "architecture": {"hidden": []}})),
+            ["spec.architecture.hidden"]
+        );
+        assert_eq!(fields(json!({"dataset_id": id})), ["spec.architecture"]);
+        assert_eq!(
+            fields(
+                json!({"dataset_id": id, "architecture": {"hidden": [4]}, "task": "classification", "loss": "mse"})
+            ),
+            ["spec.loss"]
+        );
+        assert_eq!(
+            fields(
+                json!({"dataset_id": id, "architecture": {"hidden": [4]}, "epochs": 0, "batch_size": 0, "validation": {"split": 0.9}})
+            ),
+            ["spec.batch_size", "spec.epochs", "spec.validation.split"]
+        );
+    }
+}

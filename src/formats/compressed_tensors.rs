@@ -1,0 +1,1055 @@
+//! The compressed-tensors checkpoint layout (neuralmagic / vllm-project `compressed-tensors`,
+//! read by vLLM): tensor entries for a quantized weight, the `quantization_config` JSON, and
+//! the reader that turns such a checkpoint back into float weights.
+//!
+//! # Entries for a weight named `N`
+//!
+//! | format | entries |
+//! |---|---|
+//! | `pack-quantized` | `N_packed` I32 `[rows, ⌈cols/pf⌉]`, `N_scale`, `N_shape` I64 `[2]`, asym: `N_zero_point` |
+//! | `int-quantized` | `N` I8 `[rows, cols]`, `N_scale`, asym: `N_zero_point` I8 (shape of the scale) |
+//!
+//! For the usual `X.weight` this is exactly the library's `X.weight_packed`, `X.weight_scale`,
+//! `X.weight_shape`, `X.weight_zero_point`. A name that does not end in `.weight` (a bias, an
+//! embedding stored under a bare name) gets the same suffixes appended to the full name
+//! (`foo` → `foo_packed`, `foo_scale`, …): the rule is uniform, reversible by
+//! [`read_compressed`], and never renames the tensor itself; vLLM only looks at `.weight`
+//! entries of `Linear` modules, so the lead should quantize bare names only for whittle's own
+//! use. Callers must check that the planned names ([`planned_entries`]) do not collide with
+//! other tensors of the model.
+//!
+//! Scales: `[1]` per tensor, `[rows, 1]` per channel, `[rows, ⌈cols/g⌉]` per group, in the
+//! scheme's scale dtype (F32, F16 or BF16 — the library uses the weight's dtype).
+//!
+//! Packing (`pack_to_int32`): codes are signed in `−2^(b−1)..2^(b−1)`; `+2^(b−1)` makes them
+//! unsigned, and `pf = 32 / b` of them fill one int32 **least significant bits first**
+//! (element `i` of a run at bit `b·i`), zero padded at the row end. Weights pack along columns;
+//! group / channel zero points of an asymmetric scheme pack along **rows** (`packed_dim=0`:
+//! `[⌈rows/pf⌉, groups]`); a per-tensor zero point stays I8 `[1]`.
+//!
+//! vLLM serves weight-only int schemes (`input_activations: null`) with channel or group
+//! strategy only through `pack-quantized` (its WNA16 path, 4 and 8 bits); `int-quantized` is
+//! its W8A8 format and needs activation quantization. [`CompressionFormat::for_scheme`]
+//! therefore picks `pack-quantized` for every bit width.
+use std::collections::{BTreeMap, BTreeSet};
+
+use ::safetensors::tensor::TensorView;
+use ::safetensors::Dtype;
+use half::{bf16, f16};
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use crate::formats::FormatError;
+use crate::kernels::quant::{dequantize, Granularity, QuantScheme, QuantizedTensor, ScaleDtype};
+
+/// compressed-tensors `format` of the quantized weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompressionFormat {
+    /// `pack-quantized`: codes packed into int32 (vLLM weight-only path).
+    PackQuantized,
+    /// `int-quantized`: one int8 per code.
+    IntQuantized,
+}
+
+impl CompressionFormat {
+    /// The `format` string in `quantization_config`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompressionFormat::PackQuantized => "pack-quantized",
+            CompressionFormat::IntQuantized => "int-quantized",
+        }
+    }
+
+    /// The format whittle writes for `scheme`: `pack-quantized`, the one vLLM loads for
+    /// weight-only quantization at any bit width.
+    pub fn for_scheme(_scheme: &QuantScheme) -> Self {
+        CompressionFormat::PackQuantized
+    }
+
+    fn parse(s: &str) -> Result<Self, FormatError> {
+        match s {
+            "pack-quantized" => Ok(CompressionFormat::PackQuantized),
+            "int-quantized" | "naive-quantized" => Ok(CompressionFormat::IntQuantized),
+            other => Err(FormatError::Unsupported(format!(
+                "compressed-tensors format {other:?} is not supported \
+                 (supported: pack-quantized, int-quantized)"
+            ))),
+        }
+    }
+}
+
+/// Name, dtype and shape of one tensor entry, known before any data is computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedEntry {
+    /// Tensor name in the safetensors file.
+    pub name: String,
+    /// Element dtype.
+    pub dtype: Dtype,
+    /// Shape.
+    pub shape: Vec<usize>,
+}
+
+/// One tensor entry with its little-endian data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompressedEntry {
+    /// Tensor name in the safetensors file.
+    pub name: String,
+    /// Element dtype.
+    pub dtype: Dtype,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Little-endian bytes, `shape.product() · dtype size` long.
+    pub data: Vec<u8>,
+}
+
+/// Codes per int32 for `bits`-wide codes.
+fn pack_factor(bits: u8) -> usize {
+    32 / usize::from(bits)
+}
+
+fn scale_dtype_tag(d: ScaleDtype) -> Dtype {
+    match d {
+        ScaleDtype::F32 => Dtype::F32,
+        ScaleDtype::F16 => Dtype::F16,
+        ScaleDtype::BF16 => Dtype::BF16,
+    }
+}
+
+/// Shape of the `_scale` (and unpacked `_zero_point`) entry as the library writes it.
+fn param_shape(scheme: &QuantScheme, rows: usize, cols: usize) -> Vec<usize> {
+    match scheme.granularity {
+        Granularity::Tensor => vec![1],
+        _ => {
+            let (r, c) = scheme.scale_shape(rows, cols);
+            vec![r, c]
+        }
+    }
+}
+
+/// Whether the asymmetric zero points are packed along rows (group / channel, pack format).
+fn zero_points_packed(scheme: &QuantScheme, format: CompressionFormat) -> bool {
+    format == CompressionFormat::PackQuantized
+        && !scheme.symmetric
+        && scheme.granularity != Granularity::Tensor
+}
+
+fn check_scheme(scheme: &QuantScheme) -> Result<(), FormatError> {
+    scheme
+        .validate()
+        .map_err(|e| FormatError::Invalid(e.to_string()))
+}
+
+/// Names, dtypes and shapes [`compressed_entries`] will produce, without computing anything,
+/// so a streaming writer can emit the safetensors header first.
+pub fn planned_entries(
+    name: &str,
+    rows: usize,
+    cols: usize,
+    scheme: &QuantScheme,
+    format: CompressionFormat,
+) -> Result<Vec<PlannedEntry>, FormatError> {
+    check_scheme(scheme)?;
+    let entry = |suffix: &str, dtype: Dtype, shape: Vec<usize>| PlannedEntry {
+        name: format!("{name}{suffix}"),
+        dtype,
+        shape,
+    };
+    let pshape = param_shape(scheme, rows, cols);
+    let mut out = Vec::with_capacity(4);
+    match format {
+        CompressionFormat::PackQuantized => {
+            let pf = pack_factor(scheme.bits);
+            out.push(entry("_packed", Dtype::I32, vec![rows, cols.div_ceil(pf)]));
+            out.push(entry(
+                "_scale",
+                scale_dtype_tag(scheme.scale_dtype),
+                pshape.clone(),
+            ));
+            out.push(entry("_shape", Dtype::I64, vec![2]));
+            if zero_points_packed(scheme, format) {
+                let (_, groups) = scheme.scale_shape(rows, cols);
+                out.push(entry(
+                    "_zero_point",
+                    Dtype::I32,
+                    vec![rows.div_ceil(pf), groups],
+                ));
+            } else if !scheme.symmetric {
+                out.push(entry("_zero_point", Dtype::I8, pshape));
+            }
+        }
+        CompressionFormat::IntQuantized => {
+            out.push(entry("", Dtype::I8, vec![rows, cols]));
+            out.push(entry(
+                "_scale",
+                scale_dtype_tag(scheme.scale_dtype),
+                pshape.clone(),
+            ));
+            if !scheme.symmetric {
+                out.push(entry("_zero_point", Dtype::I8, pshape));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Packs signed `bits`-wide codes of a `[rows, cols]` matrix along columns into int32
+/// (`pack_to_int32(…, packed_dim=1)`): result `[rows, ⌈cols/pf⌉]`, row-major.
+pub fn pack_codes(
+    codes: &[i8],
+    rows: usize,
+    cols: usize,
+    bits: u8,
+) -> Result<Vec<i32>, FormatError> {
+    check_pack_args(codes.len(), rows, cols, bits)?;
+    let pf = pack_factor(bits);
+    let pc = cols.div_ceil(pf);
+    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    let mut out = vec![0i32; rows * pc];
+    if pc == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(pc)
+        .zip(codes.par_chunks(cols.max(1)))
+        .for_each(|(dst, src)| pack_row(src, bits, dst));
+    Ok(out)
+}
+
+/// Packs one row; full runs of a 4-bit row take a fixed 8-code path that vectorizes.
+#[inline]
+fn pack_row(src: &[i8], bits: u8, dst: &mut [i32]) {
+    let pf = pack_factor(bits);
+    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    let pack_run = |run: &[i8]| -> i32 {
+        let mut acc = 0u32;
+        for (i, &c) in run.iter().enumerate() {
+            acc |= ((i32::from(c) + offset) as u32 & mask) << (usize::from(bits) * i);
+        }
+        acc as i32
+    };
+    let full = src.len() / pf;
+    if bits == 4 {
+        for (word, run) in dst.iter_mut().zip(src.chunks_exact(8)) {
+            let mut acc = 0u32;
+            for i in 0..8 {
+                acc |= ((i32::from(run[i]) + 8) as u32 & 0xF) << (4 * i);
+            }
+            *word = acc as i32;
+        }
+    } else {
+        for (word, run) in dst.iter_mut().zip(src.chunks_exact(pf)) {
+            *word = pack_run(run);
+        }
+    }
+    if let (Some(word), Some(run)) = (dst.get_mut(full), src.get(full * pf..)) {
+        if !run.is_empty() {
+            *word = pack_run(run);
+        }
+    }
+}
+
+/// Inverse of [`pack_codes`]: `[rows, ⌈cols/pf⌉]` int32 back to `[rows, cols]` signed codes.
+pub fn unpack_codes(
+    packed: &[i32],
+    rows: usize,
+    cols: usize,
+    bits: u8,
+) -> Result<Vec<i8>, FormatError> {
+    check_bits(bits)?;
+    let pf = pack_factor(bits);
+    let pc = cols.div_ceil(pf);
+    if packed.len() != rows * pc {
+        return Err(FormatError::Invalid(format!(
+            "packed tensor has {} int32, expected {rows}x{pc} for {rows}x{cols} {bits}-bit codes",
+            packed.len()
+        )));
+    }
+    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    let mut out = vec![0i8; rows * cols];
+    if cols == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(cols)
+        .zip(packed.par_chunks(pc.max(1)))
+        .for_each(|(dst, src)| {
+            for (run, &word) in dst.chunks_mut(pf).zip(src) {
+                for (i, c) in run.iter_mut().enumerate() {
+                    let u = ((word as u32) >> (usize::from(bits) * i)) & mask;
+                    *c = (u as i32 - offset) as i8;
+                }
+            }
+        });
+    Ok(out)
+}
+
+/// Packs the 4-bit codes of a `[rows, cols]` matrix, 8 per int32 (see [`pack_codes`]).
+pub fn pack_int4(codes: &[i8], rows: usize, cols: usize) -> Result<Vec<i32>, FormatError> {
+    pack_codes(codes, rows, cols, 4)
+}
+
+/// Unpacks 8 nibbles per int32 back to signed 4-bit codes (see [`unpack_codes`]).
+pub fn unpack_int4(packed: &[i32], rows: usize, cols: usize) -> Result<Vec<i8>, FormatError> {
+    unpack_codes(packed, rows, cols, 4)
+}
+
+/// Packs `[rows, groups]` zero points along rows (`packed_dim=0`): `[⌈rows/pf⌉, groups]`.
+fn pack_codes_dim0(
+    z: &[i8],
+    rows: usize,
+    groups: usize,
+    bits: u8,
+) -> Result<Vec<i32>, FormatError> {
+    check_pack_args(z.len(), rows, groups, bits)?;
+    let pf = pack_factor(bits);
+    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    let mut out = vec![0u32; rows.div_ceil(pf) * groups];
+    for r in 0..rows {
+        for g in 0..groups {
+            let u = (i32::from(z[r * groups + g]) + offset) as u32 & mask;
+            out[(r / pf) * groups + g] |= u << (usize::from(bits) * (r % pf));
+        }
+    }
+    Ok(out.into_iter().map(|v| v as i32).collect())
+}
+
+/// Inverse of [`pack_codes_dim0`].
+fn unpack_codes_dim0(
+    p: &[i32],
+    rows: usize,
+    groups: usize,
+    bits: u8,
+) -> Result<Vec<i8>, FormatError> {
+    check_bits(bits)?;
+    let pf = pack_factor(bits);
+    if p.len() != rows.div_ceil(pf) * groups {
+        return Err(FormatError::Invalid(format!(
+            "packed zero points have {} int32, expected {}x{groups}",
+            p.len(),
+            rows.div_ceil(pf)
+        )));
+    }
+    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    let mut out = vec![0i8; rows * groups];
+    for r in 0..rows {
+        for g in 0..groups {
+            let u = ((p[(r / pf) * groups + g] as u32) >> (usize::from(bits) * (r % pf))) & mask;
+            out[r * groups + g] = (u as i32 - offset) as i8;
+        }
+    }
+    Ok(out)
+}
+
+fn check_bits(bits: u8) -> Result<(), FormatError> {
+    if (1..=8).contains(&bits) {
+        Ok(())
+    } else {
+        Err(FormatError::Invalid(format!(
+            "num_bits must be between 1 and 8, got {bits}"
+        )))
+    }
+}
+
+fn check_pack_args(len: usize, rows: usize, cols: usize, bits: u8) -> Result<(), FormatError> {
+    check_bits(bits)?;
+    if rows.checked_mul(cols) != Some(len) {
+        return Err(FormatError::Invalid(format!(
+            "{len} codes for a {rows}x{cols} matrix"
+        )));
+    }
+    Ok(())
+}
+
+/// Little-endian bytes of int32 words (parallel: packed weights are tens of MB).
+fn le_bytes_i32(v: &[i32]) -> Vec<u8> {
+    const CHUNK: usize = 1 << 14;
+    let mut out = vec![0u8; v.len() * 4];
+    out.par_chunks_mut(CHUNK * 4)
+        .zip(v.par_chunks(CHUNK))
+        .for_each(|(b, w)| {
+            for (dst, word) in b.chunks_exact_mut(4).zip(w) {
+                dst.copy_from_slice(&word.to_le_bytes());
+            }
+        });
+    out
+}
+
+fn scale_bytes(scales: &Array2<f32>, dtype: ScaleDtype) -> Vec<u8> {
+    match dtype {
+        ScaleDtype::F32 => scales.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        ScaleDtype::F16 => scales
+            .iter()
+            .flat_map(|s| f16::from_f32(*s).to_le_bytes())
+            .collect(),
+        ScaleDtype::BF16 => scales
+            .iter()
+            .flat_map(|s| bf16::from_f32(*s).to_le_bytes())
+            .collect(),
+    }
+}
+
+/// The entries for a quantized weight named `name` (see the module doc), in the order of
+/// [`planned_entries`].
+pub fn compressed_entries(
+    name: &str,
+    q: &QuantizedTensor,
+    format: CompressionFormat,
+) -> Result<Vec<CompressedEntry>, FormatError> {
+    q.check().map_err(|e| FormatError::At {
+        location: name.to_string(),
+        message: e.to_string(),
+    })?;
+    let plan = planned_entries(name, q.rows, q.cols, &q.scheme, format)?;
+    let bits = q.scheme.bits;
+    let mut out = Vec::with_capacity(plan.len());
+    for p in plan {
+        let suffix = &p.name[name.len()..];
+        let data = match suffix {
+            "_packed" => le_bytes_i32(&pack_codes(&q.q, q.rows, q.cols, bits)?),
+            "" => q.q.iter().map(|&c| c as u8).collect(),
+            "_scale" => scale_bytes(&q.scales, q.scheme.scale_dtype),
+            "_shape" => [q.rows as i64, q.cols as i64]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+            "_zero_point" => {
+                let z = q.zero_points.as_ref().ok_or_else(|| FormatError::At {
+                    location: name.into(),
+                    message: "missing zero points".into(),
+                })?;
+                let zv: Vec<i8> = z.iter().copied().collect();
+                if p.dtype == Dtype::I32 {
+                    let (r, g) = z.dim();
+                    le_bytes_i32(&pack_codes_dim0(&zv, r, g, bits)?)
+                } else {
+                    zv.iter().map(|&c| c as u8).collect()
+                }
+            }
+            other => {
+                return Err(FormatError::Invalid(format!(
+                    "internal: unexpected entry {other}"
+                )))
+            }
+        };
+        out.push(CompressedEntry {
+            name: p.name,
+            dtype: p.dtype,
+            shape: p.shape,
+            data,
+        });
+    }
+    Ok(out)
+}
+
+/// The module name a tensor belongs to (`X.weight` → `X`), as used in the `ignore` list.
+pub fn module_name(tensor_name: &str) -> &str {
+    tensor_name.strip_suffix(".weight").unwrap_or(tensor_name)
+}
+
+/// The `quantization_config` object for `config.json`. `ignore` lists module names (see
+/// [`module_name`]) of `Linear` layers left in float, e.g. `"lm_head"`.
+pub fn quantization_config(
+    scheme: &QuantScheme,
+    format: CompressionFormat,
+    ignore: &[String],
+) -> Value {
+    let (strategy, group_size) = match scheme.granularity {
+        Granularity::Tensor => ("tensor", Value::Null),
+        Granularity::Channel => ("channel", Value::Null),
+        Granularity::Group(g) => ("group", json!(g)),
+    };
+    json!({
+        "quant_method": "compressed-tensors",
+        "format": format.as_str(),
+        "quantization_status": "compressed",
+        "config_groups": {
+            "group_0": {
+                "targets": ["Linear"],
+                "weights": {
+                    "num_bits": scheme.bits,
+                    "type": "int",
+                    "symmetric": scheme.symmetric,
+                    "strategy": strategy,
+                    "group_size": group_size,
+                    "dynamic": false,
+                    "actorder": null,
+                    "block_structure": null,
+                    "observer": "minmax",
+                    "observer_kwargs": {}
+                },
+                "input_activations": null,
+                "output_activations": null
+            }
+        },
+        "ignore": ignore,
+        "kv_cache_scheme": null
+    })
+}
+
+/// Weight quantization read from a `quantization_config` (scale dtype comes from the tensors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeightConfig {
+    /// Bits, symmetry and granularity (`scale_dtype` is a placeholder F32).
+    pub scheme: QuantScheme,
+    /// The checkpoint's format.
+    pub format: CompressionFormat,
+}
+
+/// Parses the weight scheme of a compressed-tensors `quantization_config`. Several config
+/// groups are accepted when their weight arguments agree; activation quantization, float
+/// types, `actorder: "group"` and block strategies are refused as unsupported.
+pub fn weight_config(config: &Value) -> Result<WeightConfig, FormatError> {
+    let bad = |m: String| FormatError::At {
+        location: "quantization_config".into(),
+        message: m,
+    };
+    if config.get("quant_method").and_then(Value::as_str) != Some("compressed-tensors") {
+        return Err(FormatError::Unsupported(
+            "quantization_config.quant_method is not \"compressed-tensors\"".into(),
+        ));
+    }
+    let groups = config
+        .get("config_groups")
+        .and_then(Value::as_object)
+        .filter(|g| !g.is_empty())
+        .ok_or_else(|| bad("config_groups is missing or empty".into()))?;
+    let global_format = config.get("format").and_then(Value::as_str);
+    let mut found: Option<WeightConfig> = None;
+    for (gname, group) in groups {
+        let weights = group
+            .get("weights")
+            .filter(|w| !w.is_null())
+            .ok_or_else(|| bad(format!("config_groups.{gname}.weights is missing")))?;
+        for act in ["input_activations", "output_activations"] {
+            if group.get(act).is_some_and(|a| !a.is_null()) {
+                return Err(FormatError::Unsupported(format!(
+                    "config_groups.{gname}.{act}: activation quantization is not supported"
+                )));
+            }
+        }
+        let fmt = group
+            .get("format")
+            .and_then(Value::as_str)
+            .or(global_format)
+            .ok_or_else(|| bad("format is missing".into()))?;
+        let format = CompressionFormat::parse(fmt)?;
+        let wc = WeightConfig {
+            scheme: parse_weights(weights, gname)?,
+            format,
+        };
+        match found {
+            None => found = Some(wc),
+            Some(prev) if prev == wc => {}
+            Some(_) => {
+                return Err(FormatError::Unsupported(
+                    "config groups with different weight schemes are not supported".into(),
+                ))
+            }
+        }
+    }
+    found.ok_or_else(|| bad("no weight scheme".into()))
+}
+
+fn parse_weights(w: &Value, gname: &str) -> Result<QuantScheme, FormatError> {
+    let at = |field: &str, m: String| FormatError::At {
+        location: format!("quantization_config.config_groups.{gname}.weights.{field}"),
+        message: m,
+    };
+    let ty = w.get("type").and_then(Value::as_str).unwrap_or("int");
+    if ty != "int" {
+        return Err(FormatError::Unsupported(format!(
+            "weights type {ty:?} is not supported"
+        )));
+    }
+    let bits = w
+        .get("num_bits")
+        .and_then(Value::as_u64)
+        .filter(|b| (2..=8).contains(b))
+        .ok_or_else(|| at("num_bits", "must be an integer between 2 and 8".into()))?;
+    let symmetric = w.get("symmetric").and_then(Value::as_bool).unwrap_or(true);
+    let group_size = w.get("group_size").and_then(Value::as_i64);
+    let strategy = w.get("strategy").and_then(Value::as_str);
+    let granularity = match (strategy, group_size) {
+        (Some("tensor"), _) | (None, None) => Granularity::Tensor,
+        (Some("channel"), _) | (None, Some(-1)) => Granularity::Channel,
+        (Some("group"), Some(g)) | (None, Some(g)) if g > 0 => Granularity::Group(g as usize),
+        (Some("group"), _) => return Err(at("group_size", "must be a positive integer".into())),
+        (Some(other), _) => {
+            return Err(FormatError::Unsupported(format!(
+                "strategy {other:?} is not supported"
+            )))
+        }
+        (None, Some(g)) => return Err(at("group_size", format!("invalid value {g}"))),
+    };
+    match w.get("actorder").and_then(Value::as_str) {
+        Some("group") | Some("dynamic") => {
+            return Err(FormatError::Unsupported(
+                "actorder \"group\" (g_idx) checkpoints are not supported".into(),
+            ))
+        }
+        _ => {}
+    }
+    Ok(QuantScheme::new(bits as u8, symmetric, granularity))
+}
+
+/// Float weights decoded from a compressed-tensors checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decompressed {
+    /// Dequantized weights by their original name (`X.weight`).
+    pub weights: BTreeMap<String, Array2<f32>>,
+    /// Every entry consumed to build them (`X.weight_packed`, `X.weight_scale`, …); the
+    /// remaining tensors of the file are ordinary float tensors.
+    pub consumed: BTreeSet<String>,
+}
+
+/// Names of the quantized weights in a checkpoint: every `N` with an `N_scale` entry and
+/// either an I32 `N_packed` or an I8 `N` entry.
+pub fn quantized_weight_names<'a>(
+    lookup: &impl Fn(&str) -> Option<TensorView<'a>>,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    names
+        .into_iter()
+        .filter_map(|n| n.strip_suffix("_scale"))
+        .filter(|base| {
+            lookup(&format!("{base}_packed")).is_some_and(|t| t.dtype() == Dtype::I32)
+                || lookup(base).is_some_and(|t| t.dtype() == Dtype::I8)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Decodes one quantized weight `name` of a checkpoint described by `wc` into a
+/// [`QuantizedTensor`]; returns it with the entry names it used.
+pub fn read_quantized<'a>(
+    name: &str,
+    lookup: &impl Fn(&str) -> Option<TensorView<'a>>,
+    wc: &WeightConfig,
+) -> Result<(QuantizedTensor, Vec<String>), FormatError> {
+    let at = |m: String| FormatError::At {
+        location: name.to_string(),
+        message: m,
+    };
+    let get = |suffix: &str| -> Result<TensorView<'a>, FormatError> {
+        lookup(&format!("{name}{suffix}"))
+            .ok_or_else(|| at(format!("missing entry {name}{suffix}")))
+    };
+    if lookup(&format!("{name}_g_idx")).is_some() {
+        return Err(FormatError::Unsupported(format!(
+            "{name}: g_idx (actorder group) is not supported"
+        )));
+    }
+    let bits = wc.scheme.bits;
+    let mut used = vec![format!("{name}_scale")];
+    let packed = lookup(&format!("{name}_packed"));
+    let (rows, cols, q) = match packed {
+        Some(p) => {
+            expect_dtype(&p, Dtype::I32, &format!("{name}_packed"))?;
+            let shape = get("_shape")?;
+            let dims = read_ints(&shape).map_err(|m| at(format!("{name}_shape: {m}")))?;
+            let [rows, cols] = dims[..] else {
+                return Err(at(format!(
+                    "{name}_shape must hold 2 values, got {}",
+                    dims.len()
+                )));
+            };
+            let (rows, cols) = (to_dim(rows).map_err(&at)?, to_dim(cols).map_err(&at)?);
+            if p.shape() != [rows, cols.div_ceil(pack_factor(bits))] {
+                return Err(at(format!("{name}_packed has shape {:?}", p.shape())));
+            }
+            let words: Vec<i32> = p
+                .data()
+                .chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            used.push(format!("{name}_packed"));
+            used.push(format!("{name}_shape"));
+            (rows, cols, unpack_codes(&words, rows, cols, bits)?)
+        }
+        None => {
+            let t = get("")?;
+            expect_dtype(&t, Dtype::I8, name)?;
+            let [rows, cols] = t.shape()[..] else {
+                return Err(at(format!("int8 weight must be 2-D, got {:?}", t.shape())));
+            };
+            used.push(name.to_string());
+            (rows, cols, t.data().iter().map(|&b| b as i8).collect())
+        }
+    };
+    let scale_t = get("_scale")?;
+    let (scale_dtype, scale_vals) =
+        read_floats(&scale_t).map_err(|m| at(format!("{name}_scale: {m}")))?;
+    let scheme = wc.scheme.with_scale_dtype(scale_dtype);
+    let (sr, sc) = scheme.scale_shape(rows, cols);
+    if scale_vals.len() != sr * sc {
+        return Err(at(format!(
+            "{name}_scale has {} values, expected {sr}x{sc} for {:?}",
+            scale_vals.len(),
+            scheme.granularity
+        )));
+    }
+    let scales = Array2::from_shape_vec((sr, sc), scale_vals).map_err(|e| at(e.to_string()))?;
+    let zero_points = if scheme.symmetric {
+        if lookup(&format!("{name}_zero_point")).is_some() {
+            used.push(format!("{name}_zero_point"));
+        }
+        None
+    } else {
+        let zt = get("_zero_point")?;
+        used.push(format!("{name}_zero_point"));
+        let z = match zt.dtype() {
+            Dtype::I32 if zero_points_packed(&scheme, wc.format) => {
+                let words: Vec<i32> = zt
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                unpack_codes_dim0(&words, sr, sc, bits)?
+            }
+            Dtype::I8 => zt.data().iter().map(|&b| b as i8).collect(),
+            other => return Err(at(format!("{name}_zero_point has dtype {other:?}"))),
+        };
+        if z.len() != sr * sc {
+            return Err(at(format!(
+                "{name}_zero_point has {} values, expected {}",
+                z.len(),
+                sr * sc
+            )));
+        }
+        Some(Array2::from_shape_vec((sr, sc), z).map_err(|e| at(e.to_string()))?)
+    };
+    let qt = QuantizedTensor {
+        rows,
+        cols,
+        scheme,
+        q,
+        scales,
+        zero_points,
+    };
+    qt.check().map_err(|e| at(e.to_string()))?;
+    Ok((qt, used))
+}
+
+/// Dequantizes every quantized weight of a checkpoint (`tensors` = all its entries, `config` =
+/// its `quantization_config`), so whittle can analyze or evaluate its own output.
+pub fn read_compressed(
+    tensors: &BTreeMap<String, TensorView<'_>>,
+    config: &Value,
+) -> Result<Decompressed, FormatError> {
+    let wc = weight_config(config)?;
+    let lookup = |n: &str| tensors.get(n).cloned();
+    let names = quantized_weight_names(&lookup, tensors.keys().map(String::as_str));
+    let mut out = Decompressed {
+        weights: BTreeMap::new(),
+        consumed: BTreeSet::new(),
+    };
+    for name in names {
+        let (qt, used) = read_quantized(&name, &lookup, &wc)?;
+        let w = dequantize(&qt).map_err(|e| FormatError::At {
+            location: name.clone(),
+            message: e.to_string(),
+        })?;
+        out.consumed.extend(used);
+        out.weights.insert(name, w);
+    }
+    Ok(out)
+}
+
+fn expect_dtype(t: &TensorView<'_>, want: Dtype, name: &str) -> Result<(), FormatError> {
+    if t.dtype() == want {
+        Ok(())
+    } else {
+        Err(FormatError::At {
+            location: name.to_string(),
+            message: format!("dtype {:?}, expected {want:?}", t.dtype()),
+        })
+    }
+}
+
+fn to_dim(v: i64) -> Result<usize, String> {
+    usize::try_from(v).map_err(|_| format!("invalid dimension {v}"))
+}
+
+/// Integer values of an I64 or I32 tensor.
+fn read_ints(t: &TensorView<'_>) -> Result<Vec<i64>, String> {
+    match t.dtype() {
+        Dtype::I64 => Ok(t
+            .data()
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect()),
+        Dtype::I32 => Ok(t
+            .data()
+            .chunks_exact(4)
+            .map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect()),
+        other => Err(format!("dtype {other:?}, expected I64")),
+    }
+}
+
+/// Float values of an F32 / F16 / BF16 tensor, with the matching scale dtype.
+fn read_floats(t: &TensorView<'_>) -> Result<(ScaleDtype, Vec<f32>), String> {
+    let d = t.data();
+    match t.dtype() {
+        Dtype::F32 => Ok((
+            ScaleDtype::F32,
+            d.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        )),
+        Dtype::F16 => Ok((
+            ScaleDtype::F16,
+            d.chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        )),
+        Dtype::BF16 => Ok((
+            ScaleDtype::BF16,
+            d.chunks_exact(2)
+                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        )),
+        other => Err(format!("dtype {other:?}, expected F32, F16 or BF16")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::quant::{quantize, QuantMethod};
+    use ::safetensors::SafeTensors;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    fn weights(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = Normal::new(0.0f32, 0.02).unwrap();
+        Array2::from_shape_simple_fn((rows, cols), || n.sample(&mut rng))
+    }
+
+    #[test]
+    fn int4_packing_hand_worked() {
+        // Codes 0..=7 → +8 → nibbles 8,9,…,15, first code in the lowest nibble:
+        // 0xFEDCBA98 as i32 = 4275878552 − 2^32 = −19088744.
+        let codes: Vec<i8> = (0..8).collect();
+        assert_eq!(pack_int4(&codes, 1, 8).unwrap(), vec![-19_088_744]);
+        // All −8 → all-zero nibbles.
+        assert_eq!(pack_int4(&[-8; 8], 1, 8).unwrap(), vec![0]);
+        // A partial run is zero padded: [7, −8, 0] → nibbles 15, 0, 8 → 0x80F = 2063.
+        // Two rows of 9 codes: row 0 = [−1; 9] → nibble 7 → 0x77777777, then 7.
+        let mut m = vec![-1i8; 9];
+        m.extend([7, -8, 0, 0, 0, 0, 0, 0, 0]);
+        let p = pack_int4(&m, 2, 9).unwrap();
+        assert_eq!(p, vec![0x7777_7777, 7, 0x8888_880F_u32 as i32, 8]);
+        assert_eq!(pack_int4(&[7, -8, 0], 1, 3).unwrap(), vec![2063]);
+        assert_eq!(unpack_int4(&p, 2, 9).unwrap(), m);
+        assert_eq!(unpack_int4(&[-19_088_744], 1, 8).unwrap(), codes);
+        assert!(unpack_int4(&p, 2, 17).is_err());
+    }
+
+    #[test]
+    fn int8_packing_matches_library_docstring() {
+        // pack_to_int32 docstring: 8-bit [1, 2] → [129, 130, 0, 0] → 33409.
+        assert_eq!(pack_codes(&[1, 2], 1, 2, 8).unwrap(), vec![33409]);
+        assert_eq!(unpack_codes(&[33409], 1, 2, 8).unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn zero_points_pack_along_rows() {
+        // 9 rows × 2 groups, zero point of row r group g = (r as i8) − 4 + g.
+        let z: Vec<i8> = (0..9).flat_map(|r| [r - 4, r - 3]).collect();
+        let p = pack_codes_dim0(&z, 9, 2, 4).unwrap();
+        // Packed shape [2, 2]: word (0, g) holds rows 0..8, row r at nibble r; row 8 alone
+        // in word (1, g). Group 0 rows 0..8: z+8 = 4,5,…,11 → 0xBA987654.
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[0] as u32, 0xBA98_7654);
+        assert_eq!(p[1] as u32, 0xCBA9_8765);
+        assert_eq!(p[2], 12);
+        assert_eq!(p[3], 13);
+        assert_eq!(unpack_codes_dim0(&p, 9, 2, 4).unwrap(), z);
+    }
+
+    fn serialize(entries: &[CompressedEntry]) -> Vec<u8> {
+        let views: Vec<(String, TensorView<'_>)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    TensorView::new(e.dtype, e.shape.clone(), &e.data).unwrap(),
+                )
+            })
+            .collect();
+        ::safetensors::tensor::serialize(views, None).unwrap()
+    }
+
+    #[test]
+    fn round_trip_through_safetensors_equals_dequantize() {
+        let w = weights(20, 100, 1);
+        let bias = weights(1, 20, 2);
+        let schemes = [
+            QuantScheme::new(4, true, Granularity::Group(32)).with_scale_dtype(ScaleDtype::F16),
+            QuantScheme::new(4, false, Granularity::Group(64)).with_scale_dtype(ScaleDtype::BF16),
+            QuantScheme::new(4, false, Granularity::Channel),
+            QuantScheme::new(4, false, Granularity::Tensor),
+            QuantScheme::new(8, true, Granularity::Channel),
+            QuantScheme::new(8, false, Granularity::Group(16)).with_scale_dtype(ScaleDtype::F16),
+            QuantScheme::new(3, false, Granularity::Group(10)),
+        ];
+        for scheme in schemes {
+            for format in [
+                CompressionFormat::PackQuantized,
+                CompressionFormat::IntQuantized,
+            ] {
+                let qw = quantize(w.view(), &scheme, QuantMethod::Mse).unwrap();
+                let qb = quantize(bias.view(), &scheme, QuantMethod::Rtn).unwrap();
+                let mut entries = compressed_entries("layers.0.weight", &qw, format).unwrap();
+                entries.extend(compressed_entries("layers.0.bias", &qb, format).unwrap());
+                let other = 3.5f32.to_le_bytes().to_vec();
+                entries.push(CompressedEntry {
+                    name: "norm_scale".into(),
+                    dtype: Dtype::F32,
+                    shape: vec![1],
+                    data: other,
+                });
+                let bytes = serialize(&entries);
+                let st = SafeTensors::deserialize(&bytes).unwrap();
+                let map: BTreeMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
+                let config = quantization_config(&scheme, format, &["lm_head".to_string()]);
+                let config: Value = serde_json::from_str(&config.to_string()).unwrap();
+                let got = read_compressed(&map, &config).unwrap();
+                assert_eq!(got.weights.len(), 2, "{scheme:?} {format:?}");
+                assert_eq!(got.weights["layers.0.weight"], dequantize(&qw).unwrap());
+                assert_eq!(got.weights["layers.0.bias"], dequantize(&qb).unwrap());
+                assert!(!got.consumed.contains("norm_scale"));
+                assert_eq!(got.consumed.len() + 1, entries.len());
+            }
+        }
+    }
+
+    #[test]
+    fn planned_entries_agree_with_compressed_entries() {
+        let w = weights(13, 70, 3);
+        for scheme in [
+            QuantScheme::new(4, true, Granularity::Group(32)),
+            QuantScheme::new(4, false, Granularity::Group(128)),
+            QuantScheme::new(8, false, Granularity::Channel).with_scale_dtype(ScaleDtype::F16),
+            QuantScheme::new(2, false, Granularity::Tensor),
+        ] {
+            let q = quantize(w.view(), &scheme, QuantMethod::Rtn).unwrap();
+            for format in [
+                CompressionFormat::PackQuantized,
+                CompressionFormat::IntQuantized,
+            ] {
+                let plan = planned_entries("m.weight", 13, 70, &scheme, format).unwrap();
+                let got = compressed_entries("m.weight", &q, format).unwrap();
+                assert_eq!(plan.len(), got.len());
+                for (p, e) in plan.iter().zip(&got) {
+                    assert_eq!((&p.name, p.dtype, &p.shape), (&e.name, e.dtype, &e.shape));
+                    let n: usize = e.shape.iter().product();
+                    assert_eq!(e.data.len(), n * e.dtype.bitsize() / 8, "{}", e.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn library_names_and_shapes() {
+        // 4-bit g128 asym on [4096, 11008]: packed [4096, 1376], scale [4096, 86],
+        // zero points packed along rows [512, 86], shape I64 [2].
+        let s =
+            QuantScheme::new(4, false, Granularity::Group(128)).with_scale_dtype(ScaleDtype::F16);
+        let plan = planned_entries(
+            "model.layers.0.mlp.up_proj.weight",
+            4096,
+            11008,
+            &s,
+            CompressionFormat::PackQuantized,
+        )
+        .unwrap();
+        let got: Vec<(&str, Dtype, Vec<usize>)> = plan
+            .iter()
+            .map(|p| (p.name.as_str(), p.dtype, p.shape.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "model.layers.0.mlp.up_proj.weight_packed",
+                    Dtype::I32,
+                    vec![4096, 1376]
+                ),
+                (
+                    "model.layers.0.mlp.up_proj.weight_scale",
+                    Dtype::F16,
+                    vec![4096, 86]
+                ),
+                (
+                    "model.layers.0.mlp.up_proj.weight_shape",
+                    Dtype::I64,
+                    vec![2]
+                ),
+                (
+                    "model.layers.0.mlp.up_proj.weight_zero_point",
+                    Dtype::I32,
+                    vec![512, 86]
+                ),
+            ]
+        );
+        let s = QuantScheme::new(8, true, Granularity::Tensor);
+        let plan = planned_entries("fc.weight", 3, 5, &s, CompressionFormat::IntQuantized).unwrap();
+        assert_eq!(plan[0].name, "fc.weight");
+        assert_eq!(plan[1].shape, vec![1]);
+        assert_eq!(module_name("model.lm_head.weight"), "model.lm_head");
+    }
+
+    #[test]
+    fn config_json_and_parse() {
+        let s = QuantScheme::new(4, true, Granularity::Group(128));
+        let c = quantization_config(&s, CompressionFormat::PackQuantized, &["lm_head".into()]);
+        assert_eq!(c["quant_method"], "compressed-tensors");
+        assert_eq!(c["format"], "pack-quantized");
+        let w = &c["config_groups"]["group_0"]["weights"];
+        assert_eq!(w["num_bits"], 4);
+        assert_eq!(w["strategy"], "group");
+        assert_eq!(w["group_size"], 128);
+        assert_eq!(w["symmetric"], true);
+        assert_eq!(c["config_groups"]["group_0"]["targets"][0], "Linear");
+        assert_eq!(c["ignore"][0], "lm_head");
+        let wc = weight_config(&c).unwrap();
+        assert_eq!(wc.scheme, s);
+        assert_eq!(wc.format, CompressionFormat::PackQuantized);
+        // A third-party style config: strategy inferred from group_size = −1.
+        let c = json!({"quant_method": "compressed-tensors", "format": "int-quantized",
+            "config_groups": {"g": {"targets": ["Linear"], "weights": {"num_bits": 8, "group_size": -1, "symmetric": false}}}});
+        let wc = weight_config(&c).unwrap();
+        assert_eq!(wc.scheme, QuantScheme::new(8, false, Granularity::Channel));
+        let mut act = c.clone();
+        act["config_groups"]["g"]["input_activations"] = json!({"num_bits": 8});
+        assert!(matches!(
+            weight_config(&act),
+            Err(FormatError::Unsupported(_))
+        ));
+        let mut bad = c;
+        bad["config_groups"]["g"]["weights"]["num_bits"] = json!(16);
+        assert!(matches!(weight_config(&bad), Err(FormatError::At { .. })));
+    }
+
+    #[test]
+    fn corrupt_entries_are_errors_not_panics() {
+        let w = weights(4, 16, 9);
+        let s = QuantScheme::new(4, false, Granularity::Group(8));
+        let q = quantize(w.view(), &s, QuantMethod::Rtn).unwrap();
+        let mut entries =
+            compressed_entries("a.weight", &q, CompressionFormat::PackQuantized).unwrap();
+        // weight_shape claims more columns than were packed.
+        entries[2].data = [4i64, 64].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes = serialize(&entries);
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let map: BTreeMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
+        let config = quantization_config(&s, CompressionFormat::PackQuantized, &[]);
+        assert!(read_compressed(&map, &config).is_err());
+        let mut map2 = map.clone();
+        map2.remove("a.weight_zero_point");
+        assert!(read_compressed(&map2, &config).is_err());
+    }
+}

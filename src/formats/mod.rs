@@ -1,0 +1,9 @@
+//! Model and dataset codecs: safetensors (via the `safetensors` crate), MLP layout,
+//! compressed-tensors, CSV and NPY datasets. No database, no HTTP.
+pub mod compressed_tensors;
+pub mod dataset;
+pub mod mlp;
+pub mod safetensors;
+
+mod error;
+pub use error::FormatError;

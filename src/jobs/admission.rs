@@ -1,0 +1,150 @@
+//! Submit-time checks of a job spec: types and values (domain), then the resources it names
+//! exist for the caller's tenant and fit together. The API calls this before enqueueing so a
+//! bad request is a 422 naming the field, not a job that fails later.
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::specs::train::{check_loss_task, TaskKind};
+use crate::domain::specs::{JobSpec, Reference};
+use crate::domain::{JobKind, ValidationErrors};
+use crate::formats::mlp::MlpArchitecture;
+use crate::store::{DatasetRow, DynStore, ModelRow, StoreError};
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmissionError {
+    #[error("invalid job: {0}")]
+    Invalid(ValidationErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Parse, validate and check the references of a job submission.
+pub async fn admit(
+    store: &DynStore,
+    tenant_id: Uuid,
+    kind: JobKind,
+    spec: &Value,
+) -> Result<JobSpec, AdmissionError> {
+    let parsed = JobSpec::parse(kind, spec).map_err(AdmissionError::Invalid)?;
+    let mut errors = ValidationErrors::new();
+    for (field, reference) in parsed.references() {
+        let found = match reference {
+            Reference::Model(id) => store.get_model(tenant_id, id).await?.is_some(),
+            Reference::Dataset(id) => store.get_dataset(tenant_id, id).await?.is_some(),
+        };
+        if !found {
+            let what = match reference {
+                Reference::Model(_) => "model",
+                Reference::Dataset(_) => "dataset",
+            };
+            errors.add(field, format!("no {what} with this id"));
+        }
+    }
+    errors.into_result().map_err(AdmissionError::Invalid)?;
+    check_compatibility(store, tenant_id, &parsed).await?;
+    Ok(parsed)
+}
+
+/// Checks that need the rows a spec refers to (feature counts, tasks, architectures).
+pub async fn check_compatibility(
+    store: &DynStore,
+    tenant_id: Uuid,
+    spec: &JobSpec,
+) -> Result<(), AdmissionError> {
+    let mut e = ValidationErrors::new();
+    match spec {
+        JobSpec::Train(s) => {
+            let Some(ds) = store.get_dataset(tenant_id, s.dataset_id).await? else {
+                return Ok(());
+            };
+            let task = ds.task.as_str();
+            if let Some(t) = s.task {
+                e.check(
+                    t.as_str() == task,
+                    "spec.task",
+                    format!("the dataset is a {task} dataset"),
+                );
+            }
+            if let Some(loss) = s.loss {
+                let t = if task == "regression" {
+                    TaskKind::Regression
+                } else {
+                    TaskKind::Classification
+                };
+                let mut loss_errors = ValidationErrors::new();
+                check_loss_task(&mut loss_errors, loss, t);
+                e.extend(loss_errors.nest("spec"));
+            }
+            if let Some(id) = s.base_model_id {
+                if let Some(m) = store.get_model(tenant_id, id).await? {
+                    check_model_fits(&mut e, "spec.base_model_id", &m, &ds);
+                }
+            }
+            if let Some(vid) = s.validation.as_ref().and_then(|v| v.dataset_id) {
+                if let Some(v) = store.get_dataset(tenant_id, vid).await? {
+                    e.check(
+                        v.features == ds.features,
+                        "spec.validation.dataset_id",
+                        format!(
+                            "has {} features; the training set has {}",
+                            v.features, ds.features
+                        ),
+                    );
+                    e.check(
+                        v.task == ds.task,
+                        "spec.validation.dataset_id",
+                        format!("is a {} dataset; the training set is {}", v.task, ds.task),
+                    );
+                }
+            }
+        }
+        JobSpec::Evaluate(s) => {
+            let (Some(m), Some(ds)) = (
+                store.get_model(tenant_id, s.model_id).await?,
+                store.get_dataset(tenant_id, s.dataset_id).await?,
+            ) else {
+                return Ok(());
+            };
+            check_model_fits(&mut e, "spec.model_id", &m, &ds);
+        }
+        JobSpec::Analyze(_) => {}
+    }
+    e.into_result().map_err(AdmissionError::Invalid)
+}
+
+/// The model is an MLP whose inputs (and, for classification, outputs) fit the dataset.
+fn check_model_fits(e: &mut ValidationErrors, field: &str, model: &ModelRow, ds: &DatasetRow) {
+    let Some(arch) = model
+        .architecture
+        .as_ref()
+        .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok())
+    else {
+        e.add(field, "this model is not an MLP whittle can run (expected layers.N.weight/bias tensors; see the README's model format)");
+        return;
+    };
+    let inputs = arch.layer_sizes.first().copied().unwrap_or(0) as i64;
+    let outputs = arch.layer_sizes.last().copied().unwrap_or(0) as i64;
+    if inputs != ds.features {
+        e.add(
+            field,
+            format!(
+                "the model takes {inputs} input features but the dataset has {}",
+                ds.features
+            ),
+        );
+    }
+    if ds.task == "classification" {
+        let n_classes = ds
+            .classes
+            .as_ref()
+            .and_then(|c| c.as_array().map(|a| a.len() as i64))
+            .unwrap_or(0);
+        if arch.classes.is_none() && outputs != n_classes && !(outputs == 1 && n_classes == 2) {
+            e.add(
+                field,
+                format!("the model has {outputs} outputs but the dataset has {n_classes} classes"),
+            );
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! What an executor sees of its job: the row, the store and artifacts, the compute pool,
+//! progress reporting and the stop signal (cancel, shutdown, lost lease).
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+use super::{ComputePool, JobError};
+use crate::artifacts::ArtifactStore;
+use crate::store::{DatasetRow, DynStore, JobRow, MetricPoint, ModelRow};
+
+/// Why a running job was told to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The user asked for a cancel: the job ends `canceled`.
+    CancelRequested,
+    /// The process is shutting down: the job is handed back to the queue.
+    Shutdown,
+    /// Another worker may own the job now: whatever this attempt produces is discarded.
+    LeaseLost,
+}
+
+/// Shared between a running job, its heartbeat task and the runner. Kernels poll
+/// [`JobControl::should_stop`] between steps (tensors, batches, trials).
+#[derive(Debug, Default)]
+pub struct JobControl {
+    stop: AtomicBool,
+    reason: Mutex<Option<StopReason>>,
+    progress: Mutex<Option<(f64, Option<String>)>>,
+}
+
+impl JobControl {
+    /// Ask the job to stop; the first reason wins.
+    pub fn stop(&self, reason: StopReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+        self.stop.store(true, Ordering::Release);
+    }
+
+    /// True once a stop was requested.
+    pub fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Why the job was stopped, if it was.
+    pub fn reason(&self) -> Option<StopReason> {
+        self.reason.lock().ok().and_then(|r| *r)
+    }
+
+    /// Record progress (0..=1, clamped) and a short message; the next heartbeat stores it.
+    pub fn set_progress(&self, fraction: f64, message: impl Into<Option<String>>) {
+        let fraction = if fraction.is_finite() {
+            fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if let Ok(mut p) = self.progress.lock() {
+            *p = Some((fraction, message.into()));
+        }
+    }
+
+    /// Take the progress recorded since the last call.
+    pub fn take_progress(&self) -> Option<(f64, Option<String>)> {
+        self.progress.lock().ok().and_then(|mut p| p.take())
+    }
+}
+
+/// Everything one attempt of one job needs.
+pub struct JobContext {
+    pub job: JobRow,
+    pub store: DynStore,
+    pub artifacts: Arc<ArtifactStore>,
+    pub compute: ComputePool,
+    pub control: Arc<JobControl>,
+}
+
+impl JobContext {
+    /// `Err(Canceled)` once the job was asked to stop.
+    pub fn check_stop(&self) -> Result<(), JobError> {
+        if self.control.should_stop() {
+            Err(JobError::Canceled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Record progress for the next heartbeat.
+    pub fn progress(&self, fraction: f64, message: impl Into<String>) {
+        self.control.set_progress(fraction, Some(message.into()));
+    }
+
+    /// A model of the job's tenant and a local path to its file.
+    pub async fn model(&self, id: Uuid) -> Result<(ModelRow, PathBuf), JobError> {
+        let row = self
+            .store
+            .get_model(self.job.tenant_id, id)
+            .await?
+            .ok_or_else(|| JobError::Invalid(format!("model {id} no longer exists")))?;
+        let path = self.artifacts.local_path(&row.artifact_key).await?;
+        Ok((row, path))
+    }
+
+    /// A dataset of the job's tenant and a local path to its file.
+    pub async fn dataset(&self, id: Uuid) -> Result<(DatasetRow, PathBuf), JobError> {
+        let row = self
+            .store
+            .get_dataset(self.job.tenant_id, id)
+            .await?
+            .ok_or_else(|| JobError::Invalid(format!("dataset {id} no longer exists")))?;
+        let path = self.artifacts.local_path(&row.artifact_key).await?;
+        Ok((row, path))
+    }
+
+    /// Store points of named series (loss per epoch…) for `/v1/jobs/{id}/metrics`.
+    pub async fn record_metrics(&self, points: &[MetricPoint]) -> Result<(), JobError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.store.record_job_metrics(self.job.id, points).await?;
+        Ok(())
+    }
+
+    /// A fresh path in the scratch directory for an output file.
+    pub fn scratch_path(&self, suffix: &str) -> PathBuf {
+        self.artifacts.scratch_path(suffix)
+    }
+}

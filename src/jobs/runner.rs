@@ -1,0 +1,418 @@
+//! The worker: claims jobs in batches, runs each with a heartbeat that renews its lease and
+//! carries progress and cancel requests, finishes it with a fenced update, and rescues jobs
+//! whose worker stopped heartbeating. Wake-ups come from Postgres NOTIFY or the in-process
+//! API; polling guarantees pickup when neither arrives.
+use chrono::Utc;
+use futures::{FutureExt, StreamExt};
+use rand::Rng;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, instrument, warn};
+use uuid::Uuid;
+
+use super::compute::panic_message;
+use super::{ComputePool, Executors, JobContext, JobControl, JobError, JobOutput, StopReason};
+use crate::artifacts::{model_key, ArtifactStore};
+use crate::config::WorkerConfig;
+use crate::domain::retry::retry_delay;
+use crate::store::{AttemptError, DynStore, Fence, JobRow, NewModel};
+
+/// One worker process's job runner (`slots` jobs at a time).
+pub struct Runner {
+    store: DynStore,
+    artifacts: Arc<ArtifactStore>,
+    compute: ComputePool,
+    executors: Arc<Executors>,
+    cfg: WorkerConfig,
+    worker_id: String,
+    wake: Arc<Notify>,
+}
+
+impl Runner {
+    pub fn new(
+        store: DynStore,
+        artifacts: Arc<ArtifactStore>,
+        compute: ComputePool,
+        executors: Executors,
+        cfg: WorkerConfig,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let worker_id = cfg.worker_id.clone().unwrap_or_else(default_worker_id);
+        Self {
+            store,
+            artifacts,
+            compute,
+            executors: Arc::new(executors),
+            cfg,
+            worker_id,
+            wake,
+        }
+    }
+
+    /// This worker's `locked_by` identity.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// Start the claim loop and the rescuer. Cancelling `shutdown` stops claiming; in-flight
+    /// jobs get `shutdown_grace` to finish, then are stopped and handed back to the queue.
+    pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let runner = Arc::new(self);
+        tokio::spawn(async move {
+            let rescuer = tokio::spawn(runner.clone().rescue_loop(shutdown.clone()));
+            runner.claim_loop(shutdown).await;
+            let _ = rescuer.await;
+        })
+    }
+
+    async fn claim_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.cfg.workers));
+        let hard_stop = CancellationToken::new();
+        let kinds = self.executors.kinds();
+        let mut tasks = JoinSet::new();
+        let mut notifications = match self.store.job_notifications().await {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(error = %e, "job notifications unavailable; polling only");
+                None
+            }
+        };
+        info!(worker_id = %self.worker_id, slots = self.cfg.workers, kinds = ?kinds, "worker started");
+        loop {
+            let free = slots.available_permits();
+            if free > 0 && !shutdown.is_cancelled() {
+                match self
+                    .store
+                    .claim_jobs(&self.worker_id, &kinds, free as i64, self.cfg.lease())
+                    .await
+                {
+                    Ok(jobs) => {
+                        let full = jobs.len() == free;
+                        for job in jobs {
+                            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                                // Cannot happen (we claimed at most `free`); hand it back.
+                                if let Some(f) = job.fence() {
+                                    let _ = self.store.release_job(&f).await;
+                                }
+                                continue;
+                            };
+                            let me = self.clone();
+                            let hard = hard_stop.clone();
+                            tasks.spawn(async move {
+                                me.execute(job, hard).await;
+                                drop(permit);
+                            });
+                        }
+                        if full {
+                            // There may be more work: claim again as soon as a slot frees.
+                            if slots.available_permits() > 0 {
+                                continue;
+                            }
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "claiming jobs failed"),
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                Some(()) = next_notification(&mut notifications) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = tokio::time::sleep(self.cfg.poll()) => {}
+            }
+        }
+        info!(in_flight = tasks.len(), "worker stopping: no new claims");
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.cfg.shutdown_grace(), drain)
+            .await
+            .is_err()
+        {
+            warn!(
+                in_flight = tasks.len(),
+                "grace period over: handing in-flight jobs back"
+            );
+            hard_stop.cancel();
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    async fn rescue_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.cfg.rescue()) => {}
+            }
+            if let Err(e) = self.rescue_once().await {
+                warn!(error = %e, "rescuing expired leases failed");
+            }
+        }
+    }
+
+    /// Return jobs with expired leases to the queue (or fail them at `max_attempts`).
+    pub async fn rescue_once(&self) -> Result<usize, crate::store::StoreError> {
+        let expired = self.store.list_expired_leases(100).await?;
+        let mut rescued = 0;
+        for job in expired {
+            let Some(fence) = job.fence() else { continue };
+            let error = AttemptError {
+                attempt: job.attempt,
+                at: Utc::now(),
+                message: format!(
+                    "lease expired: worker {} stopped heartbeating",
+                    fence.worker_id
+                ),
+            };
+            let retry_at = next_retry(&job);
+            if let Some(state) = self.store.rescue_job(&fence, &error, retry_at).await? {
+                rescued += 1;
+                metrics::counter!("whittle_jobs_rescued_total", "kind" => job.kind.clone())
+                    .increment(1);
+                info!(job.id = %job.id, %state, "rescued job with expired lease");
+            }
+        }
+        Ok(rescued)
+    }
+
+    #[instrument(skip_all, fields(job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempt))]
+    async fn execute(self: Arc<Self>, job: JobRow, hard_stop: CancellationToken) {
+        let Some(fence) = job.fence() else {
+            error!("claimed job has no lock owner");
+            return;
+        };
+        let started = Instant::now();
+        let kind = job.kind.clone();
+        let Some(executor) = self.executors.get(&kind) else {
+            // We only claim kinds we have, so this is a programming error: fail without retry.
+            let err = AttemptError {
+                attempt: job.attempt,
+                at: Utc::now(),
+                message: format!("no executor for kind '{kind}'"),
+            };
+            let _ = self.store.fail_job(&fence, &err, None).await;
+            return;
+        };
+        let control = Arc::new(JobControl::default());
+        let heartbeat_done = CancellationToken::new();
+        let heartbeat = tokio::spawn(heartbeat_loop(
+            self.store.clone(),
+            fence.clone(),
+            self.cfg.clone(),
+            control.clone(),
+            heartbeat_done.clone(),
+            hard_stop,
+        ));
+        let ctx = JobContext {
+            job: job.clone(),
+            store: self.store.clone(),
+            artifacts: self.artifacts.clone(),
+            compute: self.compute.clone(),
+            control: control.clone(),
+        };
+        debug!("running");
+        let outcome = AssertUnwindSafe(executor.run(&ctx))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref()))));
+        heartbeat_done.cancel();
+        let _ = heartbeat.await;
+        let label = self.finish(&job, &fence, &control, outcome).await;
+        metrics::histogram!("whittle_job_duration_seconds", "kind" => kind.clone(), "outcome" => label)
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("whittle_jobs_finished_total", "kind" => kind, "outcome" => label)
+            .increment(1);
+    }
+
+    /// Record the attempt's outcome with a fenced update; returns a metrics label.
+    async fn finish(
+        &self,
+        job: &JobRow,
+        fence: &Fence,
+        control: &JobControl,
+        outcome: Result<JobOutput, JobError>,
+    ) -> &'static str {
+        if control.reason() == Some(StopReason::LeaseLost) {
+            if let Ok(JobOutput {
+                output_model: Some(m),
+                ..
+            }) = &outcome
+            {
+                let _ = tokio::fs::remove_file(&m.path).await;
+            }
+            warn!("lease lost: discarding this attempt's result");
+            return "lease_lost";
+        }
+        match outcome {
+            Ok(output) => match self.complete(job, fence, output).await {
+                Ok(true) => "succeeded",
+                Ok(false) => {
+                    warn!("fence failed at completion: result discarded");
+                    "lease_lost"
+                }
+                Err(e) => {
+                    error!(error = %e, "completing the job failed");
+                    self.record_failure(job, fence, &JobError::Transient(e.to_string()))
+                        .await
+                }
+            },
+            Err(JobError::Canceled) if control.reason() == Some(StopReason::Shutdown) => {
+                match self.store.release_job(fence).await {
+                    Ok(true) => info!("handed back to the queue at shutdown"),
+                    Ok(false) => warn!("fence failed while handing the job back"),
+                    Err(e) => error!(error = %e, "handing the job back failed; the rescuer will"),
+                }
+                "released"
+            }
+            Err(JobError::Canceled) => match self.store.finish_canceled(fence).await {
+                Ok(_) => "canceled",
+                Err(e) => {
+                    error!(error = %e, "recording the cancel failed");
+                    "canceled"
+                }
+            },
+            Err(e) => self.record_failure(job, fence, &e).await,
+        }
+    }
+
+    async fn record_failure(&self, job: &JobRow, fence: &Fence, e: &JobError) -> &'static str {
+        let retry_at = if e.is_retryable() {
+            next_retry(job)
+        } else {
+            None
+        };
+        let err = AttemptError {
+            attempt: job.attempt,
+            at: Utc::now(),
+            message: e.to_string(),
+        };
+        match self.store.fail_job(fence, &err, retry_at).await {
+            Ok(Some(state)) => {
+                info!(%state, error = %e, "attempt failed");
+                if retry_at.is_some() {
+                    "retried"
+                } else {
+                    "failed"
+                }
+            }
+            Ok(None) => {
+                warn!("fence failed while recording a failure");
+                "lease_lost"
+            }
+            Err(db) => {
+                error!(error = %db, "recording the failure failed; the rescuer will retry the job");
+                "failed"
+            }
+        }
+    }
+
+    /// Publish the output model (if any) and complete the job in one fenced transaction.
+    async fn complete(
+        &self,
+        job: &JobRow,
+        fence: &Fence,
+        output: JobOutput,
+    ) -> Result<bool, JobError> {
+        let Some(model) = output.output_model else {
+            return Ok(self.store.complete_job(fence, &output.result, None).await?);
+        };
+        let spooled = self.artifacts.adopt(model.path).await?;
+        let id = Uuid::now_v7();
+        let key = model_key(job.tenant_id, id);
+        self.artifacts.publish(&spooled.path, &key).await?;
+        let new_model = NewModel {
+            id,
+            tenant_id: job.tenant_id,
+            name: model.name,
+            format: model.format,
+            artifact_key: key.clone(),
+            sha256: spooled.sha256.clone(),
+            bytes: spooled.bytes as i64,
+            n_params: model.n_params,
+            inventory: model.inventory,
+            architecture: model.architecture,
+            source_job_id: Some(job.id),
+        };
+        let done = match self
+            .store
+            .complete_job(fence, &output.result, Some(&new_model))
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = self.artifacts.delete(&key).await;
+                return Err(e.into());
+            }
+        };
+        if !done {
+            let _ = self.artifacts.delete(&key).await;
+        }
+        Ok(done)
+    }
+}
+
+/// When a failed attempt should run again, or None when attempts are used up.
+fn next_retry(job: &JobRow) -> Option<chrono::DateTime<Utc>> {
+    if job.attempt >= job.max_attempts {
+        return None;
+    }
+    let jitter: f64 = rand::rng().random();
+    let delay = retry_delay(job.attempt, jitter);
+    chrono::Duration::from_std(delay)
+        .ok()
+        .map(|d| Utc::now() + d)
+}
+
+/// Renew the lease, store progress, and turn cancel requests and lost leases into stops.
+async fn heartbeat_loop(
+    store: DynStore,
+    fence: Fence,
+    cfg: WorkerConfig,
+    control: Arc<JobControl>,
+    done: CancellationToken,
+    hard_stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => return,
+            _ = hard_stop.cancelled(), if !control.should_stop() => {
+                control.stop(StopReason::Shutdown);
+                continue;
+            }
+            _ = tokio::time::sleep(cfg.heartbeat()) => {}
+        }
+        let progress = control.take_progress();
+        let p = progress.as_ref().map(|(f, m)| (*f, m.as_deref()));
+        match store.heartbeat(&fence, cfg.lease(), p).await {
+            Ok(Some(hb)) if hb.cancel_requested => control.stop(StopReason::CancelRequested),
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                control.stop(StopReason::LeaseLost);
+                return;
+            }
+            Err(e) => warn!(error = %e, "heartbeat failed; will retry"),
+        }
+    }
+}
+
+async fn next_notification(n: &mut Option<futures::stream::BoxStream<'static, ()>>) -> Option<()> {
+    match n {
+        Some(stream) => match stream.next().await {
+            Some(()) => Some(()),
+            None => {
+                // The listener ended (connection lost): fall back to polling.
+                *n = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "whittle".into());
+    let suffix: u32 = rand::rng().random();
+    format!("{host}-{}-{suffix:08x}", std::process::id())
+}

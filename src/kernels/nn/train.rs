@@ -1,0 +1,1703 @@
+//! Mini-batch training of an [`Mlp`]: shuffling, forward/backward passes over preallocated
+//! feature-major buffers, gradient clipping, optimizer steps, constraints, validation,
+//! early stopping and cancellation.
+//!
+//! Layout: activations live feature-major (`[features × batch]`) so every product is
+//! [`matmul`]'s broadcast-A form without packing; the weight gradient reads a batch-major copy
+//! of the layer input made by one small transpose. All buffers are allocated once per call.
+
+use super::activation::Activation;
+use super::constraint::WeightConstraint;
+use super::loss::{Loss, SampleTarget};
+use super::matmul::{matmul, no_epilogue, transpose_into, StridedMat};
+use super::model::{argmax, Dense, Mlp};
+use super::optim::{step, LrSchedule, OptimizerConfig, ParamState, StepScalars};
+use crate::kernels::KernelError;
+use ndarray::{Array2, ArrayView2};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+
+/// RNG stream for the per-epoch shuffle (the seed is shared with dropout, streams differ).
+const SHUFFLE_STREAM: u64 = 1;
+/// RNG stream for dropout masks.
+const DROPOUT_STREAM: u64 = 2;
+
+/// Training targets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// One class index per row, each `< n_classes`.
+    Classification {
+        /// Class index per row.
+        labels: Vec<usize>,
+        /// Number of classes.
+        n_classes: usize,
+    },
+    /// `[n, n_outputs]` target values.
+    Regression(Array2<f32>),
+}
+
+impl Targets {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classification { labels, .. } => labels.len(),
+            Targets::Regression(y) => y.nrows(),
+        }
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of classes for classification targets.
+    pub fn n_classes(&self) -> Option<usize> {
+        match self {
+            Targets::Classification { n_classes, .. } => Some(*n_classes),
+            Targets::Regression(_) => None,
+        }
+    }
+
+    fn check(&self, rows: usize, n_outputs: usize, what: &str) -> Result<(), KernelError> {
+        if self.len() != rows {
+            return Err(KernelError::Shape(format!(
+                "{what}: {rows} feature rows but {} targets",
+                self.len()
+            )));
+        }
+        match self {
+            Targets::Classification { labels, n_classes } => {
+                if let Some(bad) = labels.iter().find(|&&c| c >= *n_classes) {
+                    return Err(KernelError::invalid(
+                        "labels",
+                        format!("{what}: class {bad} out of range for {n_classes} classes"),
+                    ));
+                }
+            }
+            Targets::Regression(y) => {
+                if y.ncols() != n_outputs {
+                    return Err(KernelError::Shape(format!(
+                        "{what}: {} target columns for a model with {n_outputs} outputs",
+                        y.ncols()
+                    )));
+                }
+                if y.iter().any(|v| !v.is_finite()) {
+                    return Err(KernelError::invalid(
+                        "targets",
+                        format!("{what}: not finite"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Row access to targets without per-row allocation.
+enum TargetRows<'a> {
+    Classes(&'a [usize]),
+    Values(&'a [f32], usize),
+}
+
+impl<'a> TargetRows<'a> {
+    fn new(t: &'a Targets, storage: &'a Option<Array2<f32>>) -> Result<Self, KernelError> {
+        Ok(match t {
+            Targets::Classification { labels, .. } => TargetRows::Classes(labels),
+            Targets::Regression(y) => {
+                let slice = storage
+                    .as_ref()
+                    .and_then(|s| s.as_slice())
+                    .ok_or_else(|| KernelError::Shape("targets are not contiguous".into()))?;
+                TargetRows::Values(slice, y.ncols())
+            }
+        })
+    }
+
+    fn row(&self, r: usize) -> SampleTarget<'a> {
+        match self {
+            TargetRows::Classes(c) => SampleTarget::Class(c.get(r).copied().unwrap_or(usize::MAX)),
+            TargetRows::Values(v, cols) => {
+                SampleTarget::Values(v.get(r * cols..(r + 1) * cols).unwrap_or(&[]))
+            }
+        }
+    }
+}
+
+/// Standard-layout copy of regression targets (None for classification).
+fn contiguous_values(t: &Targets) -> Option<Array2<f32>> {
+    match t {
+        Targets::Regression(y) => Some(y.as_standard_layout().into_owned()),
+        Targets::Classification { .. } => None,
+    }
+}
+
+/// What early stopping watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// Validation loss (lower is better).
+    #[default]
+    ValLoss,
+    /// Validation metric: accuracy or R² (higher is better).
+    ValMetric,
+    /// Training loss (lower is better), for runs without a validation set.
+    TrainLoss,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Stop when the monitored value has not improved by `min_delta` for `patience` epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping (≥ 1).
+    pub patience: usize,
+    /// Minimum change that counts as an improvement.
+    #[serde(default)]
+    pub min_delta: f32,
+    /// The watched value.
+    #[serde(default)]
+    pub monitor: Monitor,
+    /// Put back the weights of the best epoch at the end.
+    #[serde(default = "default_true")]
+    pub restore_best: bool,
+}
+
+fn default_batch_size() -> usize {
+    64
+}
+
+/// Everything that controls one training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Objective.
+    pub loss: Loss,
+    /// Optimizer and its hyper-parameters.
+    pub optimizer: OptimizerConfig,
+    /// Rows per mini-batch (the last batch of an epoch may be smaller).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Learning-rate schedule.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    /// Weight decay on weights (not biases): L2 on the gradient, decoupled for AdamW.
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Rescale gradients whose global L2 norm exceeds this.
+    #[serde(default)]
+    pub clip_grad_norm: Option<f32>,
+    /// Dropout probability on hidden-layer outputs.
+    #[serde(default)]
+    pub dropout: Option<f32>,
+    /// Early stopping on a monitored value.
+    #[serde(default)]
+    pub early_stopping: Option<EarlyStopping>,
+    /// Seed of shuffling and dropout.
+    #[serde(default)]
+    pub seed: u64,
+    /// Reshuffle rows every epoch.
+    #[serde(default = "default_true")]
+    pub shuffle: bool,
+}
+
+impl TrainConfig {
+    /// A config with the given loss, optimizer and epochs and defaults elsewhere
+    /// (batch 64, constant lr, no decay/clipping/dropout/early stopping, seed 0, shuffle).
+    pub fn new(loss: Loss, optimizer: OptimizerConfig, epochs: usize) -> Self {
+        TrainConfig {
+            loss,
+            optimizer,
+            batch_size: default_batch_size(),
+            epochs,
+            lr_schedule: LrSchedule::default(),
+            weight_decay: 0.0,
+            clip_grad_norm: None,
+            dropout: None,
+            early_stopping: None,
+            seed: 0,
+            shuffle: true,
+        }
+    }
+
+    /// Every out-of-range setting at once (empty = valid).
+    pub fn problems(&self) -> Vec<KernelError> {
+        let mut out = self.optimizer.problems();
+        out.extend(self.lr_schedule.problems());
+        if self.batch_size == 0 {
+            out.push(KernelError::invalid("batch_size", "must be ≥ 1"));
+        }
+        if self.epochs == 0 {
+            out.push(KernelError::invalid("epochs", "must be ≥ 1"));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            out.push(KernelError::invalid("weight_decay", "must be ≥ 0"));
+        }
+        if let Some(c) = self.clip_grad_norm {
+            if !(c > 0.0 && c.is_finite()) {
+                out.push(KernelError::invalid("clip_grad_norm", "must be positive"));
+            }
+        }
+        if let Some(p) = self.dropout {
+            if !(0.0..1.0).contains(&p) {
+                out.push(KernelError::invalid("dropout", "must be in [0, 1)"));
+            }
+        }
+        if let Some(es) = &self.early_stopping {
+            if es.patience == 0 {
+                out.push(KernelError::invalid(
+                    "early_stopping.patience",
+                    "must be ≥ 1",
+                ));
+            }
+            if !(es.min_delta >= 0.0 && es.min_delta.is_finite()) {
+                out.push(KernelError::invalid(
+                    "early_stopping.min_delta",
+                    "must be ≥ 0",
+                ));
+            }
+        }
+        if let Loss::Huber { delta } = self.loss {
+            if !(delta > 0.0 && delta.is_finite()) {
+                out.push(KernelError::invalid("loss.delta", "must be positive"));
+            }
+        }
+        out
+    }
+}
+
+/// Metrics of one finished epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// Epochs completed so far (1-based).
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (with dropout, before the epoch's last
+    /// update took effect).
+    pub train_loss: f64,
+    /// Loss on the validation set after the epoch.
+    pub val_loss: Option<f64>,
+    /// Accuracy (classification) or R² (regression) on the validation set.
+    pub val_metric: Option<f64>,
+    /// Learning rate of the epoch's last step.
+    pub lr: f32,
+}
+
+/// Receives progress and may stop training.
+pub trait TrainObserver {
+    /// Called after every epoch; `Break` ends training normally (e.g. a tuner's pruner).
+    fn on_epoch(&mut self, _report: &EpochReport) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    /// Polled between batches; `true` aborts with [`KernelError::Canceled`]. Must be cheap.
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
+/// An observer that never stops training.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopObserver;
+
+impl TrainObserver for NoopObserver {}
+
+/// Outcome of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Epochs completed.
+    pub epochs_run: usize,
+    /// Epoch (1-based) with the best monitored value, when early stopping was configured.
+    pub best_epoch: Option<usize>,
+    /// Early stopping ended the run before `epochs`.
+    pub stopped_early: bool,
+    /// The observer ended the run (`on_epoch` returned `Break`).
+    pub stopped_by_observer: bool,
+    /// The weights of `best_epoch` were put back.
+    pub restored_best: bool,
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// One entry per epoch.
+    pub history: Vec<EpochReport>,
+    /// Training loss of the returned model's epoch.
+    pub final_train_loss: f64,
+    /// Validation loss of the returned model.
+    pub final_val_loss: Option<f64>,
+    /// Validation metric of the returned model.
+    pub final_val_metric: Option<f64>,
+}
+
+/// Loss and metric of a model on a labelled set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean loss (as in training, without regularization).
+    pub loss: f64,
+    /// Accuracy (classification) or mean R² over outputs (regression).
+    pub metric: f64,
+}
+
+/// Mean `loss` and metric (accuracy or R²) of `model` on `(x, y)`.
+pub fn evaluate(
+    model: &Mlp,
+    x: ArrayView2<f32>,
+    y: &Targets,
+    loss: Loss,
+) -> Result<Evaluation, KernelError> {
+    let out_act = model
+        .layers
+        .last()
+        .map_or(Activation::Identity, |l| l.activation);
+    loss.check(model.n_outputs(), out_act, y.n_classes())?;
+    y.check(x.nrows(), model.n_outputs(), "evaluation set")?;
+    if y.is_empty() {
+        return Err(KernelError::Shape("evaluation set is empty".into()));
+    }
+    let raw = model.forward(x)?;
+    let values = contiguous_values(y);
+    let rows = TargetRows::new(y, &values)?;
+    let mut total = 0.0;
+    let mut hits = 0usize;
+    let sigmoid_out = out_act == Activation::Sigmoid;
+    for (r, out) in raw.outer_iter().enumerate() {
+        let h = out.as_slice().unwrap_or(&[]);
+        let target = rows.row(r);
+        total += loss.sample(out_act, h, h, target, None);
+        if let SampleTarget::Class(c) = target {
+            let pred = if h.len() == 1 {
+                // Same tie rule as `Mlp::predict_classes`: exactly 0.5 is class 0.
+                let threshold = if sigmoid_out { 0.5 } else { 0.0 };
+                usize::from(h[0] > threshold)
+            } else {
+                argmax(h)
+            };
+            hits += usize::from(pred == c);
+        }
+    }
+    let n = y.len() as f64;
+    let metric = match (y, &values) {
+        (Targets::Regression(_), Some(t)) => mean_r2(t.view(), raw.view()),
+        _ => hits as f64 / n,
+    };
+    if !total.is_finite() {
+        return Err(KernelError::Numerical(
+            "evaluation loss is not finite".into(),
+        ));
+    }
+    Ok(Evaluation {
+        loss: total / n,
+        metric,
+    })
+}
+
+fn mean_r2(t: ArrayView2<f32>, p: ArrayView2<f32>) -> f64 {
+    let n = t.nrows() as f64;
+    let mut sum = 0.0;
+    for (tc, pc) in t.columns().into_iter().zip(p.columns()) {
+        let mean = tc.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let ss_tot: f64 = tc.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
+        let ss_res: f64 = tc
+            .iter()
+            .zip(pc.iter())
+            .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+            .sum();
+        sum += if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else if ss_res == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    sum / t.ncols().max(1) as f64
+}
+
+/// Per-call buffers, sized once for the largest batch.
+struct Workspace {
+    /// Batch capacity = leading dimension of every feature-major buffer.
+    cap: usize,
+    /// Gathered input rows, batch-major `[cap × n_in]`.
+    xb: Vec<f32>,
+    /// `acts[0]` = input, `acts[l+1]` = output of layer `l`; feature-major `[width × cap]`.
+    acts: Vec<Vec<f32>>,
+    /// Pre-activations of layers whose derivative needs them (gelu).
+    pre: Vec<Option<Vec<f32>>>,
+    /// Dropout scale per hidden output (0 or 1/(1−p)), when dropout is on.
+    masks: Vec<Option<Vec<f32>>>,
+    /// Batch-major copy of a layer input for the weight gradient.
+    hb: Vec<f32>,
+    /// Gradient w.r.t. the current layer's pre-activation, and the next one down.
+    dz: Vec<f32>,
+    dz_next: Vec<f32>,
+    /// One sample's outputs / pre-activations / gradient during the loss.
+    h_col: Vec<f32>,
+    z_col: Vec<f32>,
+    g_col: Vec<f32>,
+    /// Weight and bias gradients per layer.
+    grad_w: Vec<Vec<f32>>,
+    grad_b: Vec<Vec<f32>>,
+}
+
+impl Workspace {
+    fn new(model: &Mlp, cap: usize, dropout: bool) -> Self {
+        let sizes = model.layer_sizes();
+        let width = sizes.iter().copied().max().unwrap_or(0);
+        let n_layers = model.layers.len();
+        let n_out = model.n_outputs();
+        Workspace {
+            cap,
+            xb: vec![0.0; cap * model.n_inputs()],
+            acts: sizes.iter().map(|&s| vec![0.0; s * cap]).collect(),
+            pre: model
+                .layers
+                .iter()
+                .map(|l| {
+                    (!l.activation.derivative_from_output()).then(|| vec![0.0; l.n_outputs() * cap])
+                })
+                .collect(),
+            masks: model
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (dropout && i + 1 < n_layers).then(|| vec![0.0; l.n_outputs() * cap]))
+                .collect(),
+            hb: vec![0.0; cap * width],
+            dz: vec![0.0; width * cap],
+            dz_next: vec![0.0; width * cap],
+            h_col: vec![0.0; n_out],
+            z_col: vec![0.0; n_out],
+            g_col: vec![0.0; n_out],
+            grad_w: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; l.weight.len()])
+                .collect(),
+            grad_b: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; l.bias.len()])
+                .collect(),
+        }
+    }
+
+    /// Forward, loss and backward for the rows `idx`; fills `grad_w`/`grad_b` with the
+    /// batch-mean gradient and returns the summed per-sample loss.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_backward(
+        &mut self,
+        model: &Mlp,
+        fwd: &[Option<Array2<f32>>],
+        x: &[f32],
+        targets: &TargetRows<'_>,
+        idx: &[usize],
+        loss: Loss,
+        dropout: Option<(f32, &mut ChaCha8Rng)>,
+        parallel: bool,
+    ) -> Result<f64, KernelError> {
+        let bs = idx.len();
+        let cap = self.cap;
+        let n_in = model.n_inputs();
+        let n_layers = model.layers.len();
+        for (b, &r) in idx.iter().enumerate() {
+            let src = x
+                .get(r * n_in..(r + 1) * n_in)
+                .ok_or_else(|| KernelError::Shape(format!("row {r} out of range")))?;
+            self.xb[b * n_in..(b + 1) * n_in].copy_from_slice(src);
+        }
+        transpose_into(bs, n_in, &self.xb, n_in, &mut self.acts[0], cap)?;
+
+        if let Some((p, rng)) = dropout {
+            let scale = 1.0 / (1.0 - p);
+            for mask in self.masks.iter_mut().flatten() {
+                for row in mask.chunks_mut(cap) {
+                    for m in &mut row[..bs] {
+                        *m = if rng.random::<f32>() < p { 0.0 } else { scale };
+                    }
+                }
+            }
+        }
+
+        for (l, layer) in model.layers.iter().enumerate() {
+            let w = weight_slice(fwd.get(l).and_then(Option::as_ref).unwrap_or(&layer.weight))?;
+            let bias = layer.bias.as_slice().unwrap_or(&[]);
+            let (n_o, n_i) = layer.weight.dim();
+            let (inputs, outputs) = self.acts.split_at_mut(l + 1);
+            let input = &inputs[l];
+            let output = &mut outputs[0];
+            let mask = self.masks[l].as_deref();
+            let act = layer.activation;
+            if let Some(pre) = self.pre[l].as_mut() {
+                let add_bias = |i: usize, _j: usize, v: &mut [f32]| {
+                    let b = bias.get(i).copied().unwrap_or(0.0);
+                    v.iter_mut().for_each(|x| *x += b);
+                };
+                let a = StridedMat::row_major(w, n_i);
+                matmul(n_o, bs, n_i, a, input, cap, pre, cap, &add_bias, parallel)?;
+                for (i, (zr, hr)) in pre.chunks(cap).zip(output.chunks_mut(cap)).enumerate() {
+                    for (h, &z) in hr[..bs].iter_mut().zip(&zr[..bs]) {
+                        *h = act.apply(z);
+                    }
+                    if let Some(m) = mask {
+                        hr[..bs]
+                            .iter_mut()
+                            .zip(&m[i * cap..i * cap + bs])
+                            .for_each(|(h, s)| *h *= s);
+                    }
+                }
+            } else {
+                let epilogue = |i: usize, j: usize, v: &mut [f32]| {
+                    let b = bias.get(i).copied().unwrap_or(0.0);
+                    v.iter_mut().for_each(|x| *x += b);
+                    act.apply_slice(v);
+                    if let Some(m) = mask.and_then(|m| m.get(i * cap + j..i * cap + j + v.len())) {
+                        v.iter_mut().zip(m).for_each(|(x, s)| *x *= s);
+                    }
+                };
+                let a = StridedMat::row_major(w, n_i);
+                matmul(
+                    n_o, bs, n_i, a, input, cap, output, cap, &epilogue, parallel,
+                )?;
+            }
+        }
+
+        // Loss and ∂loss/∂z of the output layer, scaled to the batch mean.
+        let last = n_layers - 1;
+        let out_act = model.layers[last].activation;
+        let n_out = model.n_outputs();
+        let inv_bs = 1.0 / bs as f32;
+        let mut total = 0.0f64;
+        {
+            let h = &self.acts[n_layers];
+            let z = self.pre[last].as_deref().unwrap_or(h);
+            for (b, &r) in idx.iter().enumerate() {
+                for j in 0..n_out {
+                    self.h_col[j] = h[j * cap + b];
+                    self.z_col[j] = z[j * cap + b];
+                }
+                total += loss.sample(
+                    out_act,
+                    &self.z_col,
+                    &self.h_col,
+                    targets.row(r),
+                    Some(&mut self.g_col),
+                );
+                for j in 0..n_out {
+                    self.dz[j * cap + b] = self.g_col[j] * inv_bs;
+                }
+            }
+        }
+
+        for l in (0..n_layers).rev() {
+            let layer = &model.layers[l];
+            let (n_o, n_i) = layer.weight.dim();
+            for (db, row) in self.grad_b[l].iter_mut().zip(self.dz.chunks(cap)) {
+                *db = row[..bs].iter().sum();
+            }
+            let hb: &[f32] = if l == 0 {
+                &self.xb
+            } else {
+                transpose_into(n_i, bs, &self.acts[l], cap, &mut self.hb, n_i)?;
+                &self.hb
+            };
+            let dz = StridedMat::row_major(&self.dz, cap);
+            matmul(
+                n_o,
+                n_i,
+                bs,
+                dz,
+                hb,
+                n_i,
+                &mut self.grad_w[l],
+                n_i,
+                &no_epilogue,
+                parallel,
+            )?;
+            if l == 0 {
+                break;
+            }
+            // ∂loss/∂z of layer l−1 = (Wᵀ·dz) ⊙ dropout mask ⊙ f'(z).
+            let w = weight_slice(fwd.get(l).and_then(Option::as_ref).unwrap_or(&layer.weight))?;
+            let prev = model.layers[l - 1].activation;
+            let h_prev = &self.acts[l];
+            let z_prev = self.pre[l - 1].as_deref();
+            let mask = self.masks[l - 1].as_deref();
+            let epilogue = |i: usize, j: usize, g: &mut [f32]| {
+                let range = i * cap + j..i * cap + j + g.len();
+                let Some(h) = h_prev.get(range.clone()) else {
+                    return;
+                };
+                let z = z_prev.and_then(|z| z.get(range.clone())).unwrap_or(h);
+                match mask.and_then(|m| m.get(range.clone())) {
+                    None => prev.mul_derivative_slice(g, z, h),
+                    Some(m) => {
+                        for (k, gv) in g.iter_mut().enumerate() {
+                            let s = m[k];
+                            *gv = if s == 0.0 {
+                                0.0
+                            } else {
+                                *gv * s * prev.derivative(z[k], h[k] / s)
+                            };
+                        }
+                    }
+                }
+            };
+            let wt = StridedMat::transposed(w, n_i);
+            matmul(
+                n_i,
+                bs,
+                n_o,
+                wt,
+                &self.dz,
+                cap,
+                &mut self.dz_next,
+                cap,
+                &epilogue,
+                parallel,
+            )?;
+            std::mem::swap(&mut self.dz, &mut self.dz_next);
+        }
+        Ok(total)
+    }
+
+    fn clip_gradients(&mut self, max_norm: f32) {
+        let sq: f64 = self
+            .grad_w
+            .iter()
+            .chain(&self.grad_b)
+            .flat_map(|g| g.iter())
+            .map(|&v| (v as f64) * (v as f64))
+            .sum();
+        let norm = sq.sqrt();
+        if norm > max_norm as f64 {
+            // PyTorch's clip_grad_norm_ factor.
+            let scale = (max_norm as f64 / (norm + 1e-6)) as f32;
+            self.grad_w
+                .iter_mut()
+                .chain(self.grad_b.iter_mut())
+                .for_each(|g| {
+                    g.iter_mut().for_each(|v| *v *= scale);
+                });
+        }
+    }
+}
+
+fn weight_slice(w: &Array2<f32>) -> Result<&[f32], KernelError> {
+    w.as_slice()
+        .ok_or_else(|| KernelError::Shape("weight is not in standard layout".into()))
+}
+
+/// Recomputes the forward weights of every layer from the constraint.
+fn forward_weights(
+    model: &Mlp,
+    constraint: Option<&dyn WeightConstraint>,
+) -> Result<Vec<Option<Array2<f32>>>, KernelError> {
+    let Some(c) = constraint else {
+        return Ok(vec![None; model.layers.len()]);
+    };
+    model
+        .layers
+        .iter()
+        .enumerate()
+        .map(
+            |(l, layer)| match c.forward_weight(l, layer.weight.view()) {
+                Some(w) if w.dim() != layer.weight.dim() => Err(KernelError::Shape(format!(
+                    "forward weight of layer {l} is {:?}, master is {:?}",
+                    w.dim(),
+                    layer.weight.dim()
+                ))),
+                Some(w) => Ok(Some(w.as_standard_layout().into_owned())),
+                None => Ok(None),
+            },
+        )
+        .collect()
+}
+
+/// Trains `model` in place on `(x, y)`; see the module docs for the pipeline. On an error
+/// (cancel, diverging loss) the model keeps the weights of the last completed step.
+/// `validation` feeds early stopping and the per-epoch report. Deterministic for a given
+/// `cfg.seed` (and independent of the rayon thread count).
+pub fn train(
+    model: &mut Mlp,
+    x: ArrayView2<f32>,
+    y: &Targets,
+    validation: Option<(ArrayView2<f32>, &Targets)>,
+    cfg: &TrainConfig,
+    constraint: Option<&dyn WeightConstraint>,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainReport, KernelError> {
+    if let Some(first) = cfg.problems().into_iter().next() {
+        return Err(first);
+    }
+    model.validate()?;
+    let n = x.nrows();
+    if n == 0 {
+        return Err(KernelError::Shape("training set is empty".into()));
+    }
+    if x.ncols() != model.n_inputs() {
+        return Err(KernelError::Shape(format!(
+            "training set has {} features, the model expects {}",
+            x.ncols(),
+            model.n_inputs()
+        )));
+    }
+    let out_act = model
+        .layers
+        .last()
+        .map_or(Activation::Identity, |l| l.activation);
+    cfg.loss.check(model.n_outputs(), out_act, y.n_classes())?;
+    y.check(n, model.n_outputs(), "training set")?;
+    if let Some((vx, vy)) = validation {
+        if vx.ncols() != model.n_inputs() {
+            return Err(KernelError::Shape(
+                "validation set has the wrong number of features".into(),
+            ));
+        }
+        if vy.n_classes() != y.n_classes() {
+            return Err(KernelError::invalid(
+                "validation",
+                "targets differ in kind or classes",
+            ));
+        }
+        vy.check(vx.nrows(), model.n_outputs(), "validation set")?;
+        if vx.iter().any(|v| !v.is_finite()) {
+            return Err(KernelError::invalid(
+                "features",
+                "validation features are not finite",
+            ));
+        }
+        if vy.is_empty() {
+            return Err(KernelError::Shape("validation set is empty".into()));
+        }
+    }
+    if let Some(es) = &cfg.early_stopping {
+        if es.monitor != Monitor::TrainLoss && validation.is_none() {
+            return Err(KernelError::invalid(
+                "early_stopping.monitor",
+                "monitoring a validation value needs a validation set",
+            ));
+        }
+    }
+    if let Some(c) = constraint {
+        c.check(model)?;
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        return Err(KernelError::invalid(
+            "features",
+            "training features are not finite",
+        ));
+    }
+    for layer in &mut model.layers {
+        if !layer.weight.is_standard_layout() {
+            layer.weight = layer.weight.as_standard_layout().into_owned();
+        }
+        if layer.bias.as_slice().is_none() {
+            layer.bias = layer.bias.as_standard_layout().into_owned();
+        }
+    }
+
+    let x = x.as_standard_layout();
+    let xs = x
+        .as_slice()
+        .ok_or_else(|| KernelError::Shape("features are not contiguous".into()))?;
+    let values = contiguous_values(y);
+    let targets = TargetRows::new(y, &values)?;
+
+    let batch = cfg.batch_size.min(n);
+    let dropout = cfg.dropout.filter(|&p| p > 0.0);
+    let mut ws = Workspace::new(model, batch, dropout.is_some());
+    let mut states: Vec<(ParamState, ParamState)> = model
+        .layers
+        .iter()
+        .map(|l| {
+            (
+                ParamState::new(&cfg.optimizer, l.weight.len()),
+                ParamState::new(&cfg.optimizer, l.bias.len()),
+            )
+        })
+        .collect();
+    if let Some(c) = constraint {
+        for (l, layer) in model.layers.iter_mut().enumerate() {
+            c.project(l, &mut layer.weight, &mut layer.bias);
+        }
+    }
+    let mut fwd = forward_weights(model, constraint)?;
+
+    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    shuffle_rng.set_stream(SHUFFLE_STREAM);
+    let mut dropout_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    dropout_rng.set_stream(DROPOUT_STREAM);
+    let mut order: Vec<usize> = (0..n).collect();
+    let steps_per_epoch = n.div_ceil(batch);
+    let base_lr = cfg.optimizer.lr();
+    let is_adamw = matches!(cfg.optimizer, OptimizerConfig::AdamW { .. });
+    let (l2, decoupled) = if is_adamw {
+        (0.0, cfg.weight_decay)
+    } else {
+        (cfg.weight_decay, 0.0)
+    };
+    let parallel = rayon::current_num_threads() > 1;
+
+    let mut report = TrainReport {
+        epochs_run: 0,
+        best_epoch: None,
+        stopped_early: false,
+        stopped_by_observer: false,
+        restored_best: false,
+        steps: 0,
+        history: Vec::with_capacity(cfg.epochs),
+        final_train_loss: f64::NAN,
+        final_val_loss: None,
+        final_val_metric: None,
+    };
+    let mut best: Option<(f64, Vec<Dense>)> = None;
+    let mut since_best = 0usize;
+
+    for epoch in 0..cfg.epochs {
+        if cfg.shuffle {
+            order.shuffle(&mut shuffle_rng);
+        }
+        let mut loss_sum = 0.0f64;
+        let mut lr = base_lr;
+        for (step_in_epoch, idx) in order.chunks(batch).enumerate() {
+            if observer.should_stop() {
+                return Err(KernelError::Canceled);
+            }
+            lr = cfg
+                .lr_schedule
+                .lr_at(base_lr, epoch, step_in_epoch, steps_per_epoch, cfg.epochs);
+            let drop = dropout.map(|p| (p, &mut dropout_rng));
+            let batch_loss =
+                ws.forward_backward(model, &fwd, xs, &targets, idx, cfg.loss, drop, parallel)?;
+            if !batch_loss.is_finite() {
+                return Err(KernelError::Numerical(format!(
+                    "training loss became {batch_loss} at epoch {} step {}",
+                    epoch + 1,
+                    step_in_epoch + 1
+                )));
+            }
+            loss_sum += batch_loss;
+            if let Some(max_norm) = cfg.clip_grad_norm {
+                ws.clip_gradients(max_norm);
+            }
+            report.steps += 1;
+            let t = report.steps;
+            for (l, layer) in model.layers.iter_mut().enumerate() {
+                let (sw, sb) = &mut states[l];
+                let w = layer
+                    .weight
+                    .as_slice_mut()
+                    .ok_or_else(|| KernelError::Shape("weight is not contiguous".into()))?;
+                step(
+                    &cfg.optimizer,
+                    sw,
+                    w,
+                    &ws.grad_w[l],
+                    StepScalars {
+                        lr,
+                        l2,
+                        decoupled,
+                        t,
+                    },
+                );
+                let b = layer
+                    .bias
+                    .as_slice_mut()
+                    .ok_or_else(|| KernelError::Shape("bias is not contiguous".into()))?;
+                step(
+                    &cfg.optimizer,
+                    sb,
+                    b,
+                    &ws.grad_b[l],
+                    StepScalars {
+                        lr,
+                        l2: 0.0,
+                        decoupled: 0.0,
+                        t,
+                    },
+                );
+                if let Some(c) = constraint {
+                    c.project(l, &mut layer.weight, &mut layer.bias);
+                }
+            }
+            if constraint.is_some() {
+                fwd = forward_weights(model, constraint)?;
+            }
+        }
+        let train_loss = loss_sum / n as f64;
+        let (val_loss, val_metric) = match validation {
+            Some((vx, vy)) => {
+                let eval_model = constrained_copy(model, &fwd);
+                let e = evaluate(eval_model.as_ref().unwrap_or(model), vx, vy, cfg.loss)?;
+                (Some(e.loss), Some(e.metric))
+            }
+            None => (None, None),
+        };
+        let epoch_report = EpochReport {
+            epoch: epoch + 1,
+            train_loss,
+            val_loss,
+            val_metric,
+            lr,
+        };
+        report.epochs_run = epoch + 1;
+        let flow = observer.on_epoch(&epoch_report);
+        report.history.push(epoch_report);
+
+        if let Some(es) = &cfg.early_stopping {
+            // Lower-is-better score for every monitor.
+            let score = match es.monitor {
+                Monitor::ValLoss => val_loss.unwrap_or(f64::INFINITY),
+                Monitor::ValMetric => -val_metric.unwrap_or(f64::NEG_INFINITY),
+                Monitor::TrainLoss => train_loss,
+            };
+            let improved = best
+                .as_ref()
+                .is_none_or(|(b, _)| score < b - es.min_delta as f64);
+            if improved {
+                let snapshot = if es.restore_best {
+                    model.layers.clone()
+                } else {
+                    Vec::new()
+                };
+                best = Some((score, snapshot));
+                report.best_epoch = Some(epoch + 1);
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+            if since_best >= es.patience && epoch + 1 < cfg.epochs {
+                report.stopped_early = true;
+            }
+        }
+        if flow.is_break() {
+            report.stopped_by_observer = true;
+            break;
+        }
+        if report.stopped_early {
+            break;
+        }
+    }
+
+    let mut final_epoch = report.epochs_run;
+    if let (Some(es), Some((_, snapshot)), Some(best_epoch)) =
+        (&cfg.early_stopping, best, report.best_epoch)
+    {
+        if es.restore_best && best_epoch != report.epochs_run && !snapshot.is_empty() {
+            model.layers = snapshot;
+            report.restored_best = true;
+            final_epoch = best_epoch;
+        }
+    }
+    if let Some(h) = report.history.get(final_epoch.saturating_sub(1)) {
+        report.final_train_loss = h.train_loss;
+        report.final_val_loss = h.val_loss;
+        report.final_val_metric = h.val_metric;
+    }
+    Ok(report)
+}
+
+/// The model with its forward (constrained) weights, when a constraint transforms them, so
+/// validation sees what inference after export will see.
+fn constrained_copy(model: &Mlp, fwd: &[Option<Array2<f32>>]) -> Option<Mlp> {
+    if fwd.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut copy = model.clone();
+    for (layer, w) in copy.layers.iter_mut().zip(fwd) {
+        if let Some(w) = w {
+            layer.weight = w.clone();
+        }
+    }
+    Some(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::nn::fixtures::read_digits;
+    use crate::kernels::nn::{Init, MaskConstraint};
+    use rand_distr::{Distribution, Normal};
+    use std::cell::Cell;
+
+    fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let normal = Normal::new(0.0f32, 1.0).unwrap();
+        Array2::from_shape_fn((rows, cols), |_| normal.sample(&mut rng))
+    }
+
+    /// Batch loss (mean) through the training forward pass, with dropout masks drawn from a
+    /// clone of `rng` so every evaluation sees the same masks.
+    fn batch_loss(
+        model: &Mlp,
+        x: &Array2<f32>,
+        y: &Targets,
+        loss: Loss,
+        dropout: Option<(f32, &ChaCha8Rng)>,
+    ) -> (f64, Workspace) {
+        let n = x.nrows();
+        let mut ws = Workspace::new(model, n, dropout.is_some());
+        let values = contiguous_values(y);
+        let rows = TargetRows::new(y, &values).unwrap();
+        let idx: Vec<usize> = (0..n).collect();
+        let fwd = vec![None; model.layers.len()];
+        let mut rng = dropout.map(|(p, r)| (p, r.clone()));
+        let drop = rng.as_mut().map(|(p, r)| (*p, r));
+        let total = ws
+            .forward_backward(
+                model,
+                &fwd,
+                x.as_slice().unwrap(),
+                &rows,
+                &idx,
+                loss,
+                drop,
+                false,
+            )
+            .unwrap();
+        (total / n as f64, ws)
+    }
+
+    /// Compares every weight and bias gradient with central differences of the batch loss.
+    /// f32 forward passes with step 1e-3 give ~3e-5 rounding noise (ε·loss/2h) and O(h²)
+    /// truncation; the tolerance 1e-3 + 2 % leaves room for both but not for a wrong term.
+    /// The small step also keeps relu kinks from being crossed at these fixed seeds.
+    fn check_gradients(
+        model: &Mlp,
+        x: &Array2<f32>,
+        y: &Targets,
+        loss: Loss,
+        dropout: Option<(f32, &ChaCha8Rng)>,
+    ) {
+        let (_, ws) = batch_loss(model, x, y, loss, dropout);
+        let h = 1e-3f32;
+        for l in 0..model.layers.len() {
+            for k in 0..model.layers[l].weight.len() + model.layers[l].bias.len() {
+                let mut plus = model.clone();
+                let mut minus = model.clone();
+                let n_w = model.layers[l].weight.len();
+                let analytic = if k < n_w {
+                    plus.layers[l].weight.as_slice_mut().unwrap()[k] += h;
+                    minus.layers[l].weight.as_slice_mut().unwrap()[k] -= h;
+                    ws.grad_w[l][k]
+                } else {
+                    plus.layers[l].bias[k - n_w] += h;
+                    minus.layers[l].bias[k - n_w] -= h;
+                    ws.grad_b[l][k - n_w]
+                };
+                let numeric = (batch_loss(&plus, x, y, loss, dropout).0
+                    - batch_loss(&minus, x, y, loss, dropout).0)
+                    / (2.0 * h as f64);
+                let err = (numeric - analytic as f64).abs();
+                assert!(
+                    err < 1e-3 + 0.02 * numeric.abs(),
+                    "{loss:?} hidden {} layer {l} param {k}: numeric {numeric} analytic {analytic}",
+                    model.layers[0].activation
+                );
+            }
+        }
+    }
+
+    /// Smallest |pre-activation| of any hidden unit over the rows of `x`.
+    fn kink_margin(model: &Mlp, x: &Array2<f32>) -> f32 {
+        let mut h = x.clone();
+        let mut margin = f32::INFINITY;
+        for layer in &model.layers[..model.layers.len() - 1] {
+            let z = h.dot(&layer.weight.t()) + &layer.bias;
+            margin = z.iter().fold(margin, |m, v| m.min(v.abs()));
+            h = z.mapv(|v| layer.activation.apply(v));
+        }
+        margin
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let x = gaussian(7, 3, 1);
+        let classes = Targets::Classification {
+            labels: vec![0, 1, 2, 1, 0, 2, 2],
+            n_classes: 3,
+        };
+        let binary = Targets::Classification {
+            labels: vec![0, 1, 1, 0, 1, 0, 1],
+            n_classes: 2,
+        };
+        let values = Targets::Regression(gaussian(7, 2, 2));
+        let probs = Targets::Regression(gaussian(7, 2, 3).mapv(|v| 1.0 / (1.0 + (-v).exp())));
+        for hidden in Activation::ALL {
+            let cases: [(Loss, Activation, usize, &Targets); 6] = [
+                (Loss::CrossEntropy, Activation::Identity, 3, &classes),
+                (Loss::BinaryCrossEntropy, Activation::Identity, 1, &binary),
+                (Loss::BinaryCrossEntropy, Activation::Sigmoid, 2, &probs),
+                (Loss::Mse, Activation::Tanh, 2, &values),
+                (Loss::Mae, Activation::Identity, 2, &values),
+                (Loss::Huber { delta: 0.7 }, Activation::Gelu, 2, &values),
+            ];
+            for (loss, out_act, n_out, y) in cases {
+                // Pick the first seed whose hidden pre-activations all stay 0.01 away from
+                // relu's kink, so a ±1e-3 step cannot cross it.
+                let model = (11..200)
+                    .map(|seed| {
+                        Mlp::new_initialized(
+                            &[3, 5, 4, n_out],
+                            hidden,
+                            out_act,
+                            Init::GlorotNormal,
+                            seed,
+                        )
+                        .unwrap()
+                    })
+                    .find(|m| kink_margin(m, &x) > 0.01)
+                    .unwrap();
+                check_gradients(&model, &x, y, loss, None);
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_with_dropout() {
+        let x = gaussian(6, 3, 4);
+        let y = Targets::Classification {
+            labels: vec![0, 1, 2, 1, 0, 2],
+            n_classes: 3,
+        };
+        let rng = ChaCha8Rng::seed_from_u64(5);
+        for hidden in [Activation::Tanh, Activation::Gelu] {
+            let model = Mlp::new_initialized(
+                &[3, 6, 5, 3],
+                hidden,
+                Activation::Identity,
+                Init::GlorotNormal,
+                2,
+            )
+            .unwrap();
+            check_gradients(&model, &x, &y, Loss::CrossEntropy, Some((0.4, &rng)));
+        }
+        // The masks really drop units: some hidden outputs are zeroed.
+        let model = Mlp::new_initialized(
+            &[3, 6, 5, 3],
+            Activation::Tanh,
+            Activation::Identity,
+            Init::GlorotNormal,
+            2,
+        )
+        .unwrap();
+        let (_, ws) = batch_loss(&model, &x, &y, Loss::CrossEntropy, Some((0.4, &rng)));
+        assert!(ws.acts[1].iter().filter(|v| **v == 0.0).count() > 5);
+    }
+
+    fn classification_cfg(epochs: usize, lr: f32) -> TrainConfig {
+        let mut cfg = TrainConfig::new(Loss::CrossEntropy, OptimizerConfig::adam(lr), epochs);
+        cfg.seed = 3;
+        cfg
+    }
+
+    #[test]
+    fn learns_xor() {
+        let x = ndarray::array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+        let y = Targets::Classification {
+            labels: vec![0, 1, 1, 0],
+            n_classes: 2,
+        };
+        let mut model = Mlp::new_initialized(
+            &[2, 8, 2],
+            Activation::Tanh,
+            Activation::Identity,
+            Init::GlorotUniform,
+            1,
+        )
+        .unwrap();
+        let mut cfg = classification_cfg(300, 0.05);
+        cfg.batch_size = 4;
+        let report = train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &cfg,
+            None,
+            &mut NoopObserver,
+        )
+        .unwrap();
+        assert_eq!(model.predict_classes(x.view()).unwrap(), vec![0, 1, 1, 0]);
+        assert!(
+            report.final_train_loss < 0.1,
+            "loss {}",
+            report.final_train_loss
+        );
+        assert_eq!(report.epochs_run, 300);
+        assert_eq!(report.steps, 300);
+    }
+
+    #[test]
+    fn digits_reaches_96_percent() {
+        let (x, labels) = read_digits("digits_train.csv");
+        let (xt, lt) = read_digits("digits_test.csv");
+        let y = Targets::Classification {
+            labels,
+            n_classes: 10,
+        };
+        let mut model = Mlp::new_initialized(
+            &[64, 256, 256, 10],
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeUniform,
+            0,
+        )
+        .unwrap();
+        let cfg = classification_cfg(10, 1e-3);
+        train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &cfg,
+            None,
+            &mut NoopObserver,
+        )
+        .unwrap();
+        let pred = model.predict_classes(xt.view()).unwrap();
+        let acc = crate::kernels::nn::metrics::accuracy(&lt, &pred).unwrap();
+        assert!(acc >= 0.96, "test accuracy {acc}");
+    }
+
+    #[test]
+    fn regression_reaches_r2_095() {
+        // y = sin(x0) + 0.5·x1·x2 − 0.3·x3 + small noise.
+        let x = gaussian(1200, 4, 6);
+        let noise = gaussian(1200, 1, 7);
+        let y = Array2::from_shape_fn((1200, 1), |(r, _)| {
+            x[[r, 0]].sin() + 0.5 * x[[r, 1]] * x[[r, 2]] - 0.3 * x[[r, 3]] + 0.05 * noise[[r, 0]]
+        });
+        let (train_x, test_x) = x.view().split_at(ndarray::Axis(0), 1000);
+        let train_y = Targets::Regression(y.slice(ndarray::s![..1000, ..]).to_owned());
+        let test_y = Targets::Regression(y.slice(ndarray::s![1000.., ..]).to_owned());
+        let mut model = Mlp::new_initialized(
+            &[4, 64, 64, 1],
+            Activation::Tanh,
+            Activation::Identity,
+            Init::GlorotUniform,
+            1,
+        )
+        .unwrap();
+        let mut cfg = TrainConfig::new(Loss::Mse, OptimizerConfig::adam(3e-3), 60);
+        cfg.batch_size = 32;
+        cfg.lr_schedule = LrSchedule {
+            decay: crate::kernels::nn::LrDecay::Cosine { min_lr: 1e-4 },
+            warmup_epochs: 2,
+        };
+        let report = train(
+            &mut model,
+            train_x,
+            &train_y,
+            Some((test_x, &test_y)),
+            &cfg,
+            None,
+            &mut NoopObserver,
+        )
+        .unwrap();
+        let r2 = report.final_val_metric.unwrap();
+        assert!(r2 >= 0.95, "R² {r2}");
+        let e = evaluate(&model, test_x, &test_y, Loss::Mse).unwrap();
+        assert_eq!(e.metric, r2);
+        // Warmup starts below the base rate and cosine ends near min_lr.
+        assert!(report.history[0].lr < 3e-3);
+        assert!((report.history[59].lr - 1e-4).abs() < 1e-5);
+    }
+
+    #[test]
+    fn same_seed_gives_bitwise_identical_weights_on_any_thread_count() {
+        let x = gaussian(300, 10, 8);
+        let labels: Vec<usize> = (0..300)
+            .map(|i| (x[[i, 0]] > 0.0) as usize + (x[[i, 1]] > 0.5) as usize)
+            .collect();
+        let y = Targets::Classification {
+            labels,
+            n_classes: 3,
+        };
+        let run = |threads: usize, seed: u64| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut model = Mlp::new_initialized(
+                    // The 300×300 layer at batch 128 (11.5M FMAs) is split across threads.
+                    &[10, 300, 300, 3],
+                    Activation::Relu,
+                    Activation::Identity,
+                    Init::HeNormal,
+                    4,
+                )
+                .unwrap();
+                let mut cfg = classification_cfg(2, 1e-3);
+                cfg.seed = seed;
+                cfg.dropout = Some(0.2);
+                cfg.batch_size = 128;
+                train(
+                    &mut model,
+                    x.view(),
+                    &y,
+                    None,
+                    &cfg,
+                    None,
+                    &mut NoopObserver,
+                )
+                .unwrap();
+                model
+            })
+        };
+        let a = run(1, 1);
+        assert_eq!(a, run(1, 1));
+        assert_eq!(a, run(2, 1));
+        assert_ne!(a, run(1, 2));
+    }
+
+    #[test]
+    fn early_stopping_restores_best_epoch() {
+        // Validation labels disagree with the training rule, so validation loss rises while
+        // the model fits the training set.
+        let x = gaussian(200, 5, 9);
+        let train_labels: Vec<usize> = (0..200).map(|i| (x[[i, 0]] > 0.0) as usize).collect();
+        let vx = gaussian(100, 5, 10);
+        let val_labels: Vec<usize> = (0..100)
+            .map(|i| (vx[[i, 0]] + 2.0 * vx[[i, 1]] > 0.0) as usize)
+            .collect();
+        let y = Targets::Classification {
+            labels: train_labels,
+            n_classes: 2,
+        };
+        let vy = Targets::Classification {
+            labels: val_labels,
+            n_classes: 2,
+        };
+        let mut model = Mlp::new_initialized(
+            &[5, 32, 2],
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            5,
+        )
+        .unwrap();
+        let mut cfg = classification_cfg(200, 1e-2);
+        cfg.early_stopping = Some(EarlyStopping {
+            patience: 3,
+            min_delta: 0.0,
+            monitor: Monitor::ValLoss,
+            restore_best: true,
+        });
+        let report = train(
+            &mut model,
+            x.view(),
+            &y,
+            Some((vx.view(), &vy)),
+            &cfg,
+            None,
+            &mut NoopObserver,
+        )
+        .unwrap();
+        assert!(report.stopped_early);
+        let best = report.best_epoch.unwrap();
+        assert_eq!(report.epochs_run, best + 3);
+        assert!(report.restored_best);
+        let min = report
+            .history
+            .iter()
+            .map(|h| h.val_loss.unwrap())
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(report.history[best - 1].val_loss.unwrap(), min);
+        // The returned weights are the best epoch's: re-evaluating gives exactly its loss.
+        let e = evaluate(&model, vx.view(), &vy, Loss::CrossEntropy).unwrap();
+        assert_eq!(Some(e.loss), report.final_val_loss);
+        assert_eq!(e.loss, min);
+    }
+
+    #[test]
+    fn mask_constraint_keeps_pruned_weights_at_zero() {
+        let x = gaussian(256, 6, 11);
+        let labels: Vec<usize> = (0..256).map(|i| (x[[i, 2]] > 0.0) as usize).collect();
+        let y = Targets::Classification {
+            labels,
+            n_classes: 2,
+        };
+        let mut model = Mlp::new_initialized(
+            &[6, 16, 2],
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            6,
+        )
+        .unwrap();
+        let mask = Array2::from_shape_fn((16, 6), |(o, i)| ((o + i) % 2) as f32);
+        let constraint = MaskConstraint::new(vec![Some(mask.clone()), None]).unwrap();
+        let report = train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &classification_cfg(20, 1e-2),
+            Some(&constraint),
+            &mut NoopObserver,
+        )
+        .unwrap();
+        for (w, m) in model.layers[0].weight.iter().zip(mask.iter()) {
+            assert!(*m == 1.0 || *w == 0.0);
+        }
+        assert!(model.layers[0].weight.iter().filter(|w| **w != 0.0).count() == 48);
+        assert!(report.final_train_loss < 0.3);
+    }
+
+    /// Rounds forward weights to multiples of 0.25 (a crude fake quantizer).
+    struct RoundTo;
+    impl WeightConstraint for RoundTo {
+        fn forward_weight(&self, _layer: usize, master: ArrayView2<f32>) -> Option<Array2<f32>> {
+            Some(master.mapv(|w| (w * 4.0).round() / 4.0))
+        }
+    }
+
+    #[test]
+    fn fake_quant_trains_float_master_weights() {
+        let x = gaussian(256, 4, 12);
+        let labels: Vec<usize> = (0..256)
+            .map(|i| (x[[i, 0]] - x[[i, 1]] > 0.0) as usize)
+            .collect();
+        let y = Targets::Classification {
+            labels,
+            n_classes: 2,
+        };
+        let mut model = Mlp::new_initialized(
+            &[4, 16, 2],
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            7,
+        )
+        .unwrap();
+        let cfg = classification_cfg(30, 1e-2);
+        let report = train(
+            &mut model,
+            x.view(),
+            &y,
+            Some((x.view(), &y)),
+            &cfg,
+            Some(&RoundTo),
+            &mut NoopObserver,
+        )
+        .unwrap();
+        // Master weights stay off the grid (they receive the straight-through gradient)…
+        assert!(model.layers[0]
+            .weight
+            .iter()
+            .any(|w| (w * 4.0).fract().abs() > 1e-3));
+        // …while the reported validation metric is the quantized model's.
+        let mut quantized = model.clone();
+        for (l, layer) in quantized.layers.iter_mut().enumerate() {
+            layer.weight = RoundTo.forward_weight(l, layer.weight.view()).unwrap();
+        }
+        let e = evaluate(&quantized, x.view(), &y, Loss::CrossEntropy).unwrap();
+        assert_eq!(Some(e.metric), report.final_val_metric);
+        assert!(e.metric > 0.9, "quantized accuracy {}", e.metric);
+    }
+
+    struct StopAfter {
+        polls: Cell<usize>,
+        limit: usize,
+        epochs: usize,
+    }
+    impl TrainObserver for StopAfter {
+        fn on_epoch(&mut self, _r: &EpochReport) -> ControlFlow<()> {
+            self.epochs += 1;
+            if self.epochs == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn should_stop(&self) -> bool {
+            self.polls.set(self.polls.get() + 1);
+            self.polls.get() > self.limit
+        }
+    }
+
+    #[test]
+    fn observer_can_cancel_or_stop() {
+        let x = gaussian(100, 3, 13);
+        let y = Targets::Classification {
+            labels: (0..100).map(|i| i % 2).collect(),
+            n_classes: 2,
+        };
+        let mut model = Mlp::new_initialized(
+            &[3, 4, 2],
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            8,
+        )
+        .unwrap();
+        let mut cfg = classification_cfg(10, 1e-3);
+        cfg.batch_size = 10;
+        let mut cancel = StopAfter {
+            polls: Cell::new(0),
+            limit: 15,
+            epochs: 0,
+        };
+        let r = train(&mut model, x.view(), &y, None, &cfg, None, &mut cancel);
+        assert_eq!(r, Err(KernelError::Canceled));
+        assert_eq!(cancel.epochs, 1);
+        let mut stop = StopAfter {
+            polls: Cell::new(0),
+            limit: usize::MAX,
+            epochs: 0,
+        };
+        let r = train(&mut model, x.view(), &y, None, &cfg, None, &mut stop).unwrap();
+        assert!(r.stopped_by_observer);
+        assert_eq!(r.epochs_run, 2);
+        assert_eq!(r.history.len(), 2);
+    }
+
+    #[test]
+    fn diverging_loss_is_a_numerical_error() {
+        let x = gaussian(64, 3, 14) * 100.0;
+        let y = Targets::Regression(gaussian(64, 1, 15) * 1e6);
+        let mut model = Mlp::new_initialized(
+            &[3, 8, 1],
+            Activation::Identity,
+            Activation::Identity,
+            Init::HeNormal,
+            9,
+        )
+        .unwrap();
+        let cfg = TrainConfig::new(
+            Loss::Mse,
+            OptimizerConfig::Sgd {
+                lr: 10.0,
+                momentum: 0.9,
+                nesterov: false,
+            },
+            50,
+        );
+        let r = train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &cfg,
+            None,
+            &mut NoopObserver,
+        );
+        assert!(matches!(r, Err(KernelError::Numerical(_))), "{r:?}");
+    }
+
+    #[test]
+    fn rejects_bad_inputs_and_config() {
+        let x = gaussian(10, 3, 16);
+        let y = Targets::Classification {
+            labels: vec![0; 10],
+            n_classes: 2,
+        };
+        let mut model = Mlp::new_initialized(
+            &[3, 4, 2],
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            10,
+        )
+        .unwrap();
+        let cfg = classification_cfg(1, 1e-3);
+        let short = Targets::Classification {
+            labels: vec![0; 9],
+            n_classes: 2,
+        };
+        assert!(matches!(
+            train(
+                &mut model,
+                x.view(),
+                &short,
+                None,
+                &cfg,
+                None,
+                &mut NoopObserver
+            ),
+            Err(KernelError::Shape(_))
+        ));
+        let out_of_range = Targets::Classification {
+            labels: vec![2; 10],
+            n_classes: 2,
+        };
+        assert!(train(
+            &mut model,
+            x.view(),
+            &out_of_range,
+            None,
+            &cfg,
+            None,
+            &mut NoopObserver
+        )
+        .is_err());
+        let mut bad = cfg.clone();
+        bad.batch_size = 0;
+        bad.dropout = Some(1.0);
+        assert_eq!(bad.problems().len(), 2);
+        assert!(train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &bad,
+            None,
+            &mut NoopObserver
+        )
+        .is_err());
+        let mut needs_val = cfg.clone();
+        needs_val.early_stopping = Some(EarlyStopping {
+            patience: 2,
+            min_delta: 0.0,
+            monitor: Monitor::ValMetric,
+            restore_best: true,
+        });
+        assert!(train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &needs_val,
+            None,
+            &mut NoopObserver
+        )
+        .is_err());
+        let mse = TrainConfig::new(Loss::Mse, OptimizerConfig::adam(1e-3), 1);
+        assert!(train(
+            &mut model,
+            x.view(),
+            &y,
+            None,
+            &mse,
+            None,
+            &mut NoopObserver
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn config_serde_round_trip() {
+        let json = r#"{"loss":"cross_entropy","optimizer":{"kind":"adamw","lr":0.001},"epochs":5,
+            "lr_schedule":{"decay":{"kind":"step","step_size":2,"gamma":0.5},"warmup_epochs":1},
+            "weight_decay":0.01,"clip_grad_norm":1.0,"dropout":0.1,
+            "early_stopping":{"patience":3,"monitor":"val_metric"}}"#;
+        let cfg: TrainConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(cfg.batch_size, 64);
+        assert!(cfg.shuffle);
+        assert_eq!(cfg.early_stopping.unwrap().monitor, Monitor::ValMetric);
+        assert!(cfg.early_stopping.unwrap().restore_best);
+        let back: TrainConfig =
+            serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+        assert!(serde_json::from_str::<TrainConfig>(
+            r#"{"loss":"mse","optimizer":{"kind":"sgd","lr":0.1},"epochs":1,"typo":1}"#
+        )
+        .is_err());
+    }
+}

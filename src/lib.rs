@@ -1,0 +1,10 @@
+//! whittle: a model-optimization service. See `ARCHITECTURE` in the README for the rooms.
+pub mod api;
+pub mod app;
+pub mod artifacts;
+pub mod config;
+pub mod domain;
+pub mod formats;
+pub mod jobs;
+pub mod kernels;
+pub mod store;

@@ -1,0 +1,406 @@
+//! Persistence: `trait Store` and its two backends. **All SQL lives in this room.**
+//!
+//! Both backends implement the same behaviour; `tests/store_conformance.rs` runs one suite
+//! against each. Queue rules (ARCHITECTURE.md): claims use `FOR UPDATE SKIP LOCKED` on
+//! Postgres; every finishing update is fenced by `state='running' AND locked_by AND attempt`
+//! and reports `false`/`None` when the fence fails (the lease was lost, the result is discarded).
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+use crate::domain::JobState;
+
+/// The tenant that anonymous requests act as (created by the first migration).
+pub const ANONYMOUS_TENANT: Uuid = Uuid::nil();
+
+/// Errors from the database layer. Not-found is an `Ok(None)`, never an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A shared handle to whichever backend the app chose.
+pub type DynStore = Arc<dyn Store>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// First characters of the key, for display (`wh_ab12…`).
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A model to insert. The artifact is already published under `artifact_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewModel {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    /// `safetensors` (plain) or `compressed-tensors`.
+    pub format: String,
+    pub artifact_key: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub n_params: i64,
+    /// Tensor inventory + dtype histogram + file metadata (formats::safetensors::Inventory as JSON).
+    pub inventory: Value,
+    /// The MLP architecture when whittle can run the model, else None.
+    pub architecture: Option<Value>,
+    pub source_job_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub format: String,
+    pub artifact_key: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub n_params: i64,
+    pub inventory: Value,
+    pub architecture: Option<Value>,
+    pub source_job_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A dataset to insert. The artifact is already published under `artifact_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDataset {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    /// `csv` or `npy`.
+    pub format: String,
+    pub artifact_key: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub rows: i64,
+    pub features: i64,
+    /// JSON array of feature names.
+    pub feature_names: Value,
+    pub target: String,
+    /// `classification` or `regression`.
+    pub task: String,
+    /// JSON array of class labels (classification only).
+    pub classes: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub format: String,
+    pub artifact_key: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub rows: i64,
+    pub features: i64,
+    pub feature_names: Value,
+    pub target: String,
+    pub task: String,
+    pub classes: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Free text in the store (tests register their own kinds); the API only accepts `JobKind`s.
+    pub kind: String,
+    pub spec: Value,
+    /// Higher runs sooner. Default 0.
+    pub priority: i32,
+    pub max_attempts: i32,
+    pub idempotency_key: Option<String>,
+    pub parent_job_id: Option<Uuid>,
+    /// Not claimable before this instant; None = now.
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub kind: String,
+    pub spec: Value,
+    pub state: JobState,
+    pub priority: i32,
+    /// Number of times the job has been claimed (0 while never run).
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub scheduled_at: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// 0..=1
+    pub progress: f64,
+    pub progress_message: Option<String>,
+    pub result: Option<Value>,
+    /// JSON array of `AttemptError` objects, one per failed attempt, oldest first.
+    pub errors: Value,
+    pub idempotency_key: Option<String>,
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    pub parent_job_id: Option<Uuid>,
+    pub output_model_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The error of one failed attempt, kept in `jobs.errors`.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AttemptError {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub message: String,
+}
+
+/// Identity of one attempt of one job: every finishing update must match all three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub job_id: Uuid,
+    pub worker_id: String,
+    pub attempt: i32,
+}
+
+impl JobRow {
+    /// The fence of the attempt this row describes (only meaningful while running).
+    pub fn fence(&self) -> Option<Fence> {
+        Some(Fence {
+            job_id: self.id,
+            worker_id: self.locked_by.clone()?,
+            attempt: self.attempt,
+        })
+    }
+}
+
+/// Result of `insert_job`: a new row, or the existing row with the same idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertedJob {
+    Created(JobRow),
+    Existing(JobRow),
+}
+
+/// What a heartbeat learns about its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub cancel_requested: bool,
+}
+
+/// Filter + keyset page for listing jobs. Ordered newest first (`id DESC`; ids are UUIDv7).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobFilter {
+    pub state: Option<JobState>,
+    pub kind: Option<String>,
+    pub parent_job_id: Option<Uuid>,
+    /// Return rows with `id < cursor`.
+    pub cursor: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Keyset page for listing models / datasets, newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PageRequest {
+    pub cursor: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// One page of rows; `next_cursor` is set when more rows may follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<Uuid>,
+}
+
+/// One point of a named series (`train_loss` at epoch 3).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MetricPoint {
+    pub name: String,
+    pub step: i64,
+    pub value: f64,
+}
+
+/// One trial of a tune job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialRow {
+    pub job_id: Uuid,
+    pub number: i32,
+    pub params: Value,
+    /// `running`, `complete`, `pruned`, `failed`.
+    pub state: String,
+    pub value: Option<f64>,
+    /// JSON array of per-epoch intermediate values.
+    pub intermediate: Value,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Count of jobs per (kind, state), for `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCount {
+    pub kind: String,
+    pub state: JobState,
+    pub count: i64,
+}
+
+/// The persistence surface of whittle. Every method is tenant-scoped where the row is.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `postgres` or `sqlite`.
+    fn backend(&self) -> &'static str;
+    /// Apply pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- tenants and API keys -------------------------------------------------------------
+    /// Get the tenant with this name, creating it when missing.
+    async fn ensure_tenant(&self, name: &str) -> StoreResult<Tenant>;
+    /// Store a new key (only its sha256 hex and display prefix) for a tenant.
+    async fn create_api_key(
+        &self,
+        tenant_id: Uuid,
+        key_sha256: &str,
+        prefix: &str,
+    ) -> StoreResult<ApiKeyRow>;
+    /// The tenant owning an unrevoked key with this sha256, if any.
+    async fn tenant_for_api_key(&self, key_sha256: &str) -> StoreResult<Option<Uuid>>;
+    /// Number of unrevoked keys (zero → anonymous access on loopback).
+    async fn count_active_api_keys(&self) -> StoreResult<i64>;
+
+    // --- models ------------------------------------------------------------------------
+    async fn insert_model(&self, model: &NewModel) -> StoreResult<ModelRow>;
+    async fn get_model(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ModelRow>>;
+    async fn list_models(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<ModelRow>>;
+    /// Delete the row; returns it so the caller can delete the artifact.
+    async fn delete_model(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ModelRow>>;
+
+    // --- datasets ------------------------------------------------------------------------
+    async fn insert_dataset(&self, dataset: &NewDataset) -> StoreResult<DatasetRow>;
+    async fn get_dataset(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<DatasetRow>>;
+    async fn list_datasets(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<DatasetRow>>;
+    async fn delete_dataset(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<DatasetRow>>;
+
+    // --- jobs: API side ------------------------------------------------------------------
+    /// Insert a queued job. With an idempotency key already used by this tenant, returns the
+    /// existing row instead (race-free under concurrent inserts). On Postgres the insert
+    /// also `NOTIFY whittle_jobs`.
+    async fn insert_job(&self, job: &NewJob) -> StoreResult<InsertedJob>;
+    async fn get_job(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<JobRow>>;
+    async fn list_jobs(&self, tenant_id: Uuid, filter: &JobFilter) -> StoreResult<Page<JobRow>>;
+    /// Queued → canceled at once; running → `cancel_requested_at` set (the worker stops
+    /// within one heartbeat); terminal → unchanged. Returns the row after the change.
+    async fn request_cancel(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<JobRow>>;
+
+    // --- jobs: worker side -----------------------------------------------------------------
+    /// Claim up to `limit` queued jobs of the given kinds whose `scheduled_at <= now`, highest
+    /// priority first, then oldest. Sets running, attempt += 1, locked_by, lease, started_at.
+    async fn claim_jobs(
+        &self,
+        worker_id: &str,
+        kinds: &[String],
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<JobRow>>;
+    /// Extend the lease and record progress. `None` = the fence failed (lease lost).
+    async fn heartbeat(
+        &self,
+        fence: &Fence,
+        lease: Duration,
+        progress: Option<(f64, Option<&str>)>,
+    ) -> StoreResult<Option<Heartbeat>>;
+    /// Fenced success: in one transaction insert `output_model` (when given) and mark the job
+    /// succeeded with `result`, progress 1 and `output_model_id`. `false` = fence failed and
+    /// nothing was written.
+    async fn complete_job(
+        &self,
+        fence: &Fence,
+        result: &Value,
+        output_model: Option<&NewModel>,
+    ) -> StoreResult<bool>;
+    /// Fenced failure of one attempt: append `error` to `errors`; with `retry_at` the job goes
+    /// back to queued at that time, otherwise (or when `cancel_requested_at` is set) it ends
+    /// failed (canceled). Returns the new state, `None` when the fence failed.
+    async fn fail_job(
+        &self,
+        fence: &Fence,
+        error: &AttemptError,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<JobState>>;
+    /// Fenced: a running job that observed its cancel request ends canceled.
+    async fn finish_canceled(&self, fence: &Fence) -> StoreResult<bool>;
+    /// Fenced: hand a running job back to the queue untouched (graceful shutdown): state
+    /// queued, attempt -= 1, lock cleared.
+    async fn release_job(&self, fence: &Fence) -> StoreResult<bool>;
+    /// Running jobs whose lease expired before now (oldest first, at most `limit`).
+    async fn list_expired_leases(&self, limit: i64) -> StoreResult<Vec<JobRow>>;
+    /// Like `fail_job`, but only while the lease is still expired (so a late heartbeat wins).
+    async fn rescue_job(
+        &self,
+        fence: &Fence,
+        error: &AttemptError,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<JobState>>;
+    /// A stream that yields whenever a job is inserted (Postgres LISTEN). `None` when the
+    /// backend cannot notify (SQLite: in-process wake-ups and polling cover it).
+    async fn job_notifications(&self) -> StoreResult<Option<BoxStream<'static, ()>>>;
+
+    // --- metrics, trials, observability -----------------------------------------------------------
+    /// Upsert points on (job_id, name, step).
+    async fn record_job_metrics(&self, job_id: Uuid, points: &[MetricPoint]) -> StoreResult<()>;
+    /// All points of a job ordered by name, step.
+    async fn list_job_metrics(&self, job_id: Uuid) -> StoreResult<Vec<MetricPoint>>;
+    /// Insert or replace a trial on (job_id, number).
+    async fn upsert_trial(&self, trial: &TrialRow) -> StoreResult<()>;
+    /// All trials of a job ordered by number.
+    async fn list_trials(&self, job_id: Uuid) -> StoreResult<Vec<TrialRow>>;
+    /// Number of jobs per (kind, state) across tenants.
+    async fn job_counts(&self) -> StoreResult<Vec<JobCount>>;
+}
+
+/// Open the store a database URL names: `sqlite://path` (created if missing, WAL mode) or
+/// `postgres://…`. Does not migrate.
+pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}

@@ -1,0 +1,271 @@
+//! Test harness: a real server on port 0 over a fresh SQLite file or a fresh Postgres
+//! database, with a reqwest client. Postgres tests skip (with a printed reason) when
+//! `WHITTLE_TEST_DATABASE_URL` is not set; CI always sets it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use whittle::app::{self, RunningServer};
+use whittle::config::{LimitsConfig, ServeConfig, StorageConfig, WorkerConfig};
+use whittle::jobs::Executors;
+use whittle::store::DynStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Knobs a test may turn.
+pub struct TestOptions {
+    pub workers: usize,
+    pub executors: Executors,
+    pub worker: WorkerConfig,
+    pub limits: LimitsConfig,
+    pub bind: SocketAddr,
+    pub insecure_no_auth: bool,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            executors: Executors::standard(),
+            worker: fast_worker_config(2),
+            limits: LimitsConfig::default(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            insecure_no_auth: false,
+        }
+    }
+}
+
+/// Short leases and intervals so queue behaviour shows up in seconds.
+pub fn fast_worker_config(workers: usize) -> WorkerConfig {
+    WorkerConfig {
+        workers,
+        compute_threads: 2,
+        lease_secs: 30,
+        heartbeat_ms: 200,
+        poll_ms: 100,
+        rescue_ms: 200,
+        shutdown_grace_secs: 5,
+        worker_id: None,
+    }
+}
+
+/// A fresh database for one test: (url, database name to drop afterwards).
+pub async fn fresh_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<(String, Option<String>)> {
+    match backend {
+        Backend::Sqlite => Some((format!("sqlite://{}/whittle.db", dir.display()), None)),
+        Backend::Postgres => {
+            let Ok(admin) = std::env::var("WHITTLE_TEST_DATABASE_URL") else {
+                eprintln!("skipping Postgres test: WHITTLE_TEST_DATABASE_URL is not set (CI sets it; see .ci/run)");
+                return None;
+            };
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to WHITTLE_TEST_DATABASE_URL");
+            let name = format!("whittle_t_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let _ = conn.close().await;
+            let mut url = url::Url::parse(&admin).expect("WHITTLE_TEST_DATABASE_URL is a URL");
+            url.set_path(&format!("/{name}"));
+            Some((url.to_string(), Some(name)))
+        }
+    }
+}
+
+/// Drop a database made by `fresh_database`.
+pub async fn drop_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(admin) = std::env::var("WHITTLE_TEST_DATABASE_URL") {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: DynStore,
+    pub server: Option<RunningServer>,
+    pub storage: StorageConfig,
+    pub dir: tempfile::TempDir,
+    pub db_name: Option<String>,
+}
+
+/// Start a server; None when the backend is not available here.
+pub async fn spawn_app(backend: Backend, opts: TestOptions) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, db_name) = fresh_database(backend, dir.path()).await?;
+    let storage = StorageConfig {
+        database_url: url,
+        artifacts: dir.path().join("artifacts").display().to_string(),
+        scratch_dir: dir.path().join("scratch"),
+    };
+    let (store, artifacts) = app::open_storage(&storage).await.expect("open storage");
+    let mut worker = opts.worker;
+    worker.workers = opts.workers;
+    let cfg = ServeConfig {
+        bind: opts.bind,
+        insecure_no_auth: opts.insecure_no_auth,
+        limits: opts.limits,
+        worker,
+    };
+    let server = app::start_server(store.clone(), artifacts, &cfg, opts.executors)
+        .await
+        .expect("start server");
+    let base = format!("http://{}", server.addr);
+    Some(TestApp {
+        base,
+        client: reqwest::Client::new(),
+        store,
+        server: Some(server),
+        storage,
+        dir,
+        db_name,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stop the server and drop the test database.
+    pub async fn finish(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("server stops cleanly");
+        }
+        if let Some(name) = self.db_name.take() {
+            drop_database(&name).await;
+        }
+    }
+
+    /// Upload a model file; returns the JSON response (asserts 201).
+    pub async fn upload_model(&self, name: &str, bytes: Vec<u8>) -> Value {
+        let resp = self
+            .client
+            .post(self.url(&format!("/v1/models?name={name}")))
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "upload failed: {body}");
+        body
+    }
+
+    /// Upload a CSV dataset; returns the JSON response (asserts 201).
+    pub async fn upload_csv(&self, name: &str, target: &str, csv: Vec<u8>) -> Value {
+        let resp = self
+            .client
+            .post(self.url(&format!("/v1/datasets?name={name}&target={target}")))
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "dataset upload failed: {body}");
+        body
+    }
+
+    /// Submit a job; returns the JSON response (asserts 202).
+    pub async fn submit(&self, body: Value) -> Value {
+        let resp = self
+            .client
+            .post(self.url("/v1/jobs"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let json: Value = resp.json().await.unwrap();
+        assert_eq!(status, 202, "submit failed: {json}");
+        json
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let resp = self.client.get(self.url(path)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Poll a job until it reaches a terminal state or `timeout` passes.
+    pub async fn wait_job(&self, id: &str, timeout: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let (status, job) = self.get_json(&format!("/v1/jobs/{id}")).await;
+            assert_eq!(status, 200, "{job}");
+            let state = job["state"].as_str().unwrap_or_default().to_string();
+            if ["succeeded", "failed", "canceled"].contains(&state.as_str()) {
+                return job;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "job {id} still {state} after {timeout:?}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Poll until the job is in `state`.
+    pub async fn wait_state(&self, id: &str, want: &str, timeout: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let (_, job) = self.get_json(&format!("/v1/jobs/{id}")).await;
+            if job["state"] == want {
+                return job;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "job {id} never reached {want}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+/// Stamp out one `#[tokio::test]` per backend for an `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}

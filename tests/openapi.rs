@@ -1,0 +1,103 @@
+//! The committed OpenAPI document matches the generated one, documents every route, and every
+//! documented route exists on the server.
+mod common;
+
+use common::{spawn_app, Backend, TestOptions};
+use serde_json::Value;
+
+/// Every route the router serves (method, path template). Adding a route without adding it
+/// here and to the OpenAPI document fails `every_route_is_documented`.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/models"),
+    ("get", "/v1/models"),
+    ("get", "/v1/models/{id}"),
+    ("delete", "/v1/models/{id}"),
+    ("get", "/v1/models/{id}/content"),
+    ("post", "/v1/datasets"),
+    ("get", "/v1/datasets"),
+    ("get", "/v1/datasets/{id}"),
+    ("delete", "/v1/datasets/{id}"),
+    ("get", "/v1/datasets/{id}/content"),
+    ("post", "/v1/jobs"),
+    ("get", "/v1/jobs"),
+    ("get", "/v1/jobs/{id}"),
+    ("post", "/v1/jobs/{id}/cancel"),
+    ("get", "/v1/jobs/{id}/metrics"),
+    ("get", "/v1/jobs/{id}/trials"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+];
+
+#[test]
+fn committed_document_is_current() {
+    let generated = whittle::api::openapi::openapi_json();
+    let path = format!("{}/openapi/openapi.json", env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
+    );
+}
+
+#[test]
+fn every_route_is_documented() {
+    let doc: Value = serde_json::from_str(&whittle::api::openapi::openapi_json()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in ROUTES {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+    }
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "the document has operations the ROUTES list lacks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_exists() {
+    let app = spawn_app(
+        Backend::Sqlite,
+        TestOptions {
+            workers: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = uuid::Uuid::now_v7().to_string();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let url = app.url(&path.replace("{id}", &id));
+            let req = match method.as_str() {
+                "get" => app.client.get(&url),
+                "post" => app.client.post(&url),
+                "delete" => app.client.delete(&url),
+                other => panic!("unexpected method {other}"),
+            };
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            assert_ne!(status, 405, "{method} {path}: method not routed");
+            assert!(status < 500, "{method} {path}: {status}");
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_ne!(
+                body["detail"], "route not found",
+                "{method} {path}: route missing"
+            );
+        }
+    }
+    app.finish().await;
+}
