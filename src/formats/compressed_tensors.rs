@@ -202,9 +202,7 @@ pub fn pack_codes(
     bits: u8,
 ) -> Result<Vec<i32>, FormatError> {
     check_pack_args(codes.len(), rows, cols, bits)?;
-    let pf = pack_factor(bits);
-    let pc = cols.div_ceil(pf);
-    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    let pc = cols.div_ceil(pack_factor(bits));
     let mut out = vec![0i32; rows * pc];
     if pc == 0 {
         return Ok(out);
@@ -230,11 +228,13 @@ fn pack_row(src: &[i8], bits: u8, dst: &mut [i32]) {
     let full = src.len() / pf;
     if bits == 4 {
         for (word, run) in dst.iter_mut().zip(src.chunks_exact(8)) {
-            let mut acc = 0u32;
-            for i in 0..8 {
-                acc |= ((i32::from(run[i]) + 8) as u32 & 0xF) << (4 * i);
+            if let Ok(run) = <&[i8; 8]>::try_from(run) {
+                let mut acc = 0u32;
+                for (i, &c) in run.iter().enumerate() {
+                    acc |= ((i32::from(c) + 8) as u32 & 0xF) << (4 * i);
+                }
+                *word = acc as i32;
             }
-            *word = acc as i32;
         }
     } else {
         for (word, run) in dst.iter_mut().zip(src.chunks_exact(pf)) {
