@@ -136,9 +136,7 @@ pub async fn upload_dataset(
     }
     let format = q
         .format
-        .unwrap_or(if spooled.prefix.starts_with(NPY_MAGIC) {
-            DatasetFormat::Npy
-        } else if content_type.contains("npy") {
+        .unwrap_or(if spooled.prefix.starts_with(NPY_MAGIC) || content_type.contains("npy") {
             DatasetFormat::Npy
         } else {
             DatasetFormat::Csv

@@ -812,6 +812,57 @@ fn read_floats(t: &TensorView<'_>) -> Result<(ScaleDtype, Vec<f32>), String> {
     }
 }
 
+/// A compressed-tensors safetensors file turned back into an ordinary float one: every
+/// quantized weight dequantized to F32 under its own name, every other tensor copied, and the
+/// metadata kept without `quantization_config`. Lets the MLP loader read whittle's own
+/// quantized output (and llm-compressor checkpoints) unchanged.
+pub fn decompress_to_safetensors(bytes: &[u8]) -> Result<Vec<u8>, FormatError> {
+    use ::safetensors::SafeTensors;
+    let invalid = |e: ::safetensors::SafeTensorError| {
+        FormatError::Invalid(format!("not a valid safetensors file: {e}"))
+    };
+    let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
+    let mut metadata: std::collections::HashMap<String, String> =
+        header.metadata().clone().unwrap_or_default();
+    let config_text = metadata.remove("quantization_config").ok_or_else(|| {
+        FormatError::Invalid("no quantization_config in __metadata__".into())
+    })?;
+    let config: Value = serde_json::from_str(&config_text).map_err(|e| FormatError::At {
+        location: "__metadata__.quantization_config".into(),
+        message: format!("not JSON: {e}"),
+    })?;
+    let tensors: BTreeMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
+    let decompressed = read_compressed(&tensors, &config)?;
+    let weights: Vec<(String, Vec<usize>, Vec<u8>)> = decompressed
+        .weights
+        .iter()
+        .map(|(name, w)| {
+            let (r, c) = w.dim();
+            (
+                name.clone(),
+                vec![r, c],
+                w.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let mut views: Vec<(String, TensorView<'_>)> = Vec::with_capacity(tensors.len());
+    for (name, shape, data) in &weights {
+        let v = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| FormatError::At {
+            location: name.clone(),
+            message: e.to_string(),
+        })?;
+        views.push((name.clone(), v));
+    }
+    for (name, view) in &tensors {
+        if !decompressed.consumed.contains(name) && !decompressed.weights.contains_key(name) {
+            views.push((name.clone(), view.clone()));
+        }
+    }
+    ::safetensors::serialize(views, Some(metadata))
+        .map_err(|e| FormatError::Invalid(format!("cannot serialize the float model: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

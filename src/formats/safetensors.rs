@@ -635,7 +635,7 @@ pub fn to_f32_into(t: &TensorRef<'_>, out: &mut Vec<f32>) -> Result<(), FormatEr
             ))
         }
     };
-    if t.data.len() % width != 0 {
+    if !t.data.len().is_multiple_of(width) {
         return Err(at_tensor(
             t.name,
             format!(
@@ -1591,7 +1591,7 @@ mod tests {
         assert_eq!(to_f32(&t).unwrap().len(), 2);
         let mut buf: Vec<u8> = vec![0; 12];
         let off = (0..4)
-            .find(|o| (buf.as_ptr() as usize + o) % 4 != 0)
+            .find(|o| !(buf.as_ptr() as usize + o).is_multiple_of(4))
             .unwrap();
         buf[off..off + 4].copy_from_slice(&1.0f32.to_le_bytes());
         let t = TensorRef {

@@ -109,8 +109,132 @@ pub async fn check_compatibility(
             check_model_fits(&mut e, "spec.model_id", &m, &ds);
         }
         JobSpec::Analyze(_) => {}
+        JobSpec::Prune(s) => check_prune(store, tenant_id, s, &mut e).await?,
+        JobSpec::Quantize(s) => check_quantize(store, tenant_id, s, &mut e).await?,
     }
     e.into_result().map_err(AdmissionError::Invalid)
+}
+
+/// A quantize job: the model is not already quantized, and what needs an MLP (gptq,
+/// accuracy checks) gets one whose features fit the datasets.
+async fn check_quantize(
+    store: &DynStore,
+    tenant_id: Uuid,
+    s: &crate::domain::specs::QuantizeSpec,
+    e: &mut ValidationErrors,
+) -> Result<(), AdmissionError> {
+    use crate::domain::specs::quantize::MethodSpec;
+    let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
+        return Ok(());
+    };
+    if m.format == "compressed-tensors" {
+        e.add(
+            "spec.model_id",
+            "this model is already quantized (compressed-tensors): quantize its float original",
+        );
+        return Ok(());
+    }
+    let is_mlp = m
+        .architecture
+        .as_ref()
+        .is_some_and(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).is_ok());
+    if !is_mlp {
+        let why = "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+        if s.method == MethodSpec::Gptq {
+            e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
+        }
+        if s.eval_dataset_id.is_some() {
+            e.add("spec.eval_dataset_id", format!("accuracy checks {why}"));
+        }
+        return Ok(());
+    }
+    if let Some(id) = s.eval_dataset_id {
+        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
+            check_model_fits(e, "spec.eval_dataset_id", &m, &ds);
+        }
+    }
+    if let Some(id) = s.calibration_dataset_id {
+        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
+            let inputs = m
+                .architecture
+                .as_ref()
+                .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok())
+                .and_then(|a| a.layer_sizes.first().copied())
+                .unwrap_or(0) as i64;
+            e.check(
+                ds.features == inputs,
+                "spec.calibration_dataset_id",
+                format!(
+                    "has {} features; the model takes {inputs}",
+                    ds.features
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A prune job: what needs an MLP (structured, wanda, fine-tuning, evaluation) gets one, and
+/// the datasets it names fit the model's inputs.
+async fn check_prune(
+    store: &DynStore,
+    tenant_id: Uuid,
+    s: &crate::domain::specs::PruneSpec,
+    e: &mut ValidationErrors,
+) -> Result<(), AdmissionError> {
+    use crate::domain::specs::prune::PruneMethod;
+    let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
+        return Ok(());
+    };
+    let arch = m
+        .architecture
+        .as_ref()
+        .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok());
+    let Some(arch) = arch else {
+        let why = "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+        match s.method {
+            PruneMethod::Structured => e.add(
+                "spec.method",
+                format!("structured pruning {why}: use magnitude, threshold or nm"),
+            ),
+            PruneMethod::Wanda => e.add(
+                "spec.method",
+                format!("wanda {why}: use magnitude, threshold or nm"),
+            ),
+            _ => {}
+        }
+        if s.finetune.is_some() {
+            e.add("spec.finetune", format!("fine-tuning {why}"));
+        }
+        if s.gradual.is_some() {
+            e.add("spec.gradual", format!("gradual pruning {why}"));
+        }
+        if s.eval_dataset_id.is_some() {
+            e.add("spec.eval_dataset_id", format!("accuracy checks {why}"));
+        }
+        return Ok(());
+    };
+    if let Some(f) = &s.finetune {
+        if let Some(ds) = store.get_dataset(tenant_id, f.dataset_id).await? {
+            check_model_fits(e, "spec.finetune.dataset_id", &m, &ds);
+        }
+    }
+    if let Some(id) = s.eval_dataset_id {
+        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
+            check_model_fits(e, "spec.eval_dataset_id", &m, &ds);
+        }
+    }
+    if let Some(id) = s.calibration_dataset_id {
+        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
+            let inputs = arch.layer_sizes.first().copied().unwrap_or(0) as i64;
+            e.check(
+                ds.features == inputs,
+                "spec.calibration_dataset_id",
+                format!("has {} features; the model takes {inputs}", ds.features),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The model is an MLP whose inputs (and, for classification, outputs) fit the dataset.

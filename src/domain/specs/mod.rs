@@ -1,6 +1,8 @@
 //! Typed job specs, one struct per kind. Parsed from the request's `spec` object with
 //! unknown fields refused, then `validate()`d so every field error is reported at once.
 pub mod analyze;
+pub mod prune;
+pub mod quantize;
 pub mod train;
 
 use serde::de::DeserializeOwned;
@@ -10,6 +12,8 @@ use uuid::Uuid;
 use super::{JobKind, ValidationErrors};
 
 pub use analyze::AnalyzeSpec;
+pub use prune::PruneSpec;
+pub use quantize::QuantizeSpec;
 pub use train::{EvaluateSpec, TrainSpec};
 
 /// The spec of one job, by kind.
@@ -18,6 +22,8 @@ pub enum JobSpec {
     Analyze(AnalyzeSpec),
     Train(TrainSpec),
     Evaluate(EvaluateSpec),
+    Prune(PruneSpec),
+    Quantize(QuantizeSpec),
 }
 
 /// A resource a spec points at, so the API can check it exists for the caller's tenant.
@@ -34,6 +40,8 @@ impl JobSpec {
             JobKind::Analyze => parse_typed::<AnalyzeSpec>(spec).map(JobSpec::Analyze),
             JobKind::Train => parse_typed::<TrainSpec>(spec).map(JobSpec::Train),
             JobKind::Evaluate => parse_typed::<EvaluateSpec>(spec).map(JobSpec::Evaluate),
+            JobKind::Prune => parse_typed::<PruneSpec>(spec).map(JobSpec::Prune),
+            JobKind::Quantize => parse_typed::<QuantizeSpec>(spec).map(JobSpec::Quantize),
             other => Err(ValidationErrors::single(
                 "kind",
                 format!("job kind '{other}' is not available on this server yet"),
@@ -47,6 +55,8 @@ impl JobSpec {
             JobSpec::Analyze(_) => JobKind::Analyze,
             JobSpec::Train(_) => JobKind::Train,
             JobSpec::Evaluate(_) => JobKind::Evaluate,
+            JobSpec::Prune(_) => JobKind::Prune,
+            JobSpec::Quantize(_) => JobKind::Quantize,
         }
     }
 
@@ -68,6 +78,29 @@ impl JobSpec {
                 ("spec.model_id".into(), Reference::Model(s.model_id)),
                 ("spec.dataset_id".into(), Reference::Dataset(s.dataset_id)),
             ],
+            JobSpec::Prune(s) => {
+                let mut r = vec![("spec.model_id".into(), Reference::Model(s.model_id))];
+                if let Some(f) = &s.finetune {
+                    r.push(("spec.finetune.dataset_id".into(), Reference::Dataset(f.dataset_id)));
+                }
+                if let Some(id) = s.eval_dataset_id {
+                    r.push(("spec.eval_dataset_id".into(), Reference::Dataset(id)));
+                }
+                if let Some(id) = s.calibration_dataset_id {
+                    r.push(("spec.calibration_dataset_id".into(), Reference::Dataset(id)));
+                }
+                r
+            }
+            JobSpec::Quantize(s) => {
+                let mut r = vec![("spec.model_id".into(), Reference::Model(s.model_id))];
+                if let Some(id) = s.eval_dataset_id {
+                    r.push(("spec.eval_dataset_id".into(), Reference::Dataset(id)));
+                }
+                if let Some(id) = s.calibration_dataset_id {
+                    r.push(("spec.calibration_dataset_id".into(), Reference::Dataset(id)));
+                }
+                r
+            }
         }
     }
 }
@@ -100,6 +133,8 @@ impl JobSpec {
             JobSpec::Analyze(s) => serde_json::to_value(s),
             JobSpec::Train(s) => serde_json::to_value(s),
             JobSpec::Evaluate(s) => serde_json::to_value(s),
+            JobSpec::Prune(s) => serde_json::to_value(s),
+            JobSpec::Quantize(s) => serde_json::to_value(s),
         };
         v.unwrap_or(Value::Null)
     }

@@ -30,7 +30,7 @@ impl Executor for AnalyzeExecutor {
                 let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
                 let selected: Vec<&String> = names
                     .iter()
-                    .filter(|n| mapped.tensor(n).map(|t| selection.matches(n, &t.shape)).unwrap_or(false))
+                    .filter(|n| mapped.tensor(n).map(|t| selection.matches(n, t.shape)).unwrap_or(false))
                     .collect();
                 let total = selected.len().max(1);
                 let mut totals = ModelTotals::default();

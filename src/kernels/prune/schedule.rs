@@ -77,7 +77,7 @@ impl PolynomialDecay {
     pub fn should_prune_at(&self, step: u64) -> bool {
         step >= self.begin_step
             && step <= self.end_step
-            && (step - self.begin_step) % self.frequency.max(1) == 0
+            && (step - self.begin_step).is_multiple_of(self.frequency.max(1))
     }
 }
 

@@ -1,0 +1,294 @@
+//! `quantize`: weight quantization of any safetensors model (integer codes plus scales),
+//! written as compressed-tensors or as dequantized floats, with accuracy checks for MLPs.
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Validate;
+use crate::domain::selection::TensorSelection;
+use crate::domain::ValidationErrors;
+use crate::kernels::quant::{Granularity, QuantMethod, QuantScheme, ScaleDtype};
+
+/// Which weights share one scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GranularitySpec {
+    Tensor,
+    Channel,
+    Group,
+}
+
+/// Bits, symmetry and granularity of the codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeSpec {
+    /// Bits per code, 2..=8 (default 8).
+    #[serde(default = "default_bits")]
+    pub bits: u8,
+    /// Symmetric codes (no zero point; default true).
+    #[serde(default = "default_true")]
+    pub symmetric: bool,
+    /// `tensor`, `channel` (default) or `group`.
+    #[serde(default = "default_granularity")]
+    pub granularity: GranularitySpec,
+    /// Input columns per group when granularity is `group` (default 128).
+    #[serde(default)]
+    pub group_size: Option<usize>,
+}
+
+impl Default for SchemeSpec {
+    fn default() -> Self {
+        SchemeSpec {
+            bits: default_bits(),
+            symmetric: true,
+            granularity: default_granularity(),
+            group_size: None,
+        }
+    }
+}
+
+fn default_bits() -> u8 {
+    8
+}
+fn default_true() -> bool {
+    true
+}
+fn default_granularity() -> GranularitySpec {
+    GranularitySpec::Channel
+}
+
+/// How scales are chosen: `rtn` (min-max), `mse` (clipping search), `hqq`, `gptq` (needs
+/// calibration data and an MLP model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodSpec {
+    Rtn,
+    Mse,
+    Hqq,
+    Gptq,
+}
+
+impl MethodSpec {
+    /// The data-free kernel method, `None` for gptq.
+    pub fn data_free(self) -> Option<QuantMethod> {
+        match self {
+            MethodSpec::Rtn => Some(QuantMethod::Rtn),
+            MethodSpec::Mse => Some(QuantMethod::Mse),
+            MethodSpec::Hqq => Some(QuantMethod::Hqq),
+            MethodSpec::Gptq => None,
+        }
+    }
+}
+
+/// What the output model holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputSpec {
+    /// compressed-tensors `pack-quantized` (codes packed in int32, scales, zero points).
+    Compressed,
+    /// Quantize-dequantized float weights in the original dtypes.
+    Dequantized,
+}
+
+/// Storage precision of scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleDtypeSpec {
+    F16,
+    Bf16,
+    F32,
+}
+
+/// Spec of a `quantize` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantizeSpec {
+    /// The model to quantize (any safetensors file).
+    pub model_id: Uuid,
+    /// Default: 8 bits, symmetric, per channel.
+    #[serde(default)]
+    pub scheme: SchemeSpec,
+    /// Default `rtn`.
+    #[serde(default = "default_method")]
+    pub method: MethodSpec,
+    /// Default `compressed`.
+    #[serde(default = "default_output")]
+    pub output: OutputSpec,
+    /// Only tensors whose names match one of these globs (default: every float tensor with
+    /// at least 2 dimensions; a 1-D tensor is quantized as one row only when an include glob
+    /// names it).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Leave tensors whose names match one of these globs in float.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Labelled dataset to measure an MLP's accuracy (or R²) before and after.
+    #[serde(default)]
+    pub eval_dataset_id: Option<Uuid>,
+    /// Largest accuracy (or R²) drop accepted; when exceeded, finer schemes are tried
+    /// (smaller groups, then more bits). Needs `eval_dataset_id`.
+    #[serde(default)]
+    pub tolerable_loss: Option<f64>,
+    /// Inputs for GPTQ's layer Hessians (required for `gptq`).
+    #[serde(default)]
+    pub calibration_dataset_id: Option<Uuid>,
+    /// Scale storage: default f16 for compressed output, f32 for dequantized.
+    #[serde(default)]
+    pub scale_dtype: Option<ScaleDtypeSpec>,
+    /// Name of the output model.
+    #[serde(default)]
+    pub output_name: Option<String>,
+}
+
+fn default_method() -> MethodSpec {
+    MethodSpec::Rtn
+}
+fn default_output() -> OutputSpec {
+    OutputSpec::Compressed
+}
+
+impl QuantizeSpec {
+    /// The kernel scheme this spec asks for.
+    pub fn quant_scheme(&self) -> QuantScheme {
+        let granularity = match self.scheme.granularity {
+            GranularitySpec::Tensor => Granularity::Tensor,
+            GranularitySpec::Channel => Granularity::Channel,
+            GranularitySpec::Group => Granularity::Group(self.scheme.group_size.unwrap_or(128)),
+        };
+        let scale_dtype = match (self.scale_dtype, self.output) {
+            (Some(ScaleDtypeSpec::F16), _) => ScaleDtype::F16,
+            (Some(ScaleDtypeSpec::Bf16), _) => ScaleDtype::BF16,
+            (Some(ScaleDtypeSpec::F32), _) => ScaleDtype::F32,
+            (None, OutputSpec::Compressed) => ScaleDtype::F16,
+            (None, OutputSpec::Dequantized) => ScaleDtype::F32,
+        };
+        QuantScheme::new(self.scheme.bits, self.scheme.symmetric, granularity)
+            .with_scale_dtype(scale_dtype)
+    }
+
+    /// The tensor filter: 1-D tensors only when an include glob is given.
+    pub fn selection(&self) -> Result<TensorSelection, ValidationErrors> {
+        TensorSelection::new(&self.include, &self.exclude, self.include.is_empty())
+    }
+}
+
+impl Validate for QuantizeSpec {
+    fn validate(&self) -> ValidationErrors {
+        let mut e = ValidationErrors::new();
+        e.check(
+            (2..=8).contains(&self.scheme.bits),
+            "scheme.bits",
+            format!("must be between 2 and 8, got {}", self.scheme.bits),
+        );
+        match (self.scheme.granularity, self.scheme.group_size) {
+            (GranularitySpec::Group, Some(g)) => {
+                e.check(g >= 1, "scheme.group_size", "must be at least 1")
+            }
+            (GranularitySpec::Group, None) => {}
+            (_, Some(_)) => e.add(
+                "scheme.group_size",
+                "only applies to granularity \"group\"",
+            ),
+            _ => {}
+        }
+        if self.method == MethodSpec::Gptq && self.calibration_dataset_id.is_none() {
+            e.add(
+                "calibration_dataset_id",
+                "gptq needs calibration inputs: give a dataset with the model's features",
+            );
+        }
+        if let Some(t) = self.tolerable_loss {
+            e.check(
+                t.is_finite() && t >= 0.0,
+                "tolerable_loss",
+                "must be ≥ 0 (an absolute accuracy or R² drop, e.g. 0.01)",
+            );
+            e.check(
+                self.eval_dataset_id.is_some(),
+                "tolerable_loss",
+                "needs eval_dataset_id to measure the loss",
+            );
+        }
+        if let Err(globs) = self.selection() {
+            e.extend(globs);
+        }
+        if let Some(n) = &self.output_name {
+            e.check(
+                !n.trim().is_empty() && n.len() <= 200,
+                "output_name",
+                "must be 1 to 200 characters",
+            );
+        }
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_typed, JobSpec, Reference};
+    use super::*;
+    use crate::domain::JobKind;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_are_int8_channel_rtn_compressed() {
+        let s: QuantizeSpec = parse_typed(&json!({"model_id": Uuid::nil()})).unwrap();
+        let q = s.quant_scheme();
+        assert_eq!(q.bits, 8);
+        assert!(q.symmetric);
+        assert_eq!(q.granularity, Granularity::Channel);
+        assert_eq!(q.scale_dtype, ScaleDtype::F16);
+        assert_eq!(s.method, MethodSpec::Rtn);
+        assert_eq!(s.output, OutputSpec::Compressed);
+        let g: QuantizeSpec = parse_typed(
+            &json!({"model_id": Uuid::nil(), "scheme": {"bits": 4, "granularity": "group"}}),
+        )
+        .unwrap();
+        assert_eq!(g.quant_scheme().granularity, Granularity::Group(128));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let err = JobSpec::parse(
+            JobKind::Quantize,
+            &json!({"model_id": Uuid::nil(), "scheme": {"bits": 9, "granularity": "group", "group_size": 0},
+                    "method": "gptq", "tolerable_loss": -1.0, "exclude": ["["]}),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.scheme.bits",
+                "spec.scheme.group_size",
+                "spec.calibration_dataset_id",
+                "spec.tolerable_loss",
+                "spec.tolerable_loss",
+                "spec.exclude[0]"
+            ]
+        );
+        let err = JobSpec::parse(
+            JobKind::Quantize,
+            &json!({"model_id": Uuid::nil(), "method": "awq"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.0[0].field, "spec.method");
+    }
+
+    #[test]
+    fn references_name_their_fields() {
+        let (m, d, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let s = JobSpec::parse(
+            JobKind::Quantize,
+            &json!({"model_id": m, "eval_dataset_id": d, "method": "gptq", "calibration_dataset_id": c}),
+        )
+        .unwrap();
+        assert_eq!(
+            s.references(),
+            vec![
+                ("spec.model_id".to_string(), Reference::Model(m)),
+                ("spec.eval_dataset_id".to_string(), Reference::Dataset(d)),
+                ("spec.calibration_dataset_id".to_string(), Reference::Dataset(c)),
+            ]
+        );
+    }
+}
