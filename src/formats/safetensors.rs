@@ -86,6 +86,11 @@ pub struct Inventory {
 /// Recognize a PyTorch pickle or zip checkpoint (or a GGUF file) from the first bytes of an
 /// upload; returns a human name for the format so the API can answer 415.
 pub fn looks_like_pickle_or_zip(prefix: &[u8]) -> Option<&'static str> {
+    // A safetensors header length of 0x0280..=0x05ff begins with the bytes of a pickle
+    // PROTO opcode; the JSON header's `{` at byte 8 tells the two apart.
+    if prefix.get(8) == Some(&b'{') {
+        return None;
+    }
     match prefix {
         // Pickle protocols 2..=5 start with the PROTO opcode 0x80 and the protocol number.
         [0x80, 2..=5, ..] => Some("PyTorch pickle checkpoint"),
@@ -593,6 +598,26 @@ impl MappedModel {
             .ok_or_else(|| at_tensor(name, "no tensor with this name in the model"))
     }
 
+    /// Drop the resident pages of tensor `name` once a streaming pass is done with it, so
+    /// the process's memory follows the tensor being worked on, not the whole file.
+    /// Later reads fault the pages back in from the file; unknown names are ignored.
+    pub fn release(&self, name: &str) {
+        let Some(l) = self.by_name.get(name).and_then(|&i| self.located.get(i)) else {
+            return;
+        };
+        let (start, len) = (l.range.start, l.range.len());
+        if len == 0 {
+            return;
+        }
+        // SAFETY: the map is read-only and file-backed, so MADV_DONTNEED only discards
+        // clean pages that are re-read from the file on the next access; no TensorRef is
+        // invalidated. Failure is harmless (the pages stay resident), hence ignored.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len)
+        };
+    }
+
     /// The `i`-th tensor in file order.
     pub fn tensor_at(&self, i: usize) -> Option<TensorRef<'_>> {
         let l = self.located.get(i)?;
@@ -1017,6 +1042,15 @@ fn build_header(plans: &[TensorPlan], metadata: &BTreeMap<String, String>) -> io
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn safetensors_whose_header_length_looks_like_a_pickle_opcode_is_not_refused() {
+        // Header length 0x0280 = 640 starts with 0x80 0x02, the pickle protocol-2 opcode.
+        let mut prefix = 640u64.to_le_bytes().to_vec();
+        prefix.extend_from_slice(b"{\"a\":");
+        assert_eq!(looks_like_pickle_or_zip(&prefix), None);
+        assert!(looks_like_pickle_or_zip(&[0x80, 0x02, b'c', b'x']).is_some());
+    }
     use super::*;
 
     fn fixture_path() -> std::path::PathBuf {

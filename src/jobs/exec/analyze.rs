@@ -66,6 +66,7 @@ impl Executor for AnalyzeExecutor {
                             "note": "integer tensor: statistics are computed for floating-point tensors only",
                         }));
                     }
+                    mapped.release(name);
                     control.set_progress((i + 1) as f64 / total as f64, Some(format!("analyzed {}/{}", i + 1, selected.len())));
                 }
                 Ok(json!({
