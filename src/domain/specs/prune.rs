@@ -209,11 +209,7 @@ impl Validate for PruneSpec {
         if self.method == PruneMethod::Nm || (self.method == PruneMethod::Wanda && nm_given) {
             match (self.n, self.m) {
                 (Some(n), Some(m)) => {
-                    e.check(
-                        (2..=1024).contains(&m),
-                        "m",
-                        "must be between 2 and 1024",
-                    );
+                    e.check((2..=1024).contains(&m), "m", "must be between 2 and 1024");
                     e.check(
                         n >= 1 && n < m,
                         "n",
@@ -224,13 +220,22 @@ impl Validate for PruneSpec {
                 (_, None) => e.add("m", "required for N:M pruning (e.g. n = 2, m = 4)"),
             }
             if self.method == PruneMethod::Wanda && self.sparsity.is_some() {
-                e.add("sparsity", "give either sparsity or n/m for wanda, not both");
+                e.add(
+                    "sparsity",
+                    "give either sparsity or n/m for wanda, not both",
+                );
             }
         } else if nm_given {
-            e.add("n", format!("n/m apply to methods nm and wanda, not {method}"));
+            e.add(
+                "n",
+                format!("n/m apply to methods nm and wanda, not {method}"),
+            );
         }
         if self.threshold.is_some() && self.method != PruneMethod::Threshold {
-            e.add("threshold", format!("applies to method threshold, not {method}"));
+            e.add(
+                "threshold",
+                format!("applies to method threshold, not {method}"),
+            );
         }
         if self.scope.is_some() && self.method != PruneMethod::Magnitude {
             e.add(
@@ -342,7 +347,10 @@ mod tests {
             spec.references(),
             vec![
                 ("spec.model_id".to_string(), Reference::Model(m)),
-                ("spec.finetune.dataset_id".to_string(), Reference::Dataset(d)),
+                (
+                    "spec.finetune.dataset_id".to_string(),
+                    Reference::Dataset(d)
+                ),
                 ("spec.eval_dataset_id".to_string(), Reference::Dataset(t)),
             ]
         );
@@ -351,10 +359,9 @@ mod tests {
         };
         assert!(p.needs_mlp());
         assert_eq!(p.finetune.unwrap().batch_size, 64);
-        let nm: PruneSpec = super::super::parse_typed(
-            &json!({"model_id": m, "method": "nm", "n": 2, "m": 4}),
-        )
-        .unwrap();
+        let nm: PruneSpec =
+            super::super::parse_typed(&json!({"model_id": m, "method": "nm", "n": 2, "m": 4}))
+                .unwrap();
         assert!(!nm.needs_mlp());
         assert_eq!(nm.effective_scope(), Scope::Global);
     }
@@ -375,11 +382,15 @@ mod tests {
             ["spec.calibration_dataset_id"]
         );
         assert_eq!(
-            fields(json!({"model_id": m, "method": "magnitude", "sparsity": 0.5, "gradual": {"steps": 1}})),
+            fields(
+                json!({"model_id": m, "method": "magnitude", "sparsity": 0.5, "gradual": {"steps": 1}})
+            ),
             ["spec.gradual", "spec.gradual.steps"]
         );
         assert_eq!(
-            fields(json!({"model_id": m, "method": "structured", "sparsity": 0.5, "scope": "global", "tolerable_loss": 0.1})),
+            fields(
+                json!({"model_id": m, "method": "structured", "sparsity": 0.5, "scope": "global", "tolerable_loss": 0.1})
+            ),
             ["spec.scope", "spec.tolerable_loss"]
         );
         assert_eq!(

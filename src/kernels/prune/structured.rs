@@ -173,7 +173,8 @@ pub fn remove_neurons(
             *b = b.select(Axis(0), k);
         }
         if let Some(next) = weights.get_mut(i + 1) {
-            *next = next.select(Axis(1), k);
+            // `select` along columns yields a column-major array; kernels expect row-major.
+            *next = next.select(Axis(1), k).as_standard_layout().into_owned();
         }
     }
     Ok(())
@@ -181,6 +182,18 @@ pub fn remove_neurons(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pruned_layers_stay_row_major() {
+        let mut w = vec![
+            Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f32 + 1.0),
+            Array2::from_shape_fn((2, 4), |(i, j)| (i * 4 + j) as f32 + 1.0),
+        ];
+        let mut b = vec![Array1::zeros(4), Array1::zeros(2)];
+        remove_neurons(&mut w, &mut b, &[vec![1, 3]]).unwrap();
+        assert!(w.iter().all(|m| m.is_standard_layout()));
+        assert_eq!(w[1], ndarray::array![[2.0, 4.0], [6.0, 8.0]]);
+    }
     use super::*;
     use ndarray::{array, Array1};
     use rand::{Rng, SeedableRng};
