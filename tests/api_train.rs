@@ -6,18 +6,29 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 async fn evaluate_sklearn_model_reproduces_peer(backend: Backend) {
-    let Some(app) = spawn_app(backend, TestOptions::default()).await else { return };
-    let model = app.upload_model("sklearn-digits", fixture("digits_mlp.safetensors")).await;
-    let test = app.upload_csv("digits-test", "label", fixture("digits_test.csv")).await;
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let model = app
+        .upload_model("sklearn-digits", fixture("digits_mlp.safetensors"))
+        .await;
+    let test = app
+        .upload_csv("digits-test", "label", fixture("digits_test.csv"))
+        .await;
     let job = app.submit(json!({"kind": "evaluate", "spec": {"model_id": model["id"], "dataset_id": test["id"]}})).await;
-    let done = app.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    let done = app
+        .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let r = &done["result"];
     // The peer (numpy forward pass over the same file) gets 350/360 right.
     assert_eq!(r["accuracy"].as_f64().unwrap(), 350.0 / 360.0, "{r}");
     let cm = r["confusion_matrix"].as_array().unwrap();
     assert_eq!(cm.len(), 10);
-    let total: u64 = cm.iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap())).sum();
+    let total: u64 = cm
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
     let diag: u64 = (0..10).map(|i| cm[i][i].as_u64().unwrap()).sum();
     assert_eq!((total, diag), (360, 350));
     assert!(r["f1_macro"].as_f64().unwrap() > 0.97, "{r}");
@@ -29,9 +40,15 @@ async fn evaluate_sklearn_model_reproduces_peer(backend: Backend) {
 }
 
 async fn train_digits_then_evaluate(backend: Backend) {
-    let Some(app) = spawn_app(backend, TestOptions::default()).await else { return };
-    let train = app.upload_csv("digits-train", "label", fixture("digits_train.csv")).await;
-    let test = app.upload_csv("digits-test", "label", fixture("digits_test.csv")).await;
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    let test = app
+        .upload_csv("digits-test", "label", fixture("digits_test.csv"))
+        .await;
     // The example request, verbatim.
     let job = app
         .submit(json!({"kind": "train", "spec": {"dataset_id": train["id"],
@@ -42,7 +59,10 @@ async fn train_digits_then_evaluate(backend: Backend) {
     let done = app.wait_job(id, Duration::from_secs(300)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["result"]["epochs_run"], 30);
-    let output = done["output_model_id"].as_str().expect("an output model").to_string();
+    let output = done["output_model_id"]
+        .as_str()
+        .expect("an output model")
+        .to_string();
     let (_, metrics) = app.get_json(&format!("/v1/jobs/{id}/metrics")).await;
     let losses = metrics["series"]["train_loss"].as_array().unwrap();
     assert_eq!(losses.len(), 30);
@@ -52,12 +72,19 @@ async fn train_digits_then_evaluate(backend: Backend) {
 
     let (status, model) = app.get_json(&format!("/v1/models/{output}")).await;
     assert_eq!(status, 200);
-    assert_eq!(model["architecture"]["layer_sizes"], json!([64, 256, 256, 10]));
+    assert_eq!(
+        model["architecture"]["layer_sizes"],
+        json!([64, 256, 256, 10])
+    );
     assert_eq!(model["source_job_id"], id);
     assert_eq!(model["metadata"]["arch"], "mlp");
 
-    let eval = app.submit(json!({"kind": "evaluate", "spec": {"model_id": output, "dataset_id": test["id"]}})).await;
-    let eval = app.wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    let eval = app
+        .submit(json!({"kind": "evaluate", "spec": {"model_id": output, "dataset_id": test["id"]}}))
+        .await;
+    let eval = app
+        .wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
     let acc = eval["result"]["accuracy"].as_f64().unwrap();
     assert!(acc >= 0.96, "test accuracy {acc}");
 
@@ -67,11 +94,23 @@ async fn train_digits_then_evaluate(backend: Backend) {
             "optimizer": {"kind": "sgd", "lr": 0.01, "momentum": 0.9}, "epochs": 5,
             "validation": {"split": 0.2}, "early_stopping": {"patience": 2, "monitor": "val_metric"}}}))
         .await;
-    let ft = app.wait_job(ft["id"].as_str().unwrap(), Duration::from_secs(120)).await;
+    let ft = app
+        .wait_job(ft["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await;
     assert_eq!(ft["state"], "succeeded", "{ft}");
-    assert!(ft["result"]["final_val_accuracy"].as_f64().unwrap() > 0.9, "{ft}");
-    let (_, m) = app.get_json(&format!("/v1/jobs/{}/metrics", ft["id"].as_str().unwrap())).await;
-    assert!(m["series"]["val_accuracy"].as_array().is_some_and(|s| !s.is_empty()), "{m}");
+    assert!(
+        ft["result"]["final_val_accuracy"].as_f64().unwrap() > 0.9,
+        "{ft}"
+    );
+    let (_, m) = app
+        .get_json(&format!("/v1/jobs/{}/metrics", ft["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        m["series"]["val_accuracy"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{m}"
+    );
     app.finish().await;
 }
 
@@ -80,7 +119,9 @@ fn regression_csv(rows: usize) -> Vec<u8> {
     let mut s = String::from("a,b,c,y\n");
     let mut state = 12345u64;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as f64) / (1u64 << 31) as f64
     };
     for _ in 0..rows {
@@ -93,7 +134,9 @@ fn regression_csv(rows: usize) -> Vec<u8> {
 }
 
 async fn regression_reaches_r2(backend: Backend) {
-    let Some(app) = spawn_app(backend, TestOptions::default()).await else { return };
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
     let train = app.upload_csv("reg-train", "y", regression_csv(2000)).await;
     assert_eq!(train["task"], "regression");
     let test = app.upload_csv("reg-test", "y", regression_csv(300)).await;
@@ -103,10 +146,14 @@ async fn regression_reaches_r2(backend: Backend) {
             "optimizer": {"kind": "adam", "lr": 0.003}, "batch_size": 32, "epochs": 40, "seed": 1,
             "lr_schedule": {"decay": {"kind": "cosine"}, "warmup_epochs": 2}}}))
         .await;
-    let done = app.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(300)).await;
+    let done = app
+        .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(300))
+        .await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let eval = app.submit(json!({"kind": "evaluate", "spec": {"model_id": done["output_model_id"], "dataset_id": test["id"]}})).await;
-    let eval = app.wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    let eval = app
+        .wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
     let r2 = eval["result"]["r2"].as_f64().unwrap();
     assert!(r2 >= 0.95, "R² {r2}: {eval}");
     assert!(eval["result"]["rmse"].as_f64().unwrap() > 0.0);
@@ -114,25 +161,77 @@ async fn regression_reaches_r2(backend: Backend) {
 }
 
 async fn bad_train_and_evaluate_specs(backend: Backend) {
-    let Some(app) = spawn_app(backend, TestOptions { workers: 0, ..Default::default() }).await else { return };
-    let train = app.upload_csv("digits-train", "label", fixture("digits_train.csv")).await;
-    let small = app.upload_csv("three", "y", b"a,b,c,y\n1,2,3,0\n2,3,4,1\n3,4,5,0\n4,5,6,1\n".to_vec()).await;
-    let model = app.upload_model("sk", fixture("digits_mlp.safetensors")).await;
+    let Some(app) = spawn_app(
+        backend,
+        TestOptions {
+            workers: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    let small = app
+        .upload_csv(
+            "three",
+            "y",
+            b"a,b,c,y\n1,2,3,0\n2,3,4,1\n3,4,5,0\n4,5,6,1\n".to_vec(),
+        )
+        .await;
+    let model = app
+        .upload_model("sk", fixture("digits_mlp.safetensors"))
+        .await;
     let ds = train["id"].clone();
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "optimizer": {"kind": "adagrad", "lr": 0.1}}}), "spec.optimizer.kind"),
-        (json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "optimizer": {"kind": "adam", "lr": -0.1}}}), "spec.optimizer.lr"),
-        (json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": []}}}), "spec.architecture.hidden"),
-        (json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "loss": "mse"}}), "spec.loss"),
-        (json!({"kind": "train", "spec": {"dataset_id": small["id"], "base_model_id": model["id"]}}), "spec.base_model_id"),
-        (json!({"kind": "evaluate", "spec": {"model_id": model["id"], "dataset_id": small["id"]}}), "spec.model_id"),
-        (json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "epochs": "many"}}), "spec.epochs"),
+        (
+            json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "optimizer": {"kind": "adagrad", "lr": 0.1}}}),
+            "spec.optimizer.kind",
+        ),
+        (
+            json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "optimizer": {"kind": "adam", "lr": -0.1}}}),
+            "spec.optimizer.lr",
+        ),
+        (
+            json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": []}}}),
+            "spec.architecture.hidden",
+        ),
+        (
+            json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "loss": "mse"}}),
+            "spec.loss",
+        ),
+        (
+            json!({"kind": "train", "spec": {"dataset_id": small["id"], "base_model_id": model["id"]}}),
+            "spec.base_model_id",
+        ),
+        (
+            json!({"kind": "evaluate", "spec": {"model_id": model["id"], "dataset_id": small["id"]}}),
+            "spec.model_id",
+        ),
+        (
+            json!({"kind": "train", "spec": {"dataset_id": ds, "architecture": {"hidden": [8]}, "epochs": "many"}}),
+            "spec.epochs",
+        ),
     ];
     for (body, field) in cases {
-        let r = app.client.post(app.url("/v1/jobs")).json(&body).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url("/v1/jobs"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422, "{body}");
         let p: Value = r.json().await.unwrap();
-        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert!(fields.contains(&field), "expected {field} in {p}");
     }
     app.finish().await;

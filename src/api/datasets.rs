@@ -134,13 +134,13 @@ pub async fn upload_dataset(
     if spooled.bytes == 0 {
         return Err(ApiError::field("body", "the file is empty"));
     }
-    let format = q
-        .format
-        .unwrap_or(if spooled.prefix.starts_with(NPY_MAGIC) || content_type.contains("npy") {
+    let format = q.format.unwrap_or(
+        if spooled.prefix.starts_with(NPY_MAGIC) || content_type.contains("npy") {
             DatasetFormat::Npy
         } else {
             DatasetFormat::Csv
-        });
+        },
+    );
     let path = spooled.path.clone();
     let target = q.target.clone();
     let task = q.task;

@@ -224,20 +224,26 @@ pub async fn upload_model(
     }
     let max_header = state.limits.max_header_bytes as usize;
     let path: PathBuf = spooled.path.clone();
-    let inventory = tokio::task::spawn_blocking(move || {
-        MappedModel::open_with_limit(&path, max_header).map(|m| m.inventory().clone())
+    let (inventory, shapes) = tokio::task::spawn_blocking(move || {
+        MappedModel::open_with_limit(&path, max_header).map(|m| {
+            let inventory = m.inventory().clone();
+            // A quantized (compressed-tensors) MLP is detected from its pre-quantization shapes.
+            let shapes = if model_format(&inventory) == "compressed-tensors" {
+                crate::formats::compressed_tensors::logical_shapes(&m)
+            } else {
+                inventory
+                    .tensors
+                    .iter()
+                    .map(|t| (t.name.clone(), t.shape.clone()))
+                    .collect()
+            };
+            (inventory, shapes)
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let architecture = crate::formats::mlp::detect_architecture(
-        &inventory
-            .tensors
-            .iter()
-            .map(|t| (t.name.clone(), t.shape.clone()))
-            .collect::<Vec<_>>(),
-        &inventory.metadata,
-    )
-    .and_then(|a| serde_json::to_value(a).ok());
+    let architecture = crate::formats::mlp::detect_architecture(&shapes, &inventory.metadata)
+        .and_then(|a| serde_json::to_value(a).ok());
     let id = Uuid::now_v7();
     let key = model_key(caller.tenant_id, id);
     state.artifacts.publish(&spooled.path, &key).await?;

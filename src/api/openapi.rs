@@ -31,6 +31,7 @@ use super::AppState;
         crate::domain::specs::prune::GradualSpec,
         crate::domain::specs::QuantizeSpec,
         crate::domain::specs::quantize::SchemeSpec,
+        crate::domain::specs::quantize::FinetuneSpec,
         crate::domain::specs::quantize::GranularitySpec,
         crate::domain::specs::quantize::MethodSpec,
         crate::domain::specs::quantize::OutputSpec,

@@ -812,6 +812,54 @@ fn read_floats(t: &TensorView<'_>) -> Result<(ScaleDtype, Vec<f32>), String> {
     }
 }
 
+/// Tensor names and shapes of a compressed-tensors file as they were before quantization:
+/// `N_packed` + `N_shape` (or an I8 `N` with `N_scale`) become `N` with its `[rows, cols]`,
+/// scale / zero-point / shape entries disappear. Reads only the small `_shape` entries, so
+/// architecture detection at upload stays cheap for large checkpoints.
+pub fn logical_shapes(
+    model: &crate::formats::safetensors::MappedModel,
+) -> Vec<(String, Vec<usize>)> {
+    let names = model.names();
+    let has = |n: &str| model.tensor(n).is_ok();
+    let mut quantized: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(names.len());
+    for name in &names {
+        let Ok(t) = model.tensor(name) else { continue };
+        if let Some(base) = name.strip_suffix("_packed") {
+            let shape = model
+                .tensor(&format!("{base}_shape"))
+                .ok()
+                .filter(|s| s.dtype == Dtype::I64 && s.data.len() == 16)
+                .map(|s| {
+                    s.data
+                        .chunks_exact(8)
+                        .map(|b| {
+                            let mut a = [0u8; 8];
+                            a.copy_from_slice(b);
+                            usize::try_from(i64::from_le_bytes(a)).unwrap_or(0)
+                        })
+                        .collect::<Vec<usize>>()
+                });
+            if let (Some(shape), true) = (shape, has(&format!("{base}_scale"))) {
+                quantized.insert(base.to_string());
+                out.push((base.to_string(), shape));
+                continue;
+            }
+        }
+        if t.dtype == Dtype::I8 && has(&format!("{name}_scale")) {
+            quantized.insert(name.to_string());
+        }
+        out.push((name.to_string(), t.shape.to_vec()));
+    }
+    out.retain(|(n, _)| {
+        !["_scale", "_zero_point", "_shape"].iter().any(|suffix| {
+            n.strip_suffix(suffix)
+                .is_some_and(|base| quantized.contains(base))
+        })
+    });
+    out
+}
+
 /// A compressed-tensors safetensors file turned back into an ordinary float one: every
 /// quantized weight dequantized to F32 under its own name, every other tensor copied, and the
 /// metadata kept without `quantization_config`. Lets the MLP loader read whittle's own
@@ -825,9 +873,9 @@ pub fn decompress_to_safetensors(bytes: &[u8]) -> Result<Vec<u8>, FormatError> {
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
     let mut metadata: std::collections::HashMap<String, String> =
         header.metadata().clone().unwrap_or_default();
-    let config_text = metadata.remove("quantization_config").ok_or_else(|| {
-        FormatError::Invalid("no quantization_config in __metadata__".into())
-    })?;
+    let config_text = metadata
+        .remove("quantization_config")
+        .ok_or_else(|| FormatError::Invalid("no quantization_config in __metadata__".into()))?;
     let config: Value = serde_json::from_str(&config_text).map_err(|e| FormatError::At {
         location: "__metadata__.quantization_config".into(),
         message: format!("not JSON: {e}"),

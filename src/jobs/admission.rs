@@ -139,14 +139,23 @@ async fn check_quantize(
         .as_ref()
         .is_some_and(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).is_ok());
     if !is_mlp {
-        let why = "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+        let why =
+            "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
         if s.method == MethodSpec::Gptq {
             e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
         }
         if s.eval_dataset_id.is_some() {
             e.add("spec.eval_dataset_id", format!("accuracy checks {why}"));
         }
+        if s.finetune.is_some() {
+            e.add("spec.finetune", format!("fine-tuning {why}"));
+        }
         return Ok(());
+    }
+    if let Some(f) = &s.finetune {
+        if let Some(ds) = store.get_dataset(tenant_id, f.dataset_id).await? {
+            check_model_fits(e, "spec.finetune.dataset_id", &m, &ds);
+        }
     }
     if let Some(id) = s.eval_dataset_id {
         if let Some(ds) = store.get_dataset(tenant_id, id).await? {
@@ -164,10 +173,7 @@ async fn check_quantize(
             e.check(
                 ds.features == inputs,
                 "spec.calibration_dataset_id",
-                format!(
-                    "has {} features; the model takes {inputs}",
-                    ds.features
-                ),
+                format!("has {} features; the model takes {inputs}", ds.features),
             );
         }
     }
@@ -191,7 +197,8 @@ async fn check_prune(
         .as_ref()
         .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok());
     let Some(arch) = arch else {
-        let why = "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+        let why =
+            "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
         match s.method {
             PruneMethod::Structured => e.add(
                 "spec.method",

@@ -81,7 +81,10 @@ impl JobSpec {
             JobSpec::Prune(s) => {
                 let mut r = vec![("spec.model_id".into(), Reference::Model(s.model_id))];
                 if let Some(f) = &s.finetune {
-                    r.push(("spec.finetune.dataset_id".into(), Reference::Dataset(f.dataset_id)));
+                    r.push((
+                        "spec.finetune.dataset_id".into(),
+                        Reference::Dataset(f.dataset_id),
+                    ));
                 }
                 if let Some(id) = s.eval_dataset_id {
                     r.push(("spec.eval_dataset_id".into(), Reference::Dataset(id)));
@@ -98,6 +101,12 @@ impl JobSpec {
                 }
                 if let Some(id) = s.calibration_dataset_id {
                     r.push(("spec.calibration_dataset_id".into(), Reference::Dataset(id)));
+                }
+                if let Some(f) = &s.finetune {
+                    r.push((
+                        "spec.finetune.dataset_id".into(),
+                        Reference::Dataset(f.dataset_id),
+                    ));
                 }
                 r
             }

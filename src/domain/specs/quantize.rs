@@ -98,6 +98,34 @@ pub enum ScaleDtypeSpec {
     F32,
 }
 
+/// Quantization-aware fine-tuning of an MLP before its weights are quantized: the forward
+/// pass sees fake-quantized weights, gradients update the float weights (straight-through).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinetuneSpec {
+    /// Labelled training data with the model's features.
+    pub dataset_id: Uuid,
+    /// Passes over the data (default 3).
+    #[serde(default = "default_finetune_epochs")]
+    pub epochs: usize,
+    /// Adam learning rate (default 1e-4).
+    #[serde(default = "default_finetune_lr")]
+    pub lr: f32,
+    /// Rows per step (default 64).
+    #[serde(default = "default_finetune_batch")]
+    pub batch_size: usize,
+}
+
+fn default_finetune_epochs() -> usize {
+    3
+}
+fn default_finetune_lr() -> f32 {
+    1e-4
+}
+fn default_finetune_batch() -> usize {
+    64
+}
+
 /// Spec of a `quantize` job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +159,9 @@ pub struct QuantizeSpec {
     /// Inputs for GPTQ's layer Hessians (required for `gptq`).
     #[serde(default)]
     pub calibration_dataset_id: Option<Uuid>,
+    /// Quantization-aware fine-tuning before quantizing (MLP models only).
+    #[serde(default)]
+    pub finetune: Option<FinetuneSpec>,
     /// Scale storage: default f16 for compressed output, f32 for dequantized.
     #[serde(default)]
     pub scale_dtype: Option<ScaleDtypeSpec>,
@@ -184,10 +215,7 @@ impl Validate for QuantizeSpec {
                 e.check(g >= 1, "scheme.group_size", "must be at least 1")
             }
             (GranularitySpec::Group, None) => {}
-            (_, Some(_)) => e.add(
-                "scheme.group_size",
-                "only applies to granularity \"group\"",
-            ),
+            (_, Some(_)) => e.add("scheme.group_size", "only applies to granularity \"group\""),
             _ => {}
         }
         if self.method == MethodSpec::Gptq && self.calibration_dataset_id.is_none() {
@@ -206,6 +234,23 @@ impl Validate for QuantizeSpec {
                 self.eval_dataset_id.is_some(),
                 "tolerable_loss",
                 "needs eval_dataset_id to measure the loss",
+            );
+        }
+        if let Some(f) = &self.finetune {
+            e.check(
+                (1..=1000).contains(&f.epochs),
+                "finetune.epochs",
+                "must be between 1 and 1000",
+            );
+            e.check(
+                f.lr.is_finite() && f.lr > 0.0 && f.lr <= 1.0,
+                "finetune.lr",
+                "must be in (0, 1]",
+            );
+            e.check(
+                (1..=1_000_000).contains(&f.batch_size),
+                "finetune.batch_size",
+                "must be between 1 and 1000000",
             );
         }
         if let Err(globs) = self.selection() {
@@ -287,7 +332,10 @@ mod tests {
             vec![
                 ("spec.model_id".to_string(), Reference::Model(m)),
                 ("spec.eval_dataset_id".to_string(), Reference::Dataset(d)),
-                ("spec.calibration_dataset_id".to_string(), Reference::Dataset(c)),
+                (
+                    "spec.calibration_dataset_id".to_string(),
+                    Reference::Dataset(c)
+                ),
             ]
         );
     }

@@ -3,6 +3,7 @@
 use ndarray::Array2;
 use std::path::Path;
 
+use crate::formats::compressed_tensors::decompress_to_safetensors;
 use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions, Task};
 use crate::formats::mlp::{load_mlp, MlpArchitecture};
 use crate::jobs::JobError;
@@ -57,7 +58,11 @@ pub fn load_model(row: &ModelRow, path: &Path) -> Result<(Mlp, MlpArchitecture),
             row.id
         )));
     }
-    let bytes = std::fs::read(path)?;
+    let mut bytes = std::fs::read(path)?;
+    if row.format == "compressed-tensors" {
+        // whittle's own quantized output: dequantize the weights, then load as usual.
+        bytes = decompress_to_safetensors(&bytes)?;
+    }
     Ok(load_mlp(&bytes, explicit.as_ref())?)
 }
 

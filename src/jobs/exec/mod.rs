@@ -2,6 +2,8 @@
 pub mod analyze;
 pub mod data;
 pub mod evaluate;
+pub mod prune;
+pub mod quantize;
 pub mod train;
 
 use async_trait::async_trait;
@@ -63,6 +65,8 @@ impl Executors {
         e.register(JobKind::Analyze.as_str(), analyze::AnalyzeExecutor);
         e.register(JobKind::Train.as_str(), train::TrainExecutor);
         e.register(JobKind::Evaluate.as_str(), evaluate::EvaluateExecutor);
+        e.register(JobKind::Quantize.as_str(), quantize::QuantizeExecutor);
+        e.register(JobKind::Prune.as_str(), prune::PruneExecutor);
         e
     }
 
