@@ -695,6 +695,7 @@ fn write_quantized(
                 Some(v) => writer.write_tensor(name, &from_f32(v, t.dtype)?)?,
                 None => writer.write_tensor(name, t.data)?,
             }
+            mapped.release(name);
             continue;
         };
         let values: &[f32] = match (overrides.get(name), t.as_f32_slice()) {
@@ -737,6 +738,8 @@ fn write_quantized(
             .iter()
             .map(|v| f64::from(*v) * f64::from(*v))
             .sum::<f64>();
+        // Streaming: this tensor's input pages are not needed again.
+        mapped.release(name);
         tensors.push(json!({
             "name": name,
             "shape": t.shape,
