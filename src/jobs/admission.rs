@@ -152,16 +152,25 @@ async fn check_quantize(
         }
         return Ok(());
     }
-    if let Some(f) = &s.finetune {
-        if let Some(ds) = store.get_dataset(tenant_id, f.dataset_id).await? {
-            check_model_fits(e, "spec.finetune.dataset_id", &m, &ds);
-        }
-    }
-    if let Some(id) = s.eval_dataset_id {
-        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
-            check_model_fits(e, "spec.eval_dataset_id", &m, &ds);
-        }
-    }
+    let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
+    check_dataset_fits(
+        store,
+        tenant_id,
+        e,
+        "spec.finetune.dataset_id",
+        &m,
+        finetune,
+    )
+    .await?;
+    check_dataset_fits(
+        store,
+        tenant_id,
+        e,
+        "spec.eval_dataset_id",
+        &m,
+        s.eval_dataset_id,
+    )
+    .await?;
     if let Some(id) = s.calibration_dataset_id {
         if let Some(ds) = store.get_dataset(tenant_id, id).await? {
             let inputs = m
@@ -221,16 +230,25 @@ async fn check_prune(
         }
         return Ok(());
     };
-    if let Some(f) = &s.finetune {
-        if let Some(ds) = store.get_dataset(tenant_id, f.dataset_id).await? {
-            check_model_fits(e, "spec.finetune.dataset_id", &m, &ds);
-        }
-    }
-    if let Some(id) = s.eval_dataset_id {
-        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
-            check_model_fits(e, "spec.eval_dataset_id", &m, &ds);
-        }
-    }
+    let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
+    check_dataset_fits(
+        store,
+        tenant_id,
+        e,
+        "spec.finetune.dataset_id",
+        &m,
+        finetune,
+    )
+    .await?;
+    check_dataset_fits(
+        store,
+        tenant_id,
+        e,
+        "spec.eval_dataset_id",
+        &m,
+        s.eval_dataset_id,
+    )
+    .await?;
     if let Some(id) = s.calibration_dataset_id {
         if let Some(ds) = store.get_dataset(tenant_id, id).await? {
             let inputs = arch.layer_sizes.first().copied().unwrap_or(0) as i64;
@@ -278,4 +296,21 @@ fn check_model_fits(e: &mut ValidationErrors, field: &str, model: &ModelRow, ds:
             );
         }
     }
+}
+
+/// When `dataset_id` is given and exists, check the model fits it (an error on `field`).
+async fn check_dataset_fits(
+    store: &DynStore,
+    tenant_id: Uuid,
+    e: &mut ValidationErrors,
+    field: &str,
+    model: &ModelRow,
+    dataset_id: Option<Uuid>,
+) -> Result<(), StoreError> {
+    if let Some(id) = dataset_id {
+        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
+            check_model_fits(e, field, model, &ds);
+        }
+    }
+    Ok(())
 }
