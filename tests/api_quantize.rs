@@ -261,22 +261,7 @@ async fn non_mlp_models_and_bad_specs(backend: Backend) {
     ];
     for (spec, field) in cases {
         let body = json!({"kind": "quantize", "spec": spec});
-        let r = app
-            .client
-            .post(app.url("/v1/jobs"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422, "{body}");
-        let p: Value = r.json().await.unwrap();
-        let fields: Vec<&str> = p["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert!(fields.contains(&field), "expected {field} in {p}");
+        app.assert_rejected(&body, field).await;
     }
     app.finish().await;
 }

@@ -217,22 +217,7 @@ async fn bad_train_and_evaluate_specs(backend: Backend) {
         ),
     ];
     for (body, field) in cases {
-        let r = app
-            .client
-            .post(app.url("/v1/jobs"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422, "{body}");
-        let p: Value = r.json().await.unwrap();
-        let fields: Vec<&str> = p["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert!(fields.contains(&field), "expected {field} in {p}");
+        app.assert_rejected(&body, field).await;
     }
     app.finish().await;
 }

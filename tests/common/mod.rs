@@ -208,6 +208,26 @@ impl TestApp {
         (status, body)
     }
 
+    /// Submit a job and assert a 422 problem whose field errors include `field`.
+    pub async fn assert_rejected(&self, body: &Value, field: &str) {
+        let r = self
+            .client
+            .post(self.url("/v1/jobs"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+        let p: Value = r.json().await.unwrap();
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&field), "expected {field} in {p}");
+    }
+
     /// Poll a job until it reaches a terminal state or `timeout` passes.
     pub async fn wait_job(&self, id: &str, timeout: Duration) -> Value {
         let start = Instant::now();
