@@ -77,9 +77,38 @@ async fn int8_compressed_round_trips(backend: Backend) {
         &bytes[8..8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize],
     )
     .unwrap();
-    assert!(
-        config["layers.0.weight_packed"]["dtype"] == "I32",
+    // 8 bits default to the int-quantized layout: `weight` int8 + `weight_scale`.
+    assert_eq!(config["layers.0.weight"]["dtype"], "I8", "{config}");
+    assert_eq!(
+        config["layers.0.weight"]["shape"],
+        json!([256, 64]),
         "{config}"
+    );
+    assert_eq!(
+        config["layers.0.weight_scale"]["shape"],
+        json!([256, 1]),
+        "{config}"
+    );
+    assert!(config.get("layers.0.weight_packed").is_none(), "{config}");
+    let qc: Value = serde_json::from_str(
+        config["__metadata__"]["quantization_config"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(qc["format"], "int-quantized", "{qc}");
+    assert_eq!(r["quantization_config"]["format"], "int-quantized", "{r}");
+
+    // The packed layout on request.
+    let packed = run(
+        &app,
+        json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 8, "granularity": "channel"},
+            "compressed_format": "pack-quantized"}}),
+    )
+    .await;
+    assert_eq!(
+        packed["result"]["quantization_config"]["format"],
+        "pack-quantized"
     );
     let again = app.upload_model("digits-int8", bytes).await;
     assert_eq!(again["format"], "compressed-tensors", "{again}");

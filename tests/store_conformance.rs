@@ -174,6 +174,7 @@ conformance!(
     cancel_terminal_job_is_unchanged,
     metrics_upsert_and_order,
     trials_upsert_and_list,
+    child_jobs_listed_and_claimed_by_parent,
     job_counts_by_kind_and_state,
     notifications,
 );
@@ -1627,6 +1628,75 @@ async fn job_counts_by_kind_and_state(s: DynStore) {
         ],
         "counted across tenants"
     );
+}
+
+async fn child_jobs_listed_and_claimed_by_parent(s: DynStore) {
+    let parent = insert_kind(&s, "tune").await;
+    let other_parent = insert_kind(&s, "tune").await;
+    let mut kids = Vec::new();
+    for p in [parent.id, parent.id, other_parent.id] {
+        kids.push(
+            insert(
+                &s,
+                &NewJob {
+                    parent_job_id: Some(p),
+                    ..new_job(ANONYMOUS_TENANT, "trial")
+                },
+            )
+            .await,
+        );
+    }
+    let listed: Vec<Uuid> = s
+        .list_child_jobs(parent.id)
+        .await
+        .expect("list children")
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![kids[0].id, kids[1].id],
+        "own children, oldest first"
+    );
+
+    // Top-level listing leaves children out; naming the parent lists them.
+    let top = s
+        .list_jobs(
+            ANONYMOUS_TENANT,
+            &JobFilter {
+                top_level_only: true,
+                limit: 50,
+                ..JobFilter::default()
+            },
+        )
+        .await
+        .expect("list");
+    let top: Vec<Uuid> = top.items.iter().map(|j| j.id).collect();
+    assert_eq!(top, vec![other_parent.id, parent.id]);
+
+    // Claiming by parent takes only that parent's queued children, oldest first, once each.
+    let first = s
+        .claim_child_job("w1", parent.id, LEASE)
+        .await
+        .expect("claim")
+        .expect("a child");
+    assert_eq!(first.id, kids[0].id);
+    assert_eq!((first.state, first.attempt), (JobState::Running, 1));
+    assert_eq!(first.locked_by.as_deref(), Some("w1"));
+    let second = s
+        .claim_child_job("w2", parent.id, LEASE)
+        .await
+        .expect("claim")
+        .expect("a child");
+    assert_eq!(second.id, kids[1].id);
+    assert!(s
+        .claim_child_job("w1", parent.id, LEASE)
+        .await
+        .expect("claim")
+        .is_none());
+    // The other parent's child is still there for the normal queue.
+    let any = claim_one(&s, "w3", "trial", LEASE).await;
+    assert_eq!(any.id, kids[2].id);
 }
 
 async fn notifications(s: DynStore) {

@@ -235,7 +235,7 @@ pub struct JobListQuery {
     pub state: Option<JobState>,
     /// Only jobs of this kind.
     pub kind: Option<JobKind>,
-    /// Only children of this job (tune trials).
+    /// Only children of this job (the trials of a tune job); without it, trials are left out.
     pub parent_job_id: Option<Uuid>,
     /// Page size, 1..=200 (default 50).
     pub limit: Option<i64>,
@@ -262,6 +262,7 @@ pub async fn list_jobs(
         state: q.state,
         kind: q.kind.map(|k| k.as_str().to_string()),
         parent_job_id: q.parent_job_id,
+        top_level_only: true,
         cursor: q.cursor,
         limit: check_limit(q.limit)?,
     };

@@ -39,6 +39,8 @@ use super::AppState;
         crate::domain::specs::train::ArchitectureSpec,
         crate::domain::specs::train::ValidationSpec,
         crate::domain::specs::train::TaskKind,
+        crate::domain::specs::TuneSpec,
+        crate::domain::specs::tune::TuneMetric,
         crate::domain::JobKind,
     )),
     modifiers(&BearerAuth),

@@ -28,9 +28,10 @@
 //! `[⌈rows/pf⌉, groups]`); a per-tensor zero point stays I8 `[1]`.
 //!
 //! vLLM serves weight-only int schemes (`input_activations: null`) with channel or group
-//! strategy only through `pack-quantized` (its WNA16 path, 4 and 8 bits); `int-quantized` is
-//! its W8A8 format and needs activation quantization. [`CompressionFormat::for_scheme`]
-//! therefore picks `pack-quantized` for every bit width.
+//! strategy through `pack-quantized` (its WNA16 path, 4 and 8 bits); `int-quantized` is the
+//! plain one-int8-per-weight layout (vLLM's W8A8 path, which also quantizes activations).
+//! The quantize job writes `int-quantized` for 8 bits and `pack-quantized` below unless the
+//! spec's `compressed_format` says otherwise.
 use std::collections::{BTreeMap, BTreeSet};
 
 use ::safetensors::tensor::TensorView;
@@ -59,12 +60,6 @@ impl CompressionFormat {
             CompressionFormat::PackQuantized => "pack-quantized",
             CompressionFormat::IntQuantized => "int-quantized",
         }
-    }
-
-    /// The format whittle writes for `scheme`: `pack-quantized`, the one vLLM loads for
-    /// weight-only quantization at any bit width.
-    pub fn for_scheme(_scheme: &QuantScheme) -> Self {
-        CompressionFormat::PackQuantized
     }
 
     fn parse(s: &str) -> Result<Self, FormatError> {

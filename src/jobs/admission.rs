@@ -111,8 +111,101 @@ pub async fn check_compatibility(
         JobSpec::Analyze(_) => {}
         JobSpec::Prune(s) => check_prune(store, tenant_id, s, &mut e).await?,
         JobSpec::Quantize(s) => check_quantize(store, tenant_id, s, &mut e).await?,
+        JobSpec::Tune(s) => check_tune(store, tenant_id, s, &mut e).await?,
     }
     e.into_result().map_err(AdmissionError::Invalid)
+}
+
+/// A tune job: the metric and the base loss fit the dataset's task, the folds have rows (and
+/// every class) to work with, and an eval dataset has the same features and task.
+async fn check_tune(
+    store: &DynStore,
+    tenant_id: Uuid,
+    s: &crate::domain::specs::TuneSpec,
+    e: &mut ValidationErrors,
+) -> Result<(), AdmissionError> {
+    let Some(ds) = store.get_dataset(tenant_id, s.dataset_id).await? else {
+        return Ok(());
+    };
+    let classification = ds.task == "classification";
+    if let Some(m) = s.metric {
+        e.check(
+            m.is_classification() == classification,
+            "spec.metric",
+            format!("'{}' does not fit a {} dataset", m.as_str(), ds.task),
+        );
+    }
+    let task = if classification {
+        TaskKind::Classification
+    } else {
+        TaskKind::Regression
+    };
+    if let Ok(base) = s.trial_spec(&Default::default()) {
+        if let Some(loss) = base.loss {
+            let mut loss_errors = ValidationErrors::new();
+            check_loss_task(&mut loss_errors, loss, task);
+            e.extend(loss_errors.nest("spec.base"));
+        }
+    }
+    // A tuned loss must fit the task for every value it can take.
+    for (path, dist) in &s.search_space {
+        for v in crate::domain::specs::tune::probe_values(dist) {
+            let params = std::collections::BTreeMap::from([(path.clone(), v)]);
+            let Some(loss) = s.trial_spec(&params).ok().and_then(|t| t.loss) else {
+                continue;
+            };
+            let mut loss_errors = ValidationErrors::new();
+            check_loss_task(&mut loss_errors, loss, task);
+            if !loss_errors.is_empty() {
+                e.add(
+                    format!("spec.search_space.{path}"),
+                    format!(
+                        "a value does not fit the {} dataset: {loss_errors}",
+                        ds.task
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    if let Some(k) = s.folds() {
+        e.check(
+            ds.rows >= 2 * k as i64,
+            "spec.cv_folds",
+            format!(
+                "{k} folds need at least {} rows; the dataset has {}",
+                2 * k,
+                ds.rows
+            ),
+        );
+    } else {
+        e.check(
+            ds.rows >= 4,
+            "spec.holdout_fraction",
+            format!(
+                "a holdout split needs at least 4 rows; the dataset has {}",
+                ds.rows
+            ),
+        );
+    }
+    if let Some(id) = s.eval_dataset_id {
+        if let Some(v) = store.get_dataset(tenant_id, id).await? {
+            e.check(
+                v.features == ds.features,
+                "spec.eval_dataset_id",
+                format!(
+                    "has {} features; the training set has {}",
+                    v.features, ds.features
+                ),
+            );
+            e.check(
+                v.task == ds.task,
+                "spec.eval_dataset_id",
+                format!("is a {} dataset; the training set is {}", v.task, ds.task),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A quantize job: the model is not already quantized, and what needs an MLP (gptq,

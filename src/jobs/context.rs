@@ -73,6 +73,8 @@ pub struct JobContext {
     pub artifacts: Arc<ArtifactStore>,
     pub compute: ComputePool,
     pub control: Arc<JobControl>,
+    /// Runs this job's queued children in its own slot (`None` outside a worker).
+    pub children: Option<super::runner::ChildRunner>,
 }
 
 impl JobContext {

@@ -203,7 +203,7 @@ impl Runner {
             self.cfg.clone(),
             control.clone(),
             heartbeat_done.clone(),
-            hard_stop,
+            hard_stop.clone(),
         ));
         let ctx = JobContext {
             job: job.clone(),
@@ -211,6 +211,10 @@ impl Runner {
             artifacts: self.artifacts.clone(),
             compute: self.compute.clone(),
             control: control.clone(),
+            children: Some(ChildRunner {
+                runner: self.clone(),
+                hard_stop: hard_stop.clone(),
+            }),
         };
         debug!("running");
         let outcome = AssertUnwindSafe(executor.run(&ctx))
@@ -350,6 +354,48 @@ impl Runner {
             let _ = self.artifacts.delete(&key).await;
         }
         Ok(done)
+    }
+}
+
+/// Lets a running job execute its own queued children (a tune study's trials) in the slot it
+/// already holds, with the same leases, heartbeats and fenced finish as any claimed job. Other
+/// workers claim the same children through the normal queue, so a study spreads over every
+/// worker and still finishes when only one slot exists.
+#[derive(Clone)]
+pub struct ChildRunner {
+    runner: Arc<Runner>,
+    hard_stop: CancellationToken,
+}
+
+impl ChildRunner {
+    /// Claim one queued child of `parent` and run it to its end here; false when none was
+    /// queued.
+    pub async fn run_next(&self, parent: Uuid) -> Result<bool, crate::store::StoreError> {
+        let Some(child) = self
+            .runner
+            .store
+            .claim_child_job(&self.runner.worker_id, parent, self.runner.cfg.lease())
+            .await?
+        else {
+            return Ok(false);
+        };
+        let run: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+            Box::pin(self.runner.clone().execute(child, self.hard_stop.clone()));
+        run.await;
+        Ok(true)
+    }
+
+    /// Wake this process's claim loop (new children were queued).
+    pub fn wake(&self) {
+        self.runner.wake.notify_one();
+    }
+
+    /// How long to wait between looks at children other workers run.
+    pub fn poll_interval(&self) -> std::time::Duration {
+        self.runner
+            .cfg
+            .poll()
+            .min(std::time::Duration::from_millis(200))
     }
 }
 

@@ -223,6 +223,8 @@ pub struct JobFilter {
     pub state: Option<JobState>,
     pub kind: Option<String>,
     pub parent_job_id: Option<Uuid>,
+    /// Leave out child jobs (tune trials).
+    pub top_level_only: bool,
     /// Return rows with `id < cursor`.
     pub cursor: Option<Uuid>,
     pub limit: i64,
@@ -326,6 +328,16 @@ pub trait Store: Send + Sync + 'static {
     /// Queued → canceled at once; running → `cancel_requested_at` set (the worker stops
     /// within one heartbeat); terminal → unchanged. Returns the row after the change.
     async fn request_cancel(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<JobRow>>;
+    /// Every child of `parent_id` (tune trials), oldest first.
+    async fn list_child_jobs(&self, parent_id: Uuid) -> StoreResult<Vec<JobRow>>;
+    /// Claim the next queued child of `parent_id`, as `claim_jobs` claims any job (the parent
+    /// runs its own trials while it waits, so a study never waits for a free slot).
+    async fn claim_child_job(
+        &self,
+        worker_id: &str,
+        parent_id: Uuid,
+        lease: Duration,
+    ) -> StoreResult<Option<JobRow>>;
 
     // --- jobs: worker side -----------------------------------------------------------------
     /// Claim up to `limit` queued jobs of the given kinds whose `scheduled_at <= now`, highest

@@ -543,6 +543,8 @@ impl Store for PostgresStore {
         }
         if let Some(parent) = filter.parent_job_id {
             query.push(" AND parent_job_id = ").push_bind(parent);
+        } else if filter.top_level_only {
+            query.push(" AND parent_job_id IS NULL");
         }
         if let Some(cursor) = filter.cursor {
             query.push(" AND id < ").push_bind(cursor);
@@ -572,6 +574,42 @@ impl Store for PostgresStore {
             Some(row) => Ok(Some(job_from_row(&row)?)),
             None => self.get_job(tenant_id, id).await,
         }
+    }
+
+    async fn list_child_jobs(&self, parent_id: Uuid) -> StoreResult<Vec<JobRow>> {
+        let rows = sqlx::query("SELECT * FROM jobs WHERE parent_job_id = $1 ORDER BY id")
+            .bind(parent_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn claim_child_job(
+        &self,
+        worker_id: &str,
+        parent_id: Uuid,
+        lease: Duration,
+    ) -> StoreResult<Option<JobRow>> {
+        let row = sqlx::query(
+            "WITH next AS ( \
+                 SELECT id FROM jobs \
+                 WHERE state = 'queued' AND scheduled_at <= now() AND parent_job_id = $1 \
+                 ORDER BY priority DESC, scheduled_at, id \
+                 LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) \
+             UPDATE jobs SET \
+                 state = 'running', attempt = jobs.attempt + 1, locked_by = $2, \
+                 lease_expires_at = now() + make_interval(secs => $3), started_at = now(), \
+                 progress = 0, progress_message = NULL \
+             FROM next WHERE jobs.id = next.id \
+             RETURNING jobs.*",
+        )
+        .bind(parent_id)
+        .bind(worker_id)
+        .bind(lease_secs(lease))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
     }
 
     async fn claim_jobs(

@@ -659,6 +659,8 @@ impl Store for SqliteStore {
             query
                 .push(" AND parent_job_id = ")
                 .push_bind(id_text(parent));
+        } else if filter.top_level_only {
+            query.push(" AND parent_job_id IS NULL");
         }
         if let Some(cursor) = filter.cursor {
             query.push(" AND id < ").push_bind(id_text(cursor));
@@ -687,6 +689,41 @@ impl Store for SqliteStore {
             Some(row) => Ok(Some(job_from_row(&row)?)),
             None => self.get_job(tenant_id, id).await,
         }
+    }
+
+    async fn list_child_jobs(&self, parent_id: Uuid) -> StoreResult<Vec<JobRow>> {
+        let rows = sqlx::query("SELECT * FROM jobs WHERE parent_job_id = ? ORDER BY id")
+            .bind(id_text(parent_id))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn claim_child_job(
+        &self,
+        worker_id: &str,
+        parent_id: Uuid,
+        lease: Duration,
+    ) -> StoreResult<Option<JobRow>> {
+        let now = Utc::now();
+        let row = sqlx::query(
+            "UPDATE jobs SET \
+                 state = 'running', attempt = attempt + 1, locked_by = ?1, \
+                 lease_expires_at = ?2, started_at = ?3, progress = 0, progress_message = NULL \
+             WHERE id = ( \
+                 SELECT id FROM jobs \
+                 WHERE state = 'queued' AND scheduled_at <= ?3 AND parent_job_id = ?4 \
+                 ORDER BY priority DESC, scheduled_at, id \
+                 LIMIT 1) \
+             RETURNING *",
+        )
+        .bind(worker_id)
+        .bind(ts_text(lease_end(now, lease)))
+        .bind(ts_text(now))
+        .bind(id_text(parent_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
     }
 
     async fn claim_jobs(

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod prune;
 pub mod quantize;
 pub mod train;
+pub mod tune;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -15,6 +16,7 @@ pub use analyze::AnalyzeSpec;
 pub use prune::PruneSpec;
 pub use quantize::QuantizeSpec;
 pub use train::{EvaluateSpec, TrainSpec};
+pub use tune::TuneSpec;
 
 /// The spec of one job, by kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +26,7 @@ pub enum JobSpec {
     Evaluate(EvaluateSpec),
     Prune(PruneSpec),
     Quantize(QuantizeSpec),
+    Tune(TuneSpec),
 }
 
 /// A resource a spec points at, so the API can check it exists for the caller's tenant.
@@ -38,14 +41,16 @@ impl JobSpec {
     pub fn parse(kind: JobKind, spec: &Value) -> Result<JobSpec, ValidationErrors> {
         match kind {
             JobKind::Analyze => parse_typed::<AnalyzeSpec>(spec).map(JobSpec::Analyze),
-            JobKind::Train => parse_typed::<TrainSpec>(spec).map(JobSpec::Train),
+            JobKind::Train => {
+                let mut spec = spec.clone();
+                tune::normalize_train_value(&mut spec)
+                    .map_err(|(f, m)| ValidationErrors::single(format!("spec.{f}"), m))?;
+                parse_typed::<TrainSpec>(&spec).map(JobSpec::Train)
+            }
             JobKind::Evaluate => parse_typed::<EvaluateSpec>(spec).map(JobSpec::Evaluate),
             JobKind::Prune => parse_typed::<PruneSpec>(spec).map(JobSpec::Prune),
             JobKind::Quantize => parse_typed::<QuantizeSpec>(spec).map(JobSpec::Quantize),
-            other => Err(ValidationErrors::single(
-                "kind",
-                format!("job kind '{other}' is not available on this server yet"),
-            )),
+            JobKind::Tune => parse_typed::<TuneSpec>(spec).map(JobSpec::Tune),
         }
     }
 
@@ -57,6 +62,7 @@ impl JobSpec {
             JobSpec::Evaluate(_) => JobKind::Evaluate,
             JobSpec::Prune(_) => JobKind::Prune,
             JobSpec::Quantize(_) => JobKind::Quantize,
+            JobSpec::Tune(_) => JobKind::Tune,
         }
     }
 
@@ -110,6 +116,13 @@ impl JobSpec {
                 }
                 r
             }
+            JobSpec::Tune(s) => {
+                let mut r = vec![("spec.dataset_id".into(), Reference::Dataset(s.dataset_id))];
+                if let Some(id) = s.eval_dataset_id {
+                    r.push(("spec.eval_dataset_id".into(), Reference::Dataset(id)));
+                }
+                r
+            }
         }
     }
 }
@@ -144,6 +157,7 @@ impl JobSpec {
             JobSpec::Evaluate(s) => serde_json::to_value(s),
             JobSpec::Prune(s) => serde_json::to_value(s),
             JobSpec::Quantize(s) => serde_json::to_value(s),
+            JobSpec::Tune(s) => serde_json::to_value(s),
         };
         v.unwrap_or(Value::Null)
     }

@@ -98,6 +98,17 @@ pub enum ScaleDtypeSpec {
     F32,
 }
 
+/// compressed-tensors `format` of a compressed output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompressedFormatSpec {
+    /// `weight` I8 (one code per element) + `weight_scale` (+ `weight_zero_point`).
+    IntQuantized,
+    /// `weight_packed` I32 (32/bits codes per int) + `weight_scale` + `weight_shape`
+    /// (+ packed zero points): vLLM's weight-only (WNA16) layout.
+    PackQuantized,
+}
+
 /// Quantization-aware fine-tuning of an MLP before its weights are quantized: the forward
 /// pass sees fake-quantized weights, gradients update the float weights (straight-through).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -165,6 +176,10 @@ pub struct QuantizeSpec {
     /// Scale storage: default f16 for compressed output, f32 for dequantized.
     #[serde(default)]
     pub scale_dtype: Option<ScaleDtypeSpec>,
+    /// Layout of `output: compressed`: `int-quantized` or `pack-quantized`. Default:
+    /// int-quantized for 8 bits (one int8 per weight), pack-quantized below 8 bits.
+    #[serde(default)]
+    pub compressed_format: Option<CompressedFormatSpec>,
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
@@ -178,6 +193,15 @@ fn default_output() -> OutputSpec {
 }
 
 impl QuantizeSpec {
+    /// The compressed layout: as asked, else int8 codes for 8 bits and packed int32 below.
+    pub fn compressed_format(&self) -> CompressedFormatSpec {
+        self.compressed_format.unwrap_or(if self.scheme.bits == 8 {
+            CompressedFormatSpec::IntQuantized
+        } else {
+            CompressedFormatSpec::PackQuantized
+        })
+    }
+
     /// The kernel scheme this spec asks for.
     pub fn quant_scheme(&self) -> QuantScheme {
         let granularity = match self.scheme.granularity {
@@ -205,6 +229,13 @@ impl QuantizeSpec {
 impl Validate for QuantizeSpec {
     fn validate(&self) -> ValidationErrors {
         let mut e = ValidationErrors::new();
+        if self.compressed_format.is_some() {
+            e.check(
+                self.output == OutputSpec::Compressed,
+                "compressed_format",
+                "only applies to output: compressed",
+            );
+        }
         e.check(
             (2..=8).contains(&self.scheme.bits),
             "scheme.bits",

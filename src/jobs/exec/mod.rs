@@ -5,6 +5,7 @@ pub mod evaluate;
 pub mod prune;
 pub mod quantize;
 pub mod train;
+pub mod tune;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -67,6 +68,8 @@ impl Executors {
         e.register(JobKind::Evaluate.as_str(), evaluate::EvaluateExecutor);
         e.register(JobKind::Quantize.as_str(), quantize::QuantizeExecutor);
         e.register(JobKind::Prune.as_str(), prune::PruneExecutor);
+        e.register(JobKind::Tune.as_str(), tune::TuneExecutor);
+        e.register(tune::TRIAL_KIND, tune::TrialExecutor);
         e
     }
 

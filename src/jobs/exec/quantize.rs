@@ -16,6 +16,7 @@ use super::data::{load_dataset, load_model, standardize, targets};
 use super::evaluate::{evaluate_model, inference_model};
 use super::{Executor, JobOutput, OutputModel};
 use crate::domain::selection::TensorSelection;
+use crate::domain::specs::quantize::CompressedFormatSpec;
 use crate::domain::specs::quantize::{FinetuneSpec, MethodSpec, OutputSpec};
 use crate::domain::specs::{parse_typed, QuantizeSpec};
 use crate::formats::compressed_tensors::{
@@ -603,7 +604,10 @@ fn write_quantized(
     (progress_start, progress_span): (f64, f64),
 ) -> Result<Pass, JobError> {
     let compressed = spec.output == OutputSpec::Compressed;
-    let format = CompressionFormat::for_scheme(scheme);
+    let format = match spec.compressed_format() {
+        CompressedFormatSpec::IntQuantized => CompressionFormat::IntQuantized,
+        CompressedFormatSpec::PackQuantized => CompressionFormat::PackQuantized,
+    };
     let method = spec.method.data_free().unwrap_or(QuantMethod::Rtn);
     let keep: BTreeSet<&str> = mlp_weight_names
         .map(|n| n.iter().map(String::as_str).collect())
@@ -772,6 +776,11 @@ fn write_quantized(
             "bits_per_weight": if weights > 0 { json!(bits / weights as f64) } else { Value::Null },
             "sqnr_db": overall_sqnr,
             "format": if compressed { format.as_str() } else { "dequantized" },
+            "quantization_config": if compressed {
+                quantization_config(scheme, format, &ignore)
+            } else {
+                Value::Null
+            },
             "tensors": tensors,
         }),
         mlp_weights,

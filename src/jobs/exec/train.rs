@@ -29,13 +29,13 @@ use crate::store::{DatasetRow, MetricPoint, ModelRow};
 pub struct TrainExecutor;
 
 /// Inputs resolved by the async side, handed to the compute pool.
-struct TrainInputs {
-    spec: TrainSpec,
-    dataset: (DatasetRow, PathBuf),
-    validation: Option<(DatasetRow, PathBuf)>,
-    base: Option<(ModelRow, PathBuf)>,
-    output: PathBuf,
-    job_id: String,
+pub(crate) struct TrainInputs {
+    pub spec: TrainSpec,
+    pub dataset: (DatasetRow, PathBuf),
+    pub validation: Option<(DatasetRow, PathBuf)>,
+    pub base: Option<(ModelRow, PathBuf)>,
+    pub output: PathBuf,
+    pub job_id: String,
 }
 
 #[async_trait]
@@ -66,7 +66,9 @@ impl Executor for TrainExecutor {
         };
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let control = ctx.control.clone();
-        let work = ctx.compute.run(move || train_blocking(inputs, control, tx));
+        let work = ctx
+            .compute
+            .run(move || train_blocking(inputs, control, tx, ""));
         let (outcome, ()) = tokio::join!(work, record_epochs(ctx, rx));
         let (result, path, n_params, arch) = outcome??;
         let inventory = MappedModel::open(&path)?.inventory().clone();
@@ -191,10 +193,57 @@ pub(crate) fn default_loss(task: Task) -> Loss {
     }
 }
 
-fn train_blocking(
+/// A new MLP for `spec`'s architecture (`n_features` inputs, `n_out` outputs), seeded.
+pub(crate) fn fresh_model(
+    spec: &TrainSpec,
+    n_features: usize,
+    n_out: usize,
+) -> Result<Mlp, JobError> {
+    let arch = spec
+        .architecture
+        .as_ref()
+        .ok_or_else(|| JobError::Invalid("architecture is required without a base model".into()))?;
+    let hidden_activation = arch.activation;
+    let mut sizes = vec![n_features];
+    sizes.extend(&arch.hidden);
+    sizes.push(n_out);
+    let init = arch.init.unwrap_or(match hidden_activation {
+        Activation::Tanh | Activation::Sigmoid | Activation::Identity => Init::GlorotUniform,
+        _ => Init::HeUniform,
+    });
+    Ok(Mlp::new_initialized(
+        &sizes,
+        hidden_activation,
+        Activation::Identity,
+        init,
+        spec.seed,
+    )?)
+}
+
+/// The kernel's training settings of a train spec.
+pub(crate) fn train_config(spec: &TrainSpec, loss: Loss) -> TrainConfig {
+    TrainConfig {
+        loss,
+        optimizer: spec.optimizer,
+        batch_size: spec.batch_size,
+        epochs: spec.epochs,
+        lr_schedule: spec.lr_schedule,
+        weight_decay: spec.weight_decay,
+        clip_grad_norm: spec.clip_grad_norm,
+        dropout: spec.architecture.as_ref().and_then(|a| a.dropout),
+        early_stopping: spec.early_stopping,
+        seed: spec.seed,
+        shuffle: true,
+    }
+}
+
+/// Trains per `inputs` on the compute pool: the result JSON, the written model file, its
+/// parameter count and architecture. Epoch series go to `tx` with names prefixed by `prefix`.
+pub(crate) fn train_blocking(
     inputs: TrainInputs,
     control: Arc<JobControl>,
     tx: UnboundedSender<Vec<MetricPoint>>,
+    prefix: &'static str,
 ) -> Result<(Value, PathBuf, usize, MlpArchitecture), JobError> {
     let TrainInputs {
         spec,
@@ -260,34 +309,9 @@ fn train_blocking(
         (x_all, y_all, None)
     };
 
-    let hidden_activation = spec
-        .architecture
-        .as_ref()
-        .map(|a| a.activation)
-        .unwrap_or(Activation::Relu);
     let mut mlp = match model.take() {
         Some(m) => m,
-        None => {
-            let arch = spec.architecture.as_ref().ok_or_else(|| {
-                JobError::Invalid("architecture is required without a base model".into())
-            })?;
-            let mut sizes = vec![ds.n_features()];
-            sizes.extend(&arch.hidden);
-            sizes.push(n_out);
-            let init = arch.init.unwrap_or(match hidden_activation {
-                Activation::Tanh | Activation::Sigmoid | Activation::Identity => {
-                    Init::GlorotUniform
-                }
-                _ => Init::HeUniform,
-            });
-            Mlp::new_initialized(
-                &sizes,
-                hidden_activation,
-                Activation::Identity,
-                init,
-                spec.seed,
-            )?
-        }
+        None => fresh_model(&spec, ds.n_features(), n_out)?,
     };
     if mlp.n_inputs() != ds.n_features() {
         return Err(JobError::Invalid(format!(
@@ -297,19 +321,7 @@ fn train_blocking(
         )));
     }
     let loss = spec.loss.unwrap_or(default_loss(ds.task));
-    let cfg = TrainConfig {
-        loss,
-        optimizer: spec.optimizer,
-        batch_size: spec.batch_size,
-        epochs: spec.epochs,
-        lr_schedule: spec.lr_schedule,
-        weight_decay: spec.weight_decay,
-        clip_grad_norm: spec.clip_grad_norm,
-        dropout: spec.architecture.as_ref().and_then(|a| a.dropout),
-        early_stopping: spec.early_stopping,
-        seed: spec.seed,
-        shuffle: true,
-    };
+    let cfg = train_config(&spec, loss);
     let metric_name = if ds.task == Task::Classification {
         "accuracy"
     } else {
@@ -321,7 +333,7 @@ fn train_blocking(
         epochs: spec.epochs,
         metric_name,
         step_offset: 0,
-        prefix: "",
+        prefix,
     };
     let started = Instant::now();
     let val_view = val.as_ref().map(|(vx, vy)| (vx.view(), vy));

@@ -22,7 +22,7 @@ pub use model::{argmax, outputs_to_proba, Dense, Init, Mlp};
 pub use optim::{LrDecay, LrSchedule, OptimizerConfig};
 pub use train::{
     evaluate, train, EarlyStopping, EpochReport, Evaluation, Monitor, NoopObserver, Targets,
-    TrainConfig, TrainObserver, TrainReport,
+    TrainConfig, TrainObserver, TrainReport, Trainer,
 };
 
 /// Test fixtures shared by the nn and MLP-format tests.

@@ -730,149 +730,252 @@ pub fn train(
     constraint: Option<&dyn WeightConstraint>,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainReport, KernelError> {
-    if let Some(first) = cfg.problems().into_iter().next() {
-        return Err(first);
+    // Views are invariant in their lifetime: re-borrow them for this call.
+    let validation = validation.as_ref().map(|(vx, vy)| (vx.view(), *vy));
+    let mut trainer = Trainer::new(model, x.view(), y, validation, cfg, constraint)?;
+    while !trainer.is_done() {
+        trainer.run_epoch(observer)?;
     }
-    model.validate()?;
-    let n = x.nrows();
-    if n == 0 {
-        return Err(KernelError::Shape("training set is empty".into()));
-    }
-    if x.ncols() != model.n_inputs() {
-        return Err(KernelError::Shape(format!(
-            "training set has {} features, the model expects {}",
-            x.ncols(),
-            model.n_inputs()
-        )));
-    }
-    let out_act = model
-        .layers
-        .last()
-        .map_or(Activation::Identity, |l| l.activation);
-    cfg.loss.check(model.n_outputs(), out_act, y.n_classes())?;
-    y.check(n, model.n_outputs(), "training set")?;
-    if let Some((vx, vy)) = validation {
-        if vx.ncols() != model.n_inputs() {
-            return Err(KernelError::Shape(
-                "validation set has the wrong number of features".into(),
-            ));
+    Ok(trainer.finish())
+}
+
+/// A training run that advances one epoch per call, so several runs (the folds of a
+/// cross-validation) can move in lockstep and be judged together after every epoch.
+/// [`train`] is `new`, `run_epoch` until [`Trainer::is_done`], then `finish`.
+pub struct Trainer<'a> {
+    model: &'a mut Mlp,
+    x: ndarray::CowArray<'a, f32, ndarray::Ix2>,
+    y: &'a Targets,
+    values: Option<Array2<f32>>,
+    validation: Option<(ArrayView2<'a, f32>, &'a Targets)>,
+    cfg: &'a TrainConfig,
+    constraint: Option<&'a dyn WeightConstraint>,
+    batch: usize,
+    dropout: Option<f32>,
+    ws: Workspace,
+    states: Vec<(ParamState, ParamState)>,
+    fwd: Vec<Option<Array2<f32>>>,
+    shuffle_rng: ChaCha8Rng,
+    dropout_rng: ChaCha8Rng,
+    order: Vec<usize>,
+    l2: f32,
+    decoupled: f32,
+    report: TrainReport,
+    best: Option<(f64, Vec<Dense>)>,
+    since_best: usize,
+    done: bool,
+}
+
+impl<'a> Trainer<'a> {
+    /// Checks every input and allocates the run's buffers.
+    pub fn new(
+        model: &'a mut Mlp,
+        x: ArrayView2<'a, f32>,
+        y: &'a Targets,
+        validation: Option<(ArrayView2<'a, f32>, &'a Targets)>,
+        cfg: &'a TrainConfig,
+        constraint: Option<&'a dyn WeightConstraint>,
+    ) -> Result<Self, KernelError> {
+        if let Some(first) = cfg.problems().into_iter().next() {
+            return Err(first);
         }
-        if vy.n_classes() != y.n_classes() {
-            return Err(KernelError::invalid(
-                "validation",
-                "targets differ in kind or classes",
-            ));
+        model.validate()?;
+        let n = x.nrows();
+        if n == 0 {
+            return Err(KernelError::Shape("training set is empty".into()));
         }
-        vy.check(vx.nrows(), model.n_outputs(), "validation set")?;
-        if vx.iter().any(|v| !v.is_finite()) {
+        if x.ncols() != model.n_inputs() {
+            return Err(KernelError::Shape(format!(
+                "training set has {} features, the model expects {}",
+                x.ncols(),
+                model.n_inputs()
+            )));
+        }
+        let out_act = model
+            .layers
+            .last()
+            .map_or(Activation::Identity, |l| l.activation);
+        cfg.loss.check(model.n_outputs(), out_act, y.n_classes())?;
+        y.check(n, model.n_outputs(), "training set")?;
+        if let Some((vx, vy)) = validation {
+            if vx.ncols() != model.n_inputs() {
+                return Err(KernelError::Shape(
+                    "validation set has the wrong number of features".into(),
+                ));
+            }
+            if vy.n_classes() != y.n_classes() {
+                return Err(KernelError::invalid(
+                    "validation",
+                    "targets differ in kind or classes",
+                ));
+            }
+            vy.check(vx.nrows(), model.n_outputs(), "validation set")?;
+            if vx.iter().any(|v| !v.is_finite()) {
+                return Err(KernelError::invalid(
+                    "features",
+                    "validation features are not finite",
+                ));
+            }
+            if vy.is_empty() {
+                return Err(KernelError::Shape("validation set is empty".into()));
+            }
+        }
+        if let Some(es) = &cfg.early_stopping {
+            if es.monitor != Monitor::TrainLoss && validation.is_none() {
+                return Err(KernelError::invalid(
+                    "early_stopping.monitor",
+                    "monitoring a validation value needs a validation set",
+                ));
+            }
+        }
+        if let Some(c) = constraint {
+            c.check(model)?;
+        }
+        if x.iter().any(|v| !v.is_finite()) {
             return Err(KernelError::invalid(
                 "features",
-                "validation features are not finite",
+                "training features are not finite",
             ));
         }
-        if vy.is_empty() {
-            return Err(KernelError::Shape("validation set is empty".into()));
+        for layer in &mut model.layers {
+            if !layer.weight.is_standard_layout() {
+                layer.weight = layer.weight.as_standard_layout().into_owned();
+            }
+            if layer.bias.as_slice().is_none() {
+                layer.bias = layer.bias.as_standard_layout().into_owned();
+            }
         }
-    }
-    if let Some(es) = &cfg.early_stopping {
-        if es.monitor != Monitor::TrainLoss && validation.is_none() {
-            return Err(KernelError::invalid(
-                "early_stopping.monitor",
-                "monitoring a validation value needs a validation set",
-            ));
-        }
-    }
-    if let Some(c) = constraint {
-        c.check(model)?;
-    }
-    if x.iter().any(|v| !v.is_finite()) {
-        return Err(KernelError::invalid(
-            "features",
-            "training features are not finite",
-        ));
-    }
-    for layer in &mut model.layers {
-        if !layer.weight.is_standard_layout() {
-            layer.weight = layer.weight.as_standard_layout().into_owned();
-        }
-        if layer.bias.as_slice().is_none() {
-            layer.bias = layer.bias.as_standard_layout().into_owned();
-        }
-    }
 
-    let x = x.as_standard_layout();
-    let xs = x
-        .as_slice()
-        .ok_or_else(|| KernelError::Shape("features are not contiguous".into()))?;
-    let values = contiguous_values(y);
-    let targets = TargetRows::new(y, &values)?;
-
-    let batch = cfg.batch_size.min(n);
-    let dropout = cfg.dropout.filter(|&p| p > 0.0);
-    let mut ws = Workspace::new(model, batch, dropout.is_some());
-    let mut states: Vec<(ParamState, ParamState)> = model
-        .layers
-        .iter()
-        .map(|l| {
-            (
-                ParamState::new(&cfg.optimizer, l.weight.len()),
-                ParamState::new(&cfg.optimizer, l.bias.len()),
-            )
+        let x: ndarray::CowArray<'a, f32, ndarray::Ix2> = if x.is_standard_layout() {
+            x.into()
+        } else {
+            x.as_standard_layout().into_owned().into()
+        };
+        let values = contiguous_values(y);
+        TargetRows::new(y, &values)?;
+        let batch = cfg.batch_size.min(n);
+        let dropout = cfg.dropout.filter(|&p| p > 0.0);
+        let ws = Workspace::new(model, batch, dropout.is_some());
+        let states: Vec<(ParamState, ParamState)> = model
+            .layers
+            .iter()
+            .map(|l| {
+                (
+                    ParamState::new(&cfg.optimizer, l.weight.len()),
+                    ParamState::new(&cfg.optimizer, l.bias.len()),
+                )
+            })
+            .collect();
+        if let Some(c) = constraint {
+            for (l, layer) in model.layers.iter_mut().enumerate() {
+                c.project(l, &mut layer.weight, &mut layer.bias);
+            }
+        }
+        let fwd = forward_weights(model, constraint)?;
+        let mut shuffle_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        shuffle_rng.set_stream(SHUFFLE_STREAM);
+        let mut dropout_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        dropout_rng.set_stream(DROPOUT_STREAM);
+        let is_adamw = matches!(cfg.optimizer, OptimizerConfig::AdamW { .. });
+        let (l2, decoupled) = if is_adamw {
+            (0.0, cfg.weight_decay)
+        } else {
+            (cfg.weight_decay, 0.0)
+        };
+        Ok(Trainer {
+            model,
+            x,
+            y,
+            values,
+            validation,
+            cfg,
+            constraint,
+            batch,
+            dropout,
+            ws,
+            states,
+            fwd,
+            shuffle_rng,
+            dropout_rng,
+            order: (0..n).collect(),
+            l2,
+            decoupled,
+            report: TrainReport {
+                epochs_run: 0,
+                best_epoch: None,
+                stopped_early: false,
+                stopped_by_observer: false,
+                restored_best: false,
+                steps: 0,
+                history: Vec::with_capacity(cfg.epochs),
+                final_train_loss: f64::NAN,
+                final_val_loss: None,
+                final_val_metric: None,
+            },
+            best: None,
+            since_best: 0,
+            done: false,
         })
-        .collect();
-    if let Some(c) = constraint {
-        for (l, layer) in model.layers.iter_mut().enumerate() {
-            c.project(l, &mut layer.weight, &mut layer.bias);
+    }
+
+    /// True once every epoch ran, early stopping fired or the observer said stop.
+    pub fn is_done(&self) -> bool {
+        self.done || self.report.epochs_run >= self.cfg.epochs
+    }
+
+    /// The model as trained so far.
+    pub fn model(&self) -> &Mlp {
+        self.model
+    }
+
+    /// Epochs completed so far.
+    pub fn epochs_run(&self) -> usize {
+        self.report.epochs_run
+    }
+
+    /// Ends the run before its last epoch (a pruned trial); `finish` still works.
+    pub fn stop(&mut self) {
+        if !self.done {
+            self.done = true;
+            self.report.stopped_by_observer = true;
         }
     }
-    let mut fwd = forward_weights(model, constraint)?;
 
-    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    shuffle_rng.set_stream(SHUFFLE_STREAM);
-    let mut dropout_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    dropout_rng.set_stream(DROPOUT_STREAM);
-    let mut order: Vec<usize> = (0..n).collect();
-    let steps_per_epoch = n.div_ceil(batch);
-    let base_lr = cfg.optimizer.lr();
-    let is_adamw = matches!(cfg.optimizer, OptimizerConfig::AdamW { .. });
-    let (l2, decoupled) = if is_adamw {
-        (0.0, cfg.weight_decay)
-    } else {
-        (cfg.weight_decay, 0.0)
-    };
-    let parallel = rayon::current_num_threads() > 1;
-
-    let mut report = TrainReport {
-        epochs_run: 0,
-        best_epoch: None,
-        stopped_early: false,
-        stopped_by_observer: false,
-        restored_best: false,
-        steps: 0,
-        history: Vec::with_capacity(cfg.epochs),
-        final_train_loss: f64::NAN,
-        final_val_loss: None,
-        final_val_metric: None,
-    };
-    let mut best: Option<(f64, Vec<Dense>)> = None;
-    let mut since_best = 0usize;
-
-    for epoch in 0..cfg.epochs {
+    /// Runs one epoch (a no-op once done) and returns its report.
+    pub fn run_epoch(
+        &mut self,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<Option<EpochReport>, KernelError> {
+        if self.is_done() {
+            return Ok(None);
+        }
+        let cfg = self.cfg;
+        let n = self.order.len();
+        let epoch = self.report.epochs_run;
+        let xs = self
+            .x
+            .as_slice()
+            .ok_or_else(|| KernelError::Shape("features are not contiguous".into()))?;
+        let targets = TargetRows::new(self.y, &self.values)?;
+        let steps_per_epoch = n.div_ceil(self.batch);
+        let base_lr = cfg.optimizer.lr();
+        let parallel = rayon::current_num_threads() > 1;
         if cfg.shuffle {
-            order.shuffle(&mut shuffle_rng);
+            self.order.shuffle(&mut self.shuffle_rng);
         }
         let mut loss_sum = 0.0f64;
         let mut lr = base_lr;
-        for (step_in_epoch, idx) in order.chunks(batch).enumerate() {
+        for (step_in_epoch, idx) in self.order.chunks(self.batch).enumerate() {
             if observer.should_stop() {
                 return Err(KernelError::Canceled);
             }
             lr = cfg
                 .lr_schedule
                 .lr_at(base_lr, epoch, step_in_epoch, steps_per_epoch, cfg.epochs);
-            let drop = dropout.map(|p| (p, &mut dropout_rng));
-            let batch_loss =
-                ws.forward_backward(model, &fwd, xs, &targets, idx, cfg.loss, drop, parallel)?;
+            let drop = self.dropout.map(|p| (p, &mut self.dropout_rng));
+            let batch_loss = self.ws.forward_backward(
+                self.model, &self.fwd, xs, &targets, idx, cfg.loss, drop, parallel,
+            )?;
             if !batch_loss.is_finite() {
                 return Err(KernelError::Numerical(format!(
                     "training loss became {batch_loss} at epoch {} step {}",
@@ -882,12 +985,12 @@ pub fn train(
             }
             loss_sum += batch_loss;
             if let Some(max_norm) = cfg.clip_grad_norm {
-                ws.clip_gradients(max_norm);
+                self.ws.clip_gradients(max_norm);
             }
-            report.steps += 1;
-            let t = report.steps;
-            for (l, layer) in model.layers.iter_mut().enumerate() {
-                let (sw, sb) = &mut states[l];
+            self.report.steps += 1;
+            let t = self.report.steps;
+            for (l, layer) in self.model.layers.iter_mut().enumerate() {
+                let (sw, sb) = &mut self.states[l];
                 let w = layer
                     .weight
                     .as_slice_mut()
@@ -896,11 +999,11 @@ pub fn train(
                     &cfg.optimizer,
                     sw,
                     w,
-                    &ws.grad_w[l],
+                    &self.ws.grad_w[l],
                     StepScalars {
                         lr,
-                        l2,
-                        decoupled,
+                        l2: self.l2,
+                        decoupled: self.decoupled,
                         t,
                     },
                 );
@@ -912,7 +1015,7 @@ pub fn train(
                     &cfg.optimizer,
                     sb,
                     b,
-                    &ws.grad_b[l],
+                    &self.ws.grad_b[l],
                     StepScalars {
                         lr,
                         l2: 0.0,
@@ -920,19 +1023,19 @@ pub fn train(
                         t,
                     },
                 );
-                if let Some(c) = constraint {
+                if let Some(c) = self.constraint {
                     c.project(l, &mut layer.weight, &mut layer.bias);
                 }
             }
-            if constraint.is_some() {
-                fwd = forward_weights(model, constraint)?;
+            if self.constraint.is_some() {
+                self.fwd = forward_weights(self.model, self.constraint)?;
             }
         }
         let train_loss = loss_sum / n as f64;
-        let (val_loss, val_metric) = match validation {
+        let (val_loss, val_metric) = match self.validation {
             Some((vx, vy)) => {
-                let eval_model = constrained_copy(model, &fwd);
-                let e = evaluate(eval_model.as_ref().unwrap_or(model), vx, vy, cfg.loss)?;
+                let eval_model = constrained_copy(self.model, &self.fwd);
+                let e = evaluate(eval_model.as_ref().unwrap_or(self.model), vx, vy, cfg.loss)?;
                 (Some(e.loss), Some(e.metric))
             }
             None => (None, None),
@@ -944,9 +1047,9 @@ pub fn train(
             val_metric,
             lr,
         };
-        report.epochs_run = epoch + 1;
+        self.report.epochs_run = epoch + 1;
         let flow = observer.on_epoch(&epoch_report);
-        report.history.push(epoch_report);
+        self.report.history.push(epoch_report.clone());
 
         if let Some(es) = &cfg.early_stopping {
             // Lower-is-better score for every monitor.
@@ -955,50 +1058,60 @@ pub fn train(
                 Monitor::ValMetric => -val_metric.unwrap_or(f64::NEG_INFINITY),
                 Monitor::TrainLoss => train_loss,
             };
-            let improved = best
+            let improved = self
+                .best
                 .as_ref()
                 .is_none_or(|(b, _)| score < b - es.min_delta as f64);
             if improved {
                 let snapshot = if es.restore_best {
-                    model.layers.clone()
+                    self.model.layers.clone()
                 } else {
                     Vec::new()
                 };
-                best = Some((score, snapshot));
-                report.best_epoch = Some(epoch + 1);
-                since_best = 0;
+                self.best = Some((score, snapshot));
+                self.report.best_epoch = Some(epoch + 1);
+                self.since_best = 0;
             } else {
-                since_best += 1;
+                self.since_best += 1;
             }
-            if since_best >= es.patience && epoch + 1 < cfg.epochs {
-                report.stopped_early = true;
+            if self.since_best >= es.patience && epoch + 1 < cfg.epochs {
+                self.report.stopped_early = true;
+                self.done = true;
             }
         }
         if flow.is_break() {
-            report.stopped_by_observer = true;
-            break;
+            self.report.stopped_by_observer = true;
+            self.done = true;
         }
-        if report.stopped_early {
-            break;
-        }
+        Ok(Some(epoch_report))
     }
 
-    let mut final_epoch = report.epochs_run;
-    if let (Some(es), Some((_, snapshot)), Some(best_epoch)) =
-        (&cfg.early_stopping, best, report.best_epoch)
-    {
-        if es.restore_best && best_epoch != report.epochs_run && !snapshot.is_empty() {
-            model.layers = snapshot;
-            report.restored_best = true;
-            final_epoch = best_epoch;
+    /// Puts back the best weights when early stopping asks for it and returns the report.
+    pub fn finish(self) -> TrainReport {
+        let Trainer {
+            model,
+            cfg,
+            mut report,
+            best,
+            ..
+        } = self;
+        let mut final_epoch = report.epochs_run;
+        if let (Some(es), Some((_, snapshot)), Some(best_epoch)) =
+            (&cfg.early_stopping, best, report.best_epoch)
+        {
+            if es.restore_best && best_epoch != report.epochs_run && !snapshot.is_empty() {
+                model.layers = snapshot;
+                report.restored_best = true;
+                final_epoch = best_epoch;
+            }
         }
+        if let Some(h) = report.history.get(final_epoch.saturating_sub(1)) {
+            report.final_train_loss = h.train_loss;
+            report.final_val_loss = h.val_loss;
+            report.final_val_metric = h.val_metric;
+        }
+        report
     }
-    if let Some(h) = report.history.get(final_epoch.saturating_sub(1)) {
-        report.final_train_loss = h.train_loss;
-        report.final_val_loss = h.val_loss;
-        report.final_val_metric = h.val_metric;
-    }
-    Ok(report)
 }
 
 /// The model with its forward (constrained) weights, when a constraint transforms them, so
