@@ -129,6 +129,22 @@ async fn main() {
             };
             let wall = started.elapsed().as_secs_f64();
             let r = &done["result"];
+            let trials: Value = client
+                .get(format!("{base}/v1/jobs/{id}/trials"))
+                .send()
+                .await
+                .expect("trials")
+                .json()
+                .await
+                .expect("json");
+            let trial_seconds: f64 = trials["items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t["duration_seconds"].as_f64())
+                        .sum()
+                })
+                .unwrap_or(0.0);
             println!(
                 "{}",
                 json!({
@@ -141,6 +157,7 @@ async fn main() {
                     "best_trial": r["best_trial"],
                     "best_params": r["best_params"],
                     "search_seconds": r["search_seconds"],
+                    "trial_seconds_sum": trial_seconds,
                     "wall_seconds_incl_refit": wall,
                     "epochs_trained": r["epochs_trained"],
                     "epochs_budget": r["epochs_budget"],

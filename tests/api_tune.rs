@@ -376,7 +376,100 @@ async fn two_workers_share_one_study(backend: Backend) {
     app.finish().await;
 }
 
+async fn tpe_study_is_reproducible_for_a_seed(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let (train, _) = digits(&app).await;
+    let body = |seed: u64| {
+        json!({"kind": "tune", "spec": {"dataset_id": train["id"],
+            "base": {"architecture": {"hidden": [16]}, "epochs": 3},
+            "search_space": {
+                "optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": true},
+                "architecture.hidden[*]": {"type": "int", "low": 8, "high": 32, "step": 8}},
+            "sampler": {"type": "tpe", "n_startup_trials": 4}, "n_trials": 8, "cv_folds": 2,
+            "parallelism": 1, "seed": seed, "refit": false}})
+    };
+    let mut runs = Vec::new();
+    for seed in [7, 7, 8] {
+        let job = app.submit(body(seed)).await;
+        let id = job["id"].as_str().unwrap().to_string();
+        let done = app.wait_job(&id, Duration::from_secs(120)).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        let t: Vec<(Value, Value)> = trials(&app, &id)
+            .await
+            .into_iter()
+            .map(|t| (t["params"].clone(), t["value"].clone()))
+            .collect();
+        assert_eq!(t.len(), 8);
+        runs.push(t);
+    }
+    assert_eq!(runs[0], runs[1], "same seed, same trials and values");
+    assert_ne!(runs[0], runs[2], "another seed samples elsewhere");
+    app.finish().await;
+}
+
+async fn a_crashed_workers_trial_is_rescued(backend: Backend) {
+    let Some(app) = spawn_app(
+        backend,
+        TestOptions {
+            workers: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let (train, _) = digits(&app).await;
+    let job = app
+        .submit(json!({"kind": "tune", "spec": {"dataset_id": train["id"],
+            "base": {"architecture": {"hidden": [16]}, "epochs": 3},
+            "search_space": {"optimizer.lr": {"type": "categorical", "choices": [0.003, 0.01, 0.03]}},
+            "sampler": "grid", "cv_folds": 2, "parallelism": 2, "refit": false}}))
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    // A worker that dies right after claiming a trial: it never heartbeats or finishes.
+    let start = std::time::Instant::now();
+    let stolen = loop {
+        let claimed = app
+            .store
+            .claim_jobs(
+                "dead-worker",
+                &["trial".to_string()],
+                1,
+                Duration::from_millis(300),
+            )
+            .await
+            .unwrap();
+        if let Some(j) = claimed.into_iter().next() {
+            break j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no trial to steal"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let done = app.wait_job(&id, Duration::from_secs(120)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["result"]["trials_complete"], 3, "{done}");
+    let (_, rescued) = app.get_json(&format!("/v1/jobs/{}", stolen.id)).await;
+    assert_eq!(rescued["state"], "succeeded", "{rescued}");
+    assert_eq!(rescued["attempt"], 2, "{rescued}");
+    assert!(
+        rescued["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lease expired"),
+        "{rescued}"
+    );
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_crashed_workers_trial_is_rescued,
+    tpe_study_is_reproducible_for_a_seed,
     grid_study_end_to_end,
     failed_trials_do_not_stop_the_study,
     asha_prunes_trials_that_are_behind,

@@ -46,6 +46,45 @@ pub fn load_dataset(row: &DatasetRow, path: &Path) -> Result<Dataset, JobError> 
     Ok(ds)
 }
 
+/// Most parsed datasets [`load_dataset_cached`] keeps.
+const DATASET_CACHE_ENTRIES: usize = 4;
+/// Datasets larger than this (feature bytes) are never cached.
+const DATASET_CACHE_MAX_BYTES: usize = 256 << 20;
+
+type CacheEntry = (uuid::Uuid, String, std::sync::Arc<Dataset>);
+
+/// [`load_dataset`] through a small per-process cache keyed by id and content hash, for jobs
+/// that read one dataset many times (the trials of a study). Datasets never change once
+/// stored, so a hit is always current.
+pub fn load_dataset_cached(
+    row: &DatasetRow,
+    path: &Path,
+) -> Result<std::sync::Arc<Dataset>, JobError> {
+    static CACHE: std::sync::Mutex<Vec<CacheEntry>> = std::sync::Mutex::new(Vec::new());
+    if let Ok(mut cache) = CACHE.lock() {
+        if let Some(i) = cache
+            .iter()
+            .position(|(id, sha, _)| *id == row.id && *sha == row.sha256)
+        {
+            // Most recently used last.
+            let entry = cache.remove(i);
+            let ds = entry.2.clone();
+            cache.push(entry);
+            return Ok(ds);
+        }
+    }
+    let ds = std::sync::Arc::new(load_dataset(row, path)?);
+    if ds.x.len() * std::mem::size_of::<f32>() <= DATASET_CACHE_MAX_BYTES {
+        if let Ok(mut cache) = CACHE.lock() {
+            if cache.len() >= DATASET_CACHE_ENTRIES {
+                cache.remove(0);
+            }
+            cache.push((row.id, row.sha256.clone(), ds.clone()));
+        }
+    }
+    Ok(ds)
+}
+
 /// Load an MLP model file with the architecture stored with its row.
 pub fn load_model(row: &ModelRow, path: &Path) -> Result<(Mlp, MlpArchitecture), JobError> {
     let explicit: Option<MlpArchitecture> = row

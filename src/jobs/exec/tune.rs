@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
-use super::data::{column_stats, load_dataset, standardize, targets};
+use super::data::{column_stats, load_dataset, load_dataset_cached, standardize, targets};
 use super::evaluate::evaluate_model;
 use super::train::{
     default_loss, fresh_model, record_epochs, take_rows, take_targets, train_blocking,
@@ -123,21 +123,7 @@ impl Executor for TuneExecutor {
             if reconcile(&ctx.store, study, &children, &mut trials).await? {
                 continue;
             }
-            let active = children.iter().filter(|c| !c.state.is_terminal()).count();
-            let mut created = children.len();
-            let mut queued_any = false;
-            let mut slots = spec.parallelism.saturating_sub(active);
-            while slots > 0 && created < n_trials {
-                queue_trial(ctx, study, created).await?;
-                created += 1;
-                slots -= 1;
-                queued_any = true;
-            }
-            if queued_any {
-                if let Some(c) = &ctx.children {
-                    c.wake();
-                }
-            }
+            let (created, queued_any) = top_up(ctx, study, &spec, &children, None).await?;
             let finished = trials.iter().filter(|t| is_finished_trial(t)).count();
             if finished != recorded_best {
                 record_study_metrics(ctx, &trials, direction).await;
@@ -186,7 +172,7 @@ impl Executor for TuneExecutor {
         let best_spec = spec
             .trial_spec(&best_params)
             .map_err(|e| JobError::Invalid(format!("the best trial's spec: {e}")))?;
-        let epochs_trained: f64 = children_epochs(&trials);
+        let epochs_trained = epochs_trained(&trials);
         let folds = spec.folds();
         let mut result = json!({
             "metric": metric.as_str(),
@@ -203,7 +189,7 @@ impl Executor for TuneExecutor {
             "sampler": spec.sampler().ok(),
             "pruner": spec.pruner().ok(),
             "epochs_trained": epochs_trained,
-            "epochs_budget": trials.len() * best_spec.epochs,
+            "epochs_budget": epochs_budget(&spec, &records),
             "best_train_spec": serde_json::to_value(&best_spec).unwrap_or(Value::Null),
             "search_seconds": started.elapsed().as_secs_f64(),
         });
@@ -273,11 +259,22 @@ impl Executor for TuneExecutor {
     }
 }
 
-/// Epochs trained by every trial (averaged over folds), from their intermediate values.
-fn children_epochs(trials: &[TrialRow]) -> f64 {
+/// Epochs trained by the trials that did not fail (per fold), from their intermediate values.
+fn epochs_trained(trials: &[TrialRow]) -> usize {
     trials
         .iter()
-        .map(|t| t.intermediate.as_array().map_or(0, Vec::len) as f64)
+        .filter(|t| t.state != "failed")
+        .map(|t| t.intermediate.as_array().map_or(0, Vec::len))
+        .sum()
+}
+
+/// Epochs the trials would have trained without pruning (per fold).
+fn epochs_budget(spec: &TuneSpec, records: &[TrialRecord]) -> usize {
+    records
+        .iter()
+        .filter(|r| r.state != TrialState::Failed)
+        .filter_map(|r| spec.trial_spec(&r.params).ok())
+        .map(|t| t.epochs)
         .sum()
 }
 
@@ -295,8 +292,47 @@ fn best_trial(records: &[TrialRecord], direction: Direction) -> Option<&TrialRec
         })
 }
 
+/// Queue trials until `parallelism` of them are queued or running (not counting `finishing`,
+/// a trial about to end) or all are queued; returns (trials queued so far, queued any now).
+/// The study and every trial call this, so a free slot gets its next trial as soon as one
+/// ends; idempotency keys make concurrent calls queue each number once.
+async fn top_up(
+    ctx: &JobContext,
+    study: Uuid,
+    spec: &TuneSpec,
+    children: &[JobRow],
+    finishing: Option<Uuid>,
+) -> Result<(usize, bool), JobError> {
+    let n_trials = spec.trial_count();
+    let active = children
+        .iter()
+        .filter(|c| !c.state.is_terminal() && Some(c.id) != finishing)
+        .count();
+    let mut created = children.len();
+    let mut queued_any = false;
+    let mut slots = spec.parallelism.saturating_sub(active);
+    while slots > 0 && created < n_trials {
+        queue_trial(ctx, study, created).await?;
+        created += 1;
+        slots -= 1;
+        queued_any = true;
+    }
+    if queued_any {
+        if let Some(c) = &ctx.children {
+            c.wake();
+        }
+    }
+    Ok((created, queued_any))
+}
+
 /// Queue trial `number` (idempotent: a retried study finds the trials it queued before).
 async fn queue_trial(ctx: &JobContext, study: Uuid, number: usize) -> Result<(), JobError> {
+    // Trials run one priority step ahead of studies, so started studies finish first.
+    let priority = if ctx.job.kind == TRIAL_KIND {
+        ctx.job.priority
+    } else {
+        ctx.job.priority.saturating_add(1)
+    };
     let spec = serde_json::to_value(TrialJobSpec {
         study_job_id: study,
         number,
@@ -308,8 +344,7 @@ async fn queue_trial(ctx: &JobContext, study: Uuid, number: usize) -> Result<(),
             tenant_id: ctx.job.tenant_id,
             kind: TRIAL_KIND.into(),
             spec,
-            // Ahead of new studies, so started studies finish first.
-            priority: ctx.job.priority.saturating_add(1),
+            priority,
             max_attempts: ctx.job.max_attempts.clamp(1, 3),
             idempotency_key: Some(format!("whittle-trial:{study}:{number}")),
             parent_job_id: Some(study),
@@ -460,10 +495,32 @@ impl Executor for TrialExecutor {
             }
         };
 
+        // Intermediate values go to the store from this side; the pruner decides on the
+        // compute side from the trials known when the trial started, refreshed after every
+        // report (exact when trials run one at a time, a report behind otherwise).
+        let others: Vec<TrialRecord> = rows
+            .iter()
+            .filter(|t| t.number as usize != spec.number)
+            .filter_map(record_of)
+            .collect();
+        let others = Arc::new(std::sync::Mutex::new(others));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record_reports(
+            ctx.store.clone(),
+            row.clone(),
+            rx,
+            (pruner != Pruner::None).then(|| others.clone()),
+        ));
         let judge = Judge {
-            store: ctx.store.clone(),
-            handle: tokio::runtime::Handle::current(),
-            row: std::sync::Mutex::new(row.clone()),
+            tx,
+            others,
+            me: TrialRecord {
+                number: spec.number,
+                params: params.clone(),
+                state: TrialState::Running,
+                value: None,
+                intermediate: Vec::new(),
+            },
             pruner,
             direction,
         };
@@ -476,8 +533,6 @@ impl Executor for TrialExecutor {
             metric,
         };
         let control = ctx.control.clone();
-        let judge = Arc::new(judge);
-        let j2 = judge.clone();
         // A cancel of the study reaches its trials wherever they run.
         let watcher = tokio::spawn(watch_study(
             ctx.store.clone(),
@@ -487,14 +542,16 @@ impl Executor for TrialExecutor {
         ));
         let outcome = ctx
             .compute
-            .run(move || cross_validate(inputs, &control, &j2))
+            .run(move || cross_validate(inputs, &control, &judge))
             .await;
         watcher.abort();
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => Err(e),
         };
-        let mut row = judge.row.lock().map(|r| r.clone()).unwrap_or(row);
+        // The judge (and its sender) is gone: the recorder stores what is left and ends, so
+        // no late report overwrites the final row.
+        let mut row = recorder.await.unwrap_or(row);
         match outcome {
             Ok(cv) => {
                 row.state = trial_state_str(if cv.pruned {
@@ -507,6 +564,15 @@ impl Executor for TrialExecutor {
                 row.intermediate = json!(cv.intermediate);
                 row.finished_at = Some(Utc::now());
                 ctx.store.upsert_trial(&row).await?;
+                let study_live = ctx
+                    .store
+                    .get_job(ctx.job.tenant_id, spec.study_job_id)
+                    .await?
+                    .is_some_and(|j| !j.state.is_terminal() && j.cancel_requested_at.is_none());
+                if study_live {
+                    let children = ctx.store.list_child_jobs(spec.study_job_id).await?;
+                    top_up(ctx, spec.study_job_id, &study, &children, Some(ctx.job.id)).await?;
+                }
                 Ok(JobOutput::result(json!({
                     "study_job_id": spec.study_job_id,
                     "number": spec.number,
@@ -561,45 +627,65 @@ async fn fail_trial(
     Err(JobError::Invalid(message))
 }
 
-/// Records a trial's intermediate values and asks the pruner after every epoch. Called from
-/// the compute pool (not a tokio thread), so it may block on the store.
+/// Hands a trial's intermediate values to the recorder and asks the pruner after every
+/// epoch, without waiting on the store (it runs on the compute pool).
 struct Judge {
-    store: DynStore,
-    handle: tokio::runtime::Handle,
-    row: std::sync::Mutex<TrialRow>,
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<(u32, f64)>>,
+    others: Arc<std::sync::Mutex<Vec<TrialRecord>>>,
+    me: TrialRecord,
     pruner: Pruner,
     direction: Direction,
 }
 
 impl Judge {
-    /// Store the report and decide whether the trial stops here.
+    /// Record the reports so far and decide whether the trial stops here.
     fn report(&self, intermediate: &[(u32, f64)]) -> bool {
-        let snapshot = match self.row.lock() {
-            Ok(mut row) => {
-                row.intermediate = json!(intermediate);
-                row.clone()
-            }
-            Err(_) => return false,
+        let _ = self.tx.send(intermediate.to_vec());
+        if self.pruner == Pruner::None {
+            return false;
+        }
+        let me = TrialRecord {
+            intermediate: intermediate.to_vec(),
+            ..self.me.clone()
         };
-        let store = self.store.clone();
-        let with_history = self.pruner != Pruner::None;
-        let me = snapshot.clone();
-        let others = self.handle.block_on(async move {
-            if let Err(e) = store.upsert_trial(&snapshot).await {
-                tracing::warn!(error = %e, "recording a trial's intermediate value failed");
-            }
-            if with_history {
-                store.list_trials(snapshot.job_id).await.ok()
-            } else {
-                None
-            }
-        });
-        let (Some(others), Some(me)) = (others, record_of(&me)) else {
+        let Ok(others) = self.others.lock().map(|o| o.clone()) else {
             return false;
         };
-        let records: Vec<TrialRecord> = others.iter().filter_map(record_of).collect();
-        should_prune(&self.pruner, self.direction, &me, &records)
+        should_prune(&self.pruner, self.direction, &me, &others)
     }
+}
+
+/// Stores each report of a running trial (and refreshes the other trials for the pruner);
+/// returns the row as last stored once the judge is dropped.
+async fn record_reports(
+    store: DynStore,
+    mut row: TrialRow,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Vec<(u32, f64)>>,
+    others: Option<Arc<std::sync::Mutex<Vec<TrialRecord>>>>,
+) -> TrialRow {
+    while let Some(mut latest) = rx.recv().await {
+        // Only the newest report matters when several queued up.
+        while let Ok(newer) = rx.try_recv() {
+            latest = newer;
+        }
+        row.intermediate = json!(latest);
+        if let Err(e) = store.upsert_trial(&row).await {
+            tracing::warn!(error = %e, "recording a trial's intermediate value failed");
+        }
+        if let Some(others) = &others {
+            if let Ok(rows) = store.list_trials(row.job_id).await {
+                let fresh: Vec<TrialRecord> = rows
+                    .iter()
+                    .filter(|t| t.number != row.number)
+                    .filter_map(record_of)
+                    .collect();
+                if let Ok(mut o) = others.lock() {
+                    *o = fresh;
+                }
+            }
+        }
+    }
+    row
 }
 
 struct CvInputs {
@@ -673,7 +759,7 @@ fn cross_validate(
         seed,
         metric,
     } = inputs;
-    let ds = load_dataset(&dataset.0, &dataset.1)?;
+    let ds = load_dataset_cached(&dataset.0, &dataset.1)?;
     let y = targets(&ds, None)?;
     let n_out = match &y {
         Targets::Classification { n_classes, .. } => *n_classes,
@@ -704,19 +790,107 @@ fn cross_validate(
         .iter()
         .map(|_| fresh_model(&train, ds.n_features(), n_out))
         .collect::<Result<_, _>>()?;
+    let classification = ds.task == Task::Classification;
+    let run = if judge.pruner == Pruner::None {
+        // Nothing stops a trial early: every fold trains on its own (no per-epoch barrier),
+        // keeping its per-epoch scores for the intermediate values.
+        let per_fold: Vec<Result<(Vec<f64>, f64), JobError>> = models
+            .par_iter_mut()
+            .zip(&data)
+            .map(|(m, d)| {
+                let mut t = Trainer::new(m, d.x_train.view(), &d.y_train, None, &cfg, None)?
+                    .single_threaded();
+                let mut scores = Vec::with_capacity(cfg.epochs);
+                while !t.is_done() {
+                    t.run_epoch(&mut StopOnCancel(control))?;
+                    scores.push(score(
+                        t.model(),
+                        d.x_test.view(),
+                        &d.y_test,
+                        metric,
+                        classification,
+                    )?);
+                }
+                t.finish();
+                // Early stopping may put back earlier weights: score what training returns.
+                let last = score(m, d.x_test.view(), &d.y_test, metric, classification)?;
+                Ok((scores, last))
+            })
+            .collect();
+        let per_fold: Vec<(Vec<f64>, f64)> = per_fold.into_iter().collect::<Result<_, _>>()?;
+        let epochs = per_fold.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+        let intermediate: Vec<(u32, f64)> = (0..epochs)
+            .map(|e| {
+                // A fold that stopped early keeps its last score.
+                let sum: f64 = per_fold
+                    .iter()
+                    .map(|(s, _)| s.get(e).or(s.last()).copied().unwrap_or(f64::NAN))
+                    .sum();
+                (e as u32 + 1, sum / per_fold.len() as f64)
+            })
+            .collect();
+        judge.report(&intermediate);
+        FoldRun {
+            values: per_fold.iter().map(|(_, v)| *v).collect(),
+            intermediate,
+            pruned: false,
+        }
+    } else {
+        lockstep(
+            &mut models,
+            &data,
+            &cfg,
+            control,
+            judge,
+            metric,
+            classification,
+        )?
+    };
+    let FoldRun {
+        values: fold_values,
+        intermediate,
+        pruned,
+    } = run;
+    let value = fold_values.iter().sum::<f64>() / fold_values.len() as f64;
+    if !value.is_finite() {
+        return Err(JobError::Invalid(format!(
+            "the trial's {} is not finite",
+            metric.as_str()
+        )));
+    }
+    Ok(CvOutcome {
+        value,
+        fold_values,
+        intermediate,
+        pruned,
+    })
+}
+
+/// Folds advance one epoch at a time; after each epoch the mean fold score goes to the judge,
+/// which may stop the trial. Returns (fold values, intermediate values, pruned).
+fn lockstep(
+    models: &mut [Mlp],
+    data: &[FoldData],
+    cfg: &nn::TrainConfig,
+    control: &JobControl,
+    judge: &Judge,
+    metric: TuneMetric,
+    classification: bool,
+) -> Result<FoldRun, JobError> {
     let mut trainers: Vec<Trainer<'_>> = models
         .iter_mut()
-        .zip(&data)
-        .map(|(m, d)| Trainer::new(m, d.x_train.view(), &d.y_train, None, &cfg, None))
+        .zip(data)
+        .map(|(m, d)| {
+            Trainer::new(m, d.x_train.view(), &d.y_train, None, cfg, None)
+                .map(Trainer::single_threaded)
+        })
         .collect::<Result<_, _>>()?;
     let mut last: Vec<f64> = vec![f64::NAN; trainers.len()];
     let mut intermediate = Vec::new();
-    let mut pruned = false;
-    let classification = ds.task == Task::Classification;
     while trainers.iter().any(|t| !t.is_done()) {
         let scores: Vec<Result<Option<f64>, JobError>> = trainers
             .par_iter_mut()
-            .zip(&data)
+            .zip(data)
             .map(|(t, d)| {
                 if t.is_done() {
                     return Ok(None);
@@ -739,36 +913,39 @@ fn cross_validate(
         let epoch = trainers.iter().map(Trainer::epochs_run).max().unwrap_or(0) as u32;
         let mean = last.iter().sum::<f64>() / last.len() as f64;
         intermediate.push((epoch, mean));
-        if !trainers.iter().all(Trainer::is_done) && judge.report(&intermediate) {
-            pruned = true;
-            break;
+        let more = !trainers.iter().all(Trainer::is_done);
+        if judge.report(&intermediate) && more {
+            return Ok(FoldRun {
+                values: last,
+                intermediate,
+                pruned: true,
+            });
         }
     }
-    let fold_values: Vec<f64> = if pruned {
-        last
-    } else {
-        // Early stopping may put back earlier weights: score what training returns.
-        let reports: Vec<_> = trainers.into_iter().map(Trainer::finish).collect();
-        drop(reports);
-        models
-            .iter()
-            .zip(&data)
-            .map(|(m, d)| score(m, d.x_test.view(), &d.y_test, metric, classification))
-            .collect::<Result<_, _>>()?
-    };
-    let value = fold_values.iter().sum::<f64>() / fold_values.len() as f64;
-    if !value.is_finite() {
-        return Err(JobError::Invalid(format!(
-            "the trial's {} is not finite",
-            metric.as_str()
-        )));
+    // Early stopping may put back earlier weights: score what training returns.
+    for t in trainers {
+        t.finish();
     }
-    Ok(CvOutcome {
-        value,
-        fold_values,
+    let values = models
+        .iter()
+        .zip(data)
+        .map(|(m, d)| score(m, d.x_test.view(), &d.y_test, metric, classification))
+        .collect::<Result<_, _>>()?;
+    Ok(FoldRun {
+        values,
         intermediate,
-        pruned,
+        pruned: false,
     })
+}
+
+/// What the folds of one trial produced.
+struct FoldRun {
+    /// Final score of each fold.
+    values: Vec<f64>,
+    /// `(epoch, mean fold score)` after each epoch.
+    intermediate: Vec<(u32, f64)>,
+    /// The pruner stopped the trial.
+    pruned: bool,
 }
 
 /// `metric` of `model` on `(x, y)`.

@@ -764,6 +764,7 @@ pub struct Trainer<'a> {
     best: Option<(f64, Vec<Dense>)>,
     since_best: usize,
     done: bool,
+    parallel: bool,
 }
 
 impl<'a> Trainer<'a> {
@@ -915,12 +916,20 @@ impl<'a> Trainer<'a> {
             best: None,
             since_best: 0,
             done: false,
+            parallel: true,
         })
     }
 
     /// True once every epoch ran, early stopping fired or the observer said stop.
     pub fn is_done(&self) -> bool {
         self.done || self.report.epochs_run >= self.cfg.epochs
+    }
+
+    /// Keep each batch on one thread (for runs that are already parallel to each other, such
+    /// as the folds of a cross-validation). The result is the same either way.
+    pub fn single_threaded(mut self) -> Self {
+        self.parallel = false;
+        self
     }
 
     /// The model as trained so far.
@@ -959,7 +968,7 @@ impl<'a> Trainer<'a> {
         let targets = TargetRows::new(self.y, &self.values)?;
         let steps_per_epoch = n.div_ceil(self.batch);
         let base_lr = cfg.optimizer.lr();
-        let parallel = rayon::current_num_threads() > 1;
+        let parallel = self.parallel && rayon::current_num_threads() > 1;
         if cfg.shuffle {
             self.order.shuffle(&mut self.shuffle_rng);
         }
