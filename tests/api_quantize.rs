@@ -221,6 +221,25 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     assert_eq!(r["finetune"]["epochs_run"], 3, "{r}");
     // Plain 2-bit per-channel RTN gets ~0.90 here; QAT recovers most of the float accuracy.
     assert!(r["accuracy_after"].as_f64().unwrap() > 0.93, "{r}");
+    // The fine-tuning epochs are a loss curve of the job.
+    let (_, m) = app
+        .get_json(&format!("/v1/jobs/{}/metrics", qat["id"].as_str().unwrap()))
+        .await;
+    let steps: Vec<i64> = m["series"]["qat_train_loss"]
+        .as_array()
+        .unwrap_or_else(|| panic!("qat_train_loss series: {m}"))
+        .iter()
+        .map(|p| p["step"].as_i64().unwrap())
+        .collect();
+    assert_eq!(steps, vec![1, 2, 3], "{m}");
+
+    // compressed_format only fits a compressed output.
+    app.assert_rejected(
+        &json!({"kind": "quantize", "spec": {"model_id": model["id"], "output": "dequantized",
+            "compressed_format": "int-quantized"}}),
+        "spec.compressed_format",
+    )
+    .await;
     app.finish().await;
 }
 
@@ -295,7 +314,58 @@ async fn non_mlp_models_and_bad_specs(backend: Backend) {
     app.finish().await;
 }
 
+async fn cancel_stops_a_running_quantize(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let model = app
+        .upload_model("digits", fixture("digits_mlp.safetensors"))
+        .await;
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    // A long quantization-aware fine-tuning keeps the job busy.
+    let job = app
+        .submit(
+            json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 4},
+            "finetune": {"dataset_id": train["id"], "epochs": 1000, "batch_size": 8}}}),
+        )
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    app.wait_state(&id, "running", Duration::from_secs(30))
+        .await;
+    // Wait for the first fine-tuning epoch, then cancel.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, m) = app.get_json(&format!("/v1/jobs/{id}/metrics")).await;
+        if m["series"]["qat_train_loss"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no QAT epoch: {m}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/jobs/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let done = app.wait_job(&id, Duration::from_secs(20)).await;
+    assert_eq!(done["state"], "canceled", "{done}");
+    assert!(done["output_model_id"].is_null(), "{done}");
+    assert_eq!(done["attempt"], 1, "a canceled job is not retried: {done}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    cancel_stops_a_running_quantize,
     int8_compressed_round_trips,
     int4_group_mse_gptq_and_dequantized,
     non_mlp_models_and_bad_specs,

@@ -7,13 +7,13 @@ use ndarray::{Array2, ArrayView2};
 use safetensors::Dtype;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::data::{load_dataset, load_model, standardize, targets};
 use super::evaluate::{evaluate_model, inference_model};
+use super::train::{record_epochs, JobObserver};
 use super::{Executor, JobOutput, OutputModel};
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::quantize::CompressedFormatSpec;
@@ -28,14 +28,16 @@ use crate::formats::safetensors::{
 };
 use crate::jobs::{JobContext, JobControl, JobError};
 use crate::kernels::nn::{
-    argmax, train, Dense, EpochReport, Loss, LrSchedule, Mlp, OptimizerConfig, Targets,
-    TrainConfig, TrainObserver, WeightConstraint,
+    argmax, train, Dense, Loss, LrSchedule, Mlp, OptimizerConfig, Targets, TrainConfig,
+    WeightConstraint,
 };
 use crate::kernels::quant::{
     dequantize, fake_quantize, quantize, quantize_gptq, quantized_error_report, GptqOptions,
     Granularity, QuantMethod, QuantScheme, QuantizedTensor, ScaleDtype,
 };
+use crate::store::MetricPoint;
 use crate::store::{DatasetRow, ModelRow};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// Runs `quantize` jobs.
 pub struct QuantizeExecutor;
@@ -82,10 +84,12 @@ impl Executor for QuantizeExecutor {
             job_id: ctx.job.id.to_string(),
         };
         let control = ctx.control.clone();
-        let (result, path, name) = ctx
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let work = ctx
             .compute
-            .run(move || quantize_blocking(inputs, control))
-            .await??;
+            .run(move || quantize_blocking(inputs, control, tx));
+        let (outcome, ()) = tokio::join!(work, record_epochs(ctx, rx));
+        let (result, path, name) = outcome??;
         let inventory = MappedModel::open(&path)?.inventory().clone();
         Ok(JobOutput {
             result,
@@ -221,6 +225,7 @@ fn predicted_classes(
 fn quantize_blocking(
     inputs: QuantizeInputs,
     control: Arc<JobControl>,
+    tx: UnboundedSender<Vec<MetricPoint>>,
 ) -> Result<(Value, PathBuf, String), JobError> {
     let started = Instant::now();
     let spec = &inputs.spec;
@@ -306,7 +311,16 @@ fn quantize_blocking(
         let tuned = match (&mlp, &finetune_data, &spec.finetune) {
             (Some(m), Some((x, y)), Some(f)) => {
                 control.set_progress(span.0, Some("quantization-aware fine-tuning".into()));
-                let (tuned, report) = finetune_qat(m, x, y, scheme, f, &selection, &control)?;
+                // One continuous `qat_*` series over the attempts of a tolerable_loss ladder.
+                let mut observer = JobObserver {
+                    control: control.clone(),
+                    tx: tx.clone(),
+                    epochs: f.epochs,
+                    metric_name: "accuracy",
+                    step_offset: (i * f.epochs) as i64,
+                    prefix: "qat_",
+                };
+                let (tuned, report) = finetune_qat(m, x, y, scheme, f, &selection, &mut observer)?;
                 finetune_report = report;
                 Some(tuned)
             }
@@ -494,30 +508,8 @@ impl WeightConstraint for FakeQuant {
     }
 }
 
-/// Progress and cancel for the fine-tuning phase.
-struct QatObserver<'a> {
-    control: &'a JobControl,
-    epochs: usize,
-}
-
-impl TrainObserver for QatObserver<'_> {
-    fn on_epoch(&mut self, r: &EpochReport) -> ControlFlow<()> {
-        self.control.set_progress(
-            0.0,
-            Some(format!(
-                "fine-tuning epoch {}/{}: train_loss {:.4}",
-                r.epoch, self.epochs, r.train_loss
-            )),
-        );
-        ControlFlow::Continue(())
-    }
-
-    fn should_stop(&self) -> bool {
-        self.control.should_stop()
-    }
-}
-
 /// Quantization-aware fine-tuning of the MLP with `scheme` on `(x, y)` (x standardized).
+/// Epochs go to `observer` (the `qat_` series of the job's metrics).
 fn finetune_qat(
     m: &MlpContext,
     x: &Array2<f32>,
@@ -525,7 +517,7 @@ fn finetune_qat(
     scheme: &QuantScheme,
     f: &FinetuneSpec,
     selection: &TensorSelection,
-    control: &JobControl,
+    observer: &mut JobObserver,
 ) -> Result<(Mlp, Value), JobError> {
     let mut mlp = m.mlp.clone();
     let selected = mlp
@@ -555,10 +547,6 @@ fn finetune_qat(
         scheme: *scheme,
         selected,
     };
-    let mut observer = QatObserver {
-        control,
-        epochs: f.epochs,
-    };
     let report = train(
         &mut mlp,
         x.view(),
@@ -566,7 +554,7 @@ fn finetune_qat(
         None,
         &cfg,
         Some(&constraint),
-        &mut observer,
+        observer,
     )?;
     Ok((
         mlp,
