@@ -350,13 +350,7 @@ async fn cancel_stops_a_running_quantize(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let resp = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
+    app.cancel(&id).await;
     let done = app.wait_job(&id, Duration::from_secs(20)).await;
     assert_eq!(done["state"], "canceled", "{done}");
     assert!(done["output_model_id"].is_null(), "{done}");

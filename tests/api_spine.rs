@@ -351,14 +351,7 @@ async fn cancel_queued_and_running(backend: Backend) {
         return;
     };
     let queued = insert_test_job(&app, "test_hang", 3).await;
-    let r = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{queued}/cancel")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let job: Value = r.json().await.unwrap();
+    let job = app.cancel(&queued).await;
     assert_eq!(job["state"], "canceled");
     assert_eq!(job["attempt"], 0, "a canceled queued job never ran");
     // Canceling again is a conflict.
@@ -389,13 +382,7 @@ async fn cancel_queued_and_running(backend: Backend) {
     let running = insert_test_job(&app, "test_hang", 3).await;
     app.wait_state(&running, "running", Duration::from_secs(10))
         .await;
-    let r = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{running}/cancel")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    app.cancel(&running).await;
     let job = app.wait_job(&running, Duration::from_secs(5)).await;
     assert_eq!(job["state"], "canceled", "{job}");
     assert_eq!(job["attempt"], 1);

@@ -23,6 +23,15 @@ fn small_base() -> Value {
            "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 64, "epochs": 6, "seed": 0})
 }
 
+/// Submit a tune job with `spec`, wait for it and assert it succeeded: (id, final job).
+async fn run_study(app: &TestApp, spec: Value, timeout_secs: u64) -> (String, Value) {
+    let job = app.submit(json!({"kind": "tune", "spec": spec})).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = app.wait_job(&id, Duration::from_secs(timeout_secs)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    (id, done)
+}
+
 async fn trials(app: &TestApp, id: &str) -> Vec<Value> {
     let (status, page) = app.get_json(&format!("/v1/jobs/{id}/trials")).await;
     assert_eq!(status, 200, "{page}");
@@ -145,16 +154,16 @@ async fn failed_trials_do_not_stop_the_study(backend: Backend) {
     };
     let (train, _) = digits(&app).await;
     // SGD with lr 1e9 diverges (the loss overflows): that trial fails, the others go on.
-    let job = app
-        .submit(json!({"kind": "tune", "spec": {"dataset_id": train["id"],
+    let (id, done) = run_study(
+        &app,
+        json!({"dataset_id": train["id"],
             "base": {"architecture": {"hidden": [16]}, "optimizer": {"kind": "sgd", "lr": 0.01},
                      "epochs": 3},
             "search_space": {"optimizer.lr": {"type": "categorical", "choices": [0.05, 1e9, 0.1]}},
-            "sampler": "grid", "cv_folds": 2, "parallelism": 1, "refit": false}}))
-        .await;
-    let id = job["id"].as_str().unwrap().to_string();
-    let done = app.wait_job(&id, Duration::from_secs(120)).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+            "sampler": "grid", "cv_folds": 2, "parallelism": 1, "refit": false}),
+        120,
+    )
+    .await;
     let items = trials(&app, &id).await;
     assert_eq!(items.len(), 3);
     assert_eq!(items[1]["state"], "failed", "{:?}", items[1]);
@@ -176,18 +185,13 @@ async fn asha_prunes_trials_that_are_behind(backend: Backend) {
     };
     let (train, _) = digits(&app).await;
     // Learning rates from hopeless to good: ASHA (rungs at epochs 1, 3) stops the laggards.
-    let job = app
-        .submit(json!({"kind": "tune", "spec": {"dataset_id": train["id"],
+    let (id, done) = run_study(&app, json!({"dataset_id": train["id"],
             "base": {"architecture": {"hidden": [16]}, "optimizer": {"kind": "sgd", "lr": 0.01},
                      "epochs": 6, "batch_size": 64},
             "search_space": {"optimizer.lr": {"type": "float", "low": 1e-6, "high": 0.3, "log": true}},
             "sampler": "random", "n_trials": 8, "cv_folds": 2, "parallelism": 1,
             "pruner": {"type": "asha", "min_resource": 1, "reduction_factor": 3},
-            "seed": 3, "refit": false}}))
-        .await;
-    let id = job["id"].as_str().unwrap().to_string();
-    let done = app.wait_job(&id, Duration::from_secs(300)).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+            "seed": 3, "refit": false}), 300).await;
     let r = &done["result"];
     let pruned = r["trials_pruned"].as_u64().unwrap();
     assert!(pruned >= 1, "{r}");
@@ -290,13 +294,7 @@ async fn cancel_stops_pending_and_running_trials(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let resp = app
-        .client
-        .post(app.url(&format!("/v1/jobs/{id}/cancel")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
+    app.cancel(&id).await;
     let done = app.wait_job(&id, Duration::from_secs(30)).await;
     assert_eq!(done["state"], "canceled", "{done}");
     // Every trial job ends too, and no new ones are queued.
@@ -348,16 +346,11 @@ async fn two_workers_share_one_study(backend: Backend) {
     .unwrap()
     .unwrap();
     let (train, _) = digits(&app).await;
-    let job = app
-        .submit(json!({"kind": "tune", "spec": {"dataset_id": train["id"],
+    let (id, _) = run_study(&app, json!({"dataset_id": train["id"],
             "base": {"architecture": {"hidden": [32]}, "epochs": 8},
             "search_space": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": true},
                              "batch_size": {"type": "categorical", "choices": [32, 64]}},
-            "sampler": "tpe", "n_trials": 8, "cv_folds": 2, "parallelism": 2, "refit": false}}))
-        .await;
-    let id = job["id"].as_str().unwrap().to_string();
-    let done = app.wait_job(&id, Duration::from_secs(300)).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+            "sampler": "tpe", "n_trials": 8, "cv_folds": 2, "parallelism": 2, "refit": false}), 300).await;
     let kids = child_jobs(&app, &id).await;
     assert_eq!(kids.len(), 8);
     let mut workers = BTreeSet::new();

@@ -228,6 +228,18 @@ impl TestApp {
         assert!(fields.contains(&field), "expected {field} in {p}");
     }
 
+    /// Cancel a job (asserts 202 Accepted); returns the job as the response shows it.
+    pub async fn cancel(&self, id: &str) -> Value {
+        let r = self
+            .client
+            .post(self.url(&format!("/v1/jobs/{id}/cancel")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "cancel of {id}");
+        r.json().await.unwrap()
+    }
+
     /// Poll a job until it reaches a terminal state or `timeout` passes.
     pub async fn wait_job(&self, id: &str, timeout: Duration) -> Value {
         let start = Instant::now();

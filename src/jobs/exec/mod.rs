@@ -47,6 +47,36 @@ pub struct OutputModel {
     pub architecture: Option<Value>,
 }
 
+impl JobOutput {
+    /// A result with a model file (written by the executor) as the job's output model; the
+    /// inventory is read back from the file itself.
+    pub fn with_model(
+        result: Value,
+        path: PathBuf,
+        name: String,
+        format: &str,
+        n_params: i64,
+        architecture: Option<Value>,
+    ) -> Result<Self, JobError> {
+        let inventory = crate::formats::safetensors::MappedModel::open(&path)?
+            .inventory()
+            .clone();
+        let inventory =
+            serde_json::to_value(inventory).map_err(|e| JobError::Transient(e.to_string()))?;
+        Ok(Self {
+            result,
+            output_model: Some(OutputModel {
+                path,
+                name,
+                format: format.to_string(),
+                n_params,
+                inventory,
+                architecture,
+            }),
+        })
+    }
+}
+
 /// Runs one kind of job.
 #[async_trait]
 pub trait Executor: Send + Sync + 'static {

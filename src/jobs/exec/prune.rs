@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::data::{load_dataset, load_model, standardize, targets};
 use super::evaluate::evaluate_model;
 use super::train::{default_loss, record_epochs, JobObserver};
-use super::{Executor, JobOutput, OutputModel};
+use super::{Executor, JobOutput};
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::parse_typed;
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
@@ -109,19 +109,14 @@ impl Executor for PruneExecutor {
                 return Err(e);
             }
         };
-        let inventory = MappedModel::open(&output)?.inventory().clone();
-        Ok(JobOutput {
-            result: pruned.result,
-            output_model: Some(OutputModel {
-                path: output,
-                name,
-                format: "safetensors".into(),
-                n_params: pruned.n_params as i64,
-                inventory: serde_json::to_value(inventory)
-                    .map_err(|e| JobError::Transient(e.to_string()))?,
-                architecture: pruned.architecture,
-            }),
-        })
+        JobOutput::with_model(
+            pruned.result,
+            output,
+            name,
+            "safetensors",
+            pruned.n_params as i64,
+            pruned.architecture,
+        )
     }
 }
 

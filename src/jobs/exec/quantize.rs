@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::data::{load_dataset, load_model, standardize, targets};
 use super::evaluate::{evaluate_model, inference_model};
 use super::train::{record_epochs, JobObserver};
-use super::{Executor, JobOutput, OutputModel};
+use super::{Executor, JobOutput};
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::quantize::CompressedFormatSpec;
 use crate::domain::specs::quantize::{FinetuneSpec, MethodSpec, OutputSpec};
@@ -90,23 +90,12 @@ impl Executor for QuantizeExecutor {
             .run(move || quantize_blocking(inputs, control, tx));
         let (outcome, ()) = tokio::join!(work, record_epochs(ctx, rx));
         let (result, path, name) = outcome??;
-        let inventory = MappedModel::open(&path)?.inventory().clone();
-        Ok(JobOutput {
-            result,
-            output_model: Some(OutputModel {
-                path,
-                name,
-                format: if compressed {
-                    "compressed-tensors".into()
-                } else {
-                    "safetensors".into()
-                },
-                n_params,
-                inventory: serde_json::to_value(inventory)
-                    .map_err(|e| JobError::Transient(e.to_string()))?,
-                architecture,
-            }),
-        })
+        let format = if compressed {
+            "compressed-tensors"
+        } else {
+            "safetensors"
+        };
+        JobOutput::with_model(result, path, name, format, n_params, architecture)
     }
 }
 

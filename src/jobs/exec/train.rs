@@ -14,11 +14,10 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::data::{column_stats, load_dataset, load_model, standardize, targets};
-use super::{Executor, JobOutput, OutputModel};
+use super::{Executor, JobOutput};
 use crate::domain::specs::{parse_typed, TrainSpec};
 use crate::formats::dataset::{Dataset, Task};
 use crate::formats::mlp::{save_mlp, MlpArchitecture};
-use crate::formats::safetensors::MappedModel;
 use crate::jobs::{JobContext, JobControl, JobError};
 use crate::kernels::nn::{
     self, Activation, EpochReport, Init, Loss, Mlp, Targets, TrainConfig, TrainObserver,
@@ -71,19 +70,14 @@ impl Executor for TrainExecutor {
             .run(move || train_blocking(inputs, control, tx, ""));
         let (outcome, ()) = tokio::join!(work, record_epochs(ctx, rx));
         let (result, path, n_params, arch) = outcome??;
-        let inventory = MappedModel::open(&path)?.inventory().clone();
-        Ok(JobOutput {
+        JobOutput::with_model(
             result,
-            output_model: Some(OutputModel {
-                path,
-                name,
-                format: "safetensors".into(),
-                n_params: n_params as i64,
-                inventory: serde_json::to_value(inventory)
-                    .map_err(|e| JobError::Transient(e.to_string()))?,
-                architecture: serde_json::to_value(arch).ok(),
-            }),
-        })
+            path,
+            name,
+            "safetensors",
+            n_params as i64,
+            serde_json::to_value(arch).ok(),
+        )
     }
 }
 

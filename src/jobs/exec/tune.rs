@@ -23,13 +23,12 @@ use super::train::{
     default_loss, fresh_model, record_epochs, take_rows, take_targets, train_blocking,
     train_config, TrainInputs,
 };
-use super::{Executor, JobOutput, OutputModel};
+use super::{Executor, JobOutput};
 use crate::domain::specs::tune::TuneMetric;
 use crate::domain::specs::{parse_typed, TrainSpec, TuneSpec};
 use crate::domain::JobState;
 use crate::formats::dataset::Task;
 use crate::formats::mlp::load_mlp;
-use crate::formats::safetensors::MappedModel;
 use crate::jobs::{JobContext, JobControl, JobError, StopReason};
 use crate::kernels::nn::{self, metrics, Mlp, Targets, TrainObserver, Trainer};
 use crate::kernels::tune::{
@@ -243,19 +242,14 @@ impl Executor for TuneExecutor {
             }
             obj.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
         }
-        let inventory = MappedModel::open(&path)?.inventory().clone();
-        Ok(JobOutput {
+        JobOutput::with_model(
             result,
-            output_model: Some(OutputModel {
-                path,
-                name,
-                format: "safetensors".into(),
-                n_params: n_params as i64,
-                inventory: serde_json::to_value(inventory)
-                    .map_err(|e| JobError::Transient(e.to_string()))?,
-                architecture: serde_json::to_value(arch).ok(),
-            }),
-        })
+            path,
+            name,
+            "safetensors",
+            n_params as i64,
+            serde_json::to_value(arch).ok(),
+        )
     }
 }
 
