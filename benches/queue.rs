@@ -103,8 +103,16 @@ async fn enqueue(store: &DynStore, kind: &str, n: usize) {
     }
 }
 
-/// Claim in batches and complete each job with its fenced update, from `tasks` tasks.
-async fn store_throughput(store: &DynStore, n: usize, tasks: usize, batch: i64) -> f64 {
+/// Claim in batches and complete each job with its fenced update (or, `batched`, each claimed
+/// batch with one fenced `complete_jobs`, as the runner's completion batcher does), from
+/// `tasks` tasks.
+async fn store_throughput(
+    store: &DynStore,
+    n: usize,
+    tasks: usize,
+    batch: i64,
+    batched: bool,
+) -> f64 {
     enqueue(store, "bench", n).await;
     let done = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -122,6 +130,16 @@ async fn store_throughput(store: &DynStore, n: usize, tasks: usize, batch: i64) 
                     .expect("claim");
                 if jobs.is_empty() {
                     break;
+                }
+                if batched {
+                    let items: Vec<_> = jobs
+                        .iter()
+                        .map(|j| (j.fence().expect("fence"), json!({"ok": true})))
+                        .collect();
+                    let ok = store.complete_jobs(&items).await.expect("complete");
+                    assert!(ok.iter().all(|&b| b));
+                    done.fetch_add(ok.len(), Ordering::Relaxed);
+                    continue;
                 }
                 for j in jobs {
                     let fence = j.fence().expect("fence");
@@ -263,8 +281,10 @@ fn main() {
                 continue;
             };
             let (store, _) = whittle::app::open_storage(&storage).await.expect("storage");
-            let rate = store_throughput(&store, n, tasks, batch).await;
-            println!("{}", json!({"bench": "queue_claim_complete", "backend": backend, "jobs": n, "tasks": tasks, "claim_batch": batch, "jobs_per_s": rate.round()}));
+            for batched in [false, true] {
+                let rate = store_throughput(&store, n, tasks, batch, batched).await;
+                println!("{}", json!({"bench": "queue_claim_complete", "backend": backend, "jobs": n, "tasks": tasks, "claim_batch": batch, "batched_completion": batched, "jobs_per_s": rate.round()}));
+            }
             let rate = runner_throughput(&storage, n / 2, 32).await;
             println!("{}", json!({"bench": "queue_runner_noop", "backend": backend, "jobs": n / 2, "slots": 32, "jobs_per_s": rate.round()}));
             let (p50, p99, rps, count) = get_latency(&storage, 16, Duration::from_secs(3)).await;

@@ -175,6 +175,7 @@ conformance!(
     metrics_upsert_and_order,
     trials_upsert_and_list,
     child_jobs_listed_and_claimed_by_parent,
+    batched_completion_is_fenced_per_job,
     job_counts_by_kind_and_state,
     notifications,
 );
@@ -1697,6 +1698,51 @@ async fn child_jobs_listed_and_claimed_by_parent(s: DynStore) {
     // The other parent's child is still there for the normal queue.
     let any = claim_one(&s, "w3", "trial", LEASE).await;
     assert_eq!(any.id, kids[2].id);
+}
+
+async fn batched_completion_is_fenced_per_job(s: DynStore) {
+    assert!(s.complete_jobs(&[]).await.expect("empty batch").is_empty());
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        insert_kind(&s, "train").await;
+        jobs.push(claim_one(&s, "w1", "train", LEASE).await);
+    }
+    let stale = Fence {
+        attempt: jobs[1].attempt + 1,
+        ..fence_of(&jobs[1])
+    };
+    let done = s
+        .complete_jobs(&[
+            (fence_of(&jobs[0]), json!({"n": 0})),
+            (stale, json!({"n": 1})),
+            (fence_of(&jobs[2]), json!({"n": 2})),
+        ])
+        .await
+        .expect("complete batch");
+    assert_eq!(
+        done,
+        vec![true, false, true],
+        "the stale fence writes nothing"
+    );
+    for (i, j) in jobs.iter().enumerate() {
+        let row = get(&s, j.id).await;
+        if i == 1 {
+            assert_eq!(row.state, JobState::Running);
+            assert_eq!(row.result, None);
+        } else {
+            assert_eq!(row.state, JobState::Succeeded);
+            assert_eq!(row.result, Some(json!({"n": i})));
+            assert_eq!(row.progress, 1.0);
+            assert_eq!((row.locked_by, row.lease_expires_at), (None, None));
+            assert!(row.finished_at.is_some());
+        }
+    }
+    // Completing again: the fences no longer hold.
+    let again = s
+        .complete_jobs(&[(fence_of(&jobs[0]), json!({}))])
+        .await
+        .expect("complete again");
+    assert_eq!(again, vec![false]);
 }
 
 async fn notifications(s: DynStore) {

@@ -30,7 +30,25 @@ pub struct Runner {
     cfg: WorkerConfig,
     worker_id: String,
     wake: Arc<Notify>,
+    completions: CompletionQueue,
 }
+
+/// A completion waiting for the batcher, and where its answer goes.
+type PendingCompletion = (
+    Fence,
+    serde_json::Value,
+    tokio::sync::oneshot::Sender<Result<bool, crate::store::StoreError>>,
+);
+
+/// Completions without output models go through one batching task, so jobs that finish
+/// together share one store round trip (and one commit).
+struct CompletionQueue {
+    tx: tokio::sync::mpsc::UnboundedSender<PendingCompletion>,
+    rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<PendingCompletion>>>,
+}
+
+/// Most completions written in one batch.
+const COMPLETION_BATCH: usize = 256;
 
 impl Runner {
     pub fn new(
@@ -42,6 +60,7 @@ impl Runner {
         wake: Arc<Notify>,
     ) -> Self {
         let worker_id = cfg.worker_id.clone().unwrap_or_else(default_worker_id);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
             store,
             artifacts,
@@ -50,6 +69,10 @@ impl Runner {
             cfg,
             worker_id,
             wake,
+            completions: CompletionQueue {
+                tx,
+                rx: std::sync::Mutex::new(Some(rx)),
+            },
         }
     }
 
@@ -61,12 +84,37 @@ impl Runner {
     /// Start the claim loop and the rescuer. Cancelling `shutdown` stops claiming; in-flight
     /// jobs get `shutdown_grace` to finish, then are stopped and handed back to the queue.
     pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        // In-flight jobs await their completion before the claim loop returns, so nothing is
+        // pending when the runner goes; the batcher ends once its last sender is dropped.
+        if let Some(rx) = self.completions.rx.lock().ok().and_then(|mut rx| rx.take()) {
+            tokio::spawn(complete_batches(self.store.clone(), rx));
+        }
         let runner = Arc::new(self);
         tokio::spawn(async move {
             let rescuer = tokio::spawn(runner.clone().rescue_loop(shutdown.clone()));
             runner.claim_loop(shutdown).await;
             let _ = rescuer.await;
         })
+    }
+
+    /// `complete_job` without an output model, through the batcher when it runs.
+    async fn complete_plain(
+        &self,
+        fence: &Fence,
+        result: &serde_json::Value,
+    ) -> Result<bool, crate::store::StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self
+            .completions
+            .tx
+            .send((fence.clone(), result.clone(), tx))
+            .is_ok()
+        {
+            if let Ok(answer) = rx.await {
+                return answer;
+            }
+        }
+        self.store.complete_job(fence, result, None).await
     }
 
     async fn claim_loop(self: Arc<Self>, shutdown: CancellationToken) {
@@ -320,7 +368,7 @@ impl Runner {
         output: JobOutput,
     ) -> Result<bool, JobError> {
         let Some(model) = output.output_model else {
-            return Ok(self.store.complete_job(fence, &output.result, None).await?);
+            return Ok(self.complete_plain(fence, &output.result).await?);
         };
         let spooled = self.artifacts.adopt(model.path).await?;
         let id = Uuid::now_v7();
@@ -396,6 +444,44 @@ impl ChildRunner {
             .cfg
             .poll()
             .min(std::time::Duration::from_millis(200))
+    }
+}
+
+/// Writes queued completions in batches: waits for one, takes whatever else is already
+/// waiting (up to [`COMPLETION_BATCH`]), and writes them with one `complete_jobs`. Under load
+/// batches grow on their own; an idle queue adds no delay.
+async fn complete_batches(
+    store: DynStore,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<PendingCompletion>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < COMPLETION_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let items: Vec<(Fence, serde_json::Value)> = batch
+            .iter()
+            .map(|(f, r, _)| (f.clone(), r.clone()))
+            .collect();
+        match store.complete_jobs(&items).await {
+            Ok(done) if done.len() == batch.len() => {
+                for ((_, _, reply), ok) in batch.into_iter().zip(done) {
+                    let _ = reply.send(Ok(ok));
+                }
+            }
+            outcome => {
+                if let Err(e) = outcome {
+                    warn!(error = %e, jobs = batch.len(), "batched completion failed; completing one by one");
+                }
+                // Each job gets its own answer (and its own error).
+                for (fence, result, reply) in batch {
+                    let _ = reply.send(store.complete_job(&fence, &result, None).await);
+                }
+            }
+        }
     }
 }
 

@@ -365,6 +365,15 @@ pub trait Store: Send + Sync + 'static {
         result: &Value,
         output_model: Option<&NewModel>,
     ) -> StoreResult<bool>;
+    /// Fenced success of many jobs without output models, in one round trip: element `i` of
+    /// the answer is what `complete_job(&items[i].0, &items[i].1, None)` would have returned.
+    async fn complete_jobs(&self, items: &[(Fence, Value)]) -> StoreResult<Vec<bool>> {
+        let mut done = Vec::with_capacity(items.len());
+        for (fence, result) in items {
+            done.push(self.complete_job(fence, result, None).await?);
+        }
+        Ok(done)
+    }
     /// Fenced failure of one attempt: append `error` to `errors`; with `retry_at` the job goes
     /// back to queued at that time, otherwise (or when `cancel_requested_at` is set) it ends
     /// failed (canceled). Returns the new state, `None` when the fence failed.

@@ -722,6 +722,38 @@ impl Store for PostgresStore {
         Ok(done)
     }
 
+    async fn complete_jobs(&self, items: &[(Fence, Value)]) -> StoreResult<Vec<bool>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement, one commit: the batch shares a WAL flush.
+        let ids: Vec<Uuid> = items.iter().map(|(f, _)| f.job_id).collect();
+        let workers: Vec<String> = items.iter().map(|(f, _)| f.worker_id.clone()).collect();
+        let attempts: Vec<i32> = items.iter().map(|(f, _)| f.attempt).collect();
+        let results: Vec<Value> = items.iter().map(|(_, r)| r.clone()).collect();
+        let rows = sqlx::query(
+            "UPDATE jobs AS j SET state = 'succeeded', result = b.result, progress = 1, \
+                 output_model_id = NULL, finished_at = now(), locked_by = NULL, \
+                 lease_expires_at = NULL \
+             FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::jsonb[]) \
+                 AS b(id, worker, attempt, result) \
+             WHERE j.id = b.id AND j.state = 'running' AND j.locked_by = b.worker \
+               AND j.attempt = b.attempt \
+             RETURNING j.id",
+        )
+        .bind(&ids)
+        .bind(&workers)
+        .bind(&attempts)
+        .bind(&results)
+        .fetch_all(&self.pool)
+        .await?;
+        let done: std::collections::HashSet<Uuid> = rows
+            .iter()
+            .map(|r| r.try_get::<Uuid, _>(0))
+            .collect::<Result<_, _>>()?;
+        Ok(ids.iter().map(|id| done.contains(id)).collect())
+    }
+
     async fn fail_job(
         &self,
         fence: &Fence,

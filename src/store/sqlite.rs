@@ -839,6 +839,23 @@ impl Store for SqliteStore {
         Ok(done)
     }
 
+    async fn complete_jobs(&self, items: &[(Fence, Value)]) -> StoreResult<Vec<bool>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One write transaction for the batch (one commit instead of one per job).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut done = Vec::with_capacity(items.len());
+        for (fence, result) in items {
+            let updated = complete_query(fence, result, None)
+                .execute(&mut *tx)
+                .await?;
+            done.push(updated.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     async fn fail_job(
         &self,
         fence: &Fence,
