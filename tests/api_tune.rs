@@ -104,6 +104,13 @@ async fn grid_study_end_to_end(backend: Backend) {
     assert_eq!(r["best_trial"], best["number"], "{r}");
     assert_eq!(r["trials_complete"], 4);
     assert_eq!(r["metric"], "accuracy");
+    // The last progress message is stored even though it came after the last heartbeat.
+    assert!(
+        done["progress_message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("4 trials finished") && m.ends_with("refit done")),
+        "{done}"
+    );
     assert!(r["best_value"].as_f64().unwrap() > 0.9, "{r}");
 
     // Refit on all rows → output model, tested on the eval set.

@@ -271,6 +271,16 @@ impl Runner {
             .unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref()))));
         heartbeat_done.cancel();
         let _ = heartbeat.await;
+        // Progress recorded since the last heartbeat (a job shorter than one heartbeat, or
+        // the last step of a longer one) is stored before the job finishes.
+        if control.reason() != Some(StopReason::LeaseLost) {
+            if let Some((fraction, message)) = control.take_progress() {
+                let p = Some((fraction, message.as_deref()));
+                if let Err(e) = self.store.heartbeat(&fence, self.cfg.lease(), p).await {
+                    warn!(error = %e, "storing the final progress failed");
+                }
+            }
+        }
         let label = self.finish(&job, &fence, &control, outcome).await;
         metrics::histogram!("whittle_job_duration_seconds", "kind" => kind.clone(), "outcome" => label)
             .record(started.elapsed().as_secs_f64());

@@ -193,6 +193,16 @@ impl Executor for TuneExecutor {
             "search_seconds": started.elapsed().as_secs_f64(),
         });
         if !spec.refit {
+            ctx.progress(
+                1.0,
+                format!(
+                    "{} trials finished, best {} {:.4} (trial {})",
+                    trials.len(),
+                    metric.as_str(),
+                    best.value.unwrap_or(f64::NAN),
+                    best.number
+                ),
+            );
             return Ok(JobOutput::result(result));
         }
 
@@ -235,6 +245,16 @@ impl Executor for TuneExecutor {
         });
         let (outcome, ()) = tokio::join!(work, record_epochs(ctx, rx));
         let (refit, test, path, n_params, arch) = outcome??;
+        ctx.progress(
+            1.0,
+            format!(
+                "{} trials finished, best {} {:.4} (trial {}); refit done",
+                trials.len(),
+                metric.as_str(),
+                best.value.unwrap_or(f64::NAN),
+                best.number
+            ),
+        );
         if let Some(obj) = result.as_object_mut() {
             obj.insert("refit".into(), refit);
             if let Some(t) = test {
