@@ -177,6 +177,44 @@ pub async fn shutdown_signal() {
     info!("shutdown signal received");
 }
 
+/// Revoke the API key named by `selector`: its id, or a prefix of the key as `apikey list`
+/// shows it (`wh_3f9a…`), matching exactly one active key. Requests with it get 401 at once.
+pub async fn revoke_api_key(
+    store: &DynStore,
+    selector: &str,
+) -> anyhow::Result<crate::store::ApiKeyRow> {
+    let selector = selector.trim();
+    let id = match uuid::Uuid::parse_str(selector) {
+        Ok(id) => id,
+        Err(_) => {
+            anyhow::ensure!(
+                selector.len() >= 4,
+                "give the key's id or at least 4 characters of its prefix"
+            );
+            let keys = store.list_api_keys().await?;
+            let matching: Vec<_> = keys
+                .iter()
+                .filter(|(k, _)| {
+                    k.revoked_at.is_none()
+                        && (k.prefix.starts_with(selector) || selector.starts_with(&k.prefix))
+                })
+                .collect();
+            match matching.as_slice() {
+                [(k, _)] => k.id,
+                [] => anyhow::bail!("no active API key matches '{selector}'"),
+                many => anyhow::bail!(
+                    "'{selector}' matches {} active keys: give the id (see `whittle apikey list`)",
+                    many.len()
+                ),
+            }
+        }
+    };
+    store
+        .revoke_api_key(id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no API key with id {id}"))
+}
+
 /// Create an API key for a tenant; returns the key (shown once).
 pub async fn create_api_key(store: &DynStore, tenant: &str) -> anyhow::Result<String> {
     use rand::RngCore;

@@ -54,6 +54,13 @@ pub enum ApikeyCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// List keys: id, tenant, prefix, created, revoked.
+    List,
+    /// Revoke a key by id or by its prefix (as `list` shows it); effective immediately.
+    Revoke {
+        /// The key's id or prefix.
+        key: String,
+    },
 }
 
 /// Where whittle keeps rows and blobs.

@@ -37,6 +37,35 @@ async fn main() -> anyhow::Result<()> {
                 "API key for tenant '{tenant}' created. It is shown only once: store it now."
             );
         }
+        Command::Apikey {
+            command: ApikeyCommand::List,
+        } => {
+            let (store, _) = app::open_storage(&cli.storage).await?;
+            let when = |t: chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+            println!(
+                "{:<36}  {:<20}  {:<12}  {:<20}  revoked",
+                "id", "tenant", "prefix", "created"
+            );
+            for (k, tenant) in store.list_api_keys().await? {
+                println!(
+                    "{:<36}  {:<20}  {:<12}  {:<20}  {}",
+                    k.id,
+                    tenant,
+                    k.prefix,
+                    when(k.created_at),
+                    k.revoked_at.map_or("-".to_string(), when)
+                );
+            }
+        }
+        Command::Apikey {
+            command: ApikeyCommand::Revoke { key },
+        } => {
+            let (store, _) = app::open_storage(&cli.storage).await?;
+            let k = app::revoke_api_key(&store, &key).await?;
+            eprintln!("API key {} ({}) revoked.", k.id, k.prefix);
+        }
         Command::Serve(cfg) => {
             let (store, artifacts) = app::open_storage(&cli.storage).await?;
             let server = app::start_server(store, artifacts, &cfg, Executors::standard()).await?;

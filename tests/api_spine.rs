@@ -736,6 +736,30 @@ async fn tenants_are_isolated(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = app.client.get(app.url("/v1/models")).send().await.unwrap();
     assert_eq!(r.status(), 401);
+    // A revoked key (named by its prefix, as `whittle apikey revoke` takes it) is refused at once.
+    let revoked = whittle::app::revoke_api_key(&app.store, &key_b[..10])
+        .await
+        .unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let r = app
+        .client
+        .get(app.url("/v1/models"))
+        .bearer_auth(&key_b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .client
+        .get(app.url("/v1/models"))
+        .bearer_auth(&key_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "other keys keep working");
+    assert!(whittle::app::revoke_api_key(&app.store, "wh_nope")
+        .await
+        .is_err());
     app.finish().await;
 }
 

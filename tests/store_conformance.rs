@@ -347,6 +347,39 @@ async fn api_keys_lookup_and_count(s: DynStore) {
         "a key hash is unique"
     );
     assert_eq!(s.count_active_api_keys().await.expect("count"), 2);
+
+    // Listing (with tenant names) and revocation.
+    let listed = s.list_api_keys().await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!((listed[0].0.id, listed[0].1.as_str()), (key.id, "acme"));
+    assert_eq!(listed[1].1, "anonymous");
+    let revoked = s
+        .revoke_api_key(key.id)
+        .await
+        .expect("revoke")
+        .expect("key exists");
+    let at = revoked.revoked_at.expect("revoked_at set");
+    assert_eq!(s.tenant_for_api_key(&sha_a).await.expect("lookup"), None);
+    assert_eq!(s.count_active_api_keys().await.expect("count"), 1);
+    let again = s
+        .revoke_api_key(key.id)
+        .await
+        .expect("revoke")
+        .expect("key");
+    assert_eq!(
+        again.revoked_at,
+        Some(at),
+        "revoking twice keeps the first time"
+    );
+    assert_eq!(
+        s.revoke_api_key(Uuid::now_v7()).await.expect("revoke"),
+        None
+    );
+    assert_eq!(
+        s.list_api_keys().await.expect("list").len(),
+        2,
+        "revoked keys stay listed"
+    );
 }
 
 async fn models_round_trip_and_tenant_isolation(s: DynStore) {

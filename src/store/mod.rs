@@ -300,6 +300,11 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_for_api_key(&self, key_sha256: &str) -> StoreResult<Option<Uuid>>;
     /// Number of unrevoked keys (zero → anonymous access on loopback).
     async fn count_active_api_keys(&self) -> StoreResult<i64>;
+    /// Every API key (revoked ones too) with its tenant's name, oldest first.
+    async fn list_api_keys(&self) -> StoreResult<Vec<(ApiKeyRow, String)>>;
+    /// Revoke a key (idempotent: a revoked key keeps its first `revoked_at`); None when no
+    /// key has this id.
+    async fn revoke_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKeyRow>>;
 
     // --- models ------------------------------------------------------------------------
     async fn insert_model(&self, model: &NewModel) -> StoreResult<ModelRow>;

@@ -480,6 +480,29 @@ impl Store for SqliteStore {
         row.map(|r| Cols(&r).uuid("tenant_id")).transpose()
     }
 
+    async fn list_api_keys(&self) -> StoreResult<Vec<(ApiKeyRow, String)>> {
+        let rows = sqlx::query(
+            "SELECT k.*, t.name AS tenant_name FROM api_keys k \
+             JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((api_key_from_row(r)?, Cols(r).get("tenant_name")?)))
+            .collect()
+    }
+
+    async fn revoke_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
+        let row = sqlx::query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING *",
+        )
+        .bind(id_text(id))
+        .bind(ts_text(Utc::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
     async fn count_active_api_keys(&self) -> StoreResult<i64> {
         let row = sqlx::query("SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL")
             .fetch_one(&self.pool)
