@@ -699,22 +699,15 @@ async fn tenants_are_isolated(backend: Backend) {
     assert_eq!(r.status(), 201);
     let model: Value = r.json().await.unwrap();
     let id = model["id"].as_str().unwrap();
-    let r = app
-        .client
-        .get(app.url(&format!("/v1/models/{id}")))
-        .bearer_auth(&key_b)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404, "another tenant's model is a 404");
-    let r = app
-        .client
-        .get(app.url(&format!("/v1/models/{id}")))
-        .bearer_auth(&key_a)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.get_status_as(&format!("/v1/models/{id}"), &key_b).await,
+        404,
+        "another tenant's model is a 404"
+    );
+    assert_eq!(
+        app.get_status_as(&format!("/v1/models/{id}"), &key_a).await,
+        200
+    );
     let r = app
         .client
         .post(app.url("/v1/jobs"))
@@ -724,14 +717,7 @@ async fn tenants_are_isolated(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422, "tenant b cannot analyze tenant a's model");
-    let r = app
-        .client
-        .get(app.url("/v1/models"))
-        .bearer_auth("wh_wrong")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(app.get_status_as("/v1/models", "wh_wrong").await, 401);
     // Once keys exist, anonymous requests are refused (after the short key cache).
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = app.client.get(app.url("/v1/models")).send().await.unwrap();
@@ -741,22 +727,12 @@ async fn tenants_are_isolated(backend: Backend) {
         .await
         .unwrap();
     assert!(revoked.revoked_at.is_some());
-    let r = app
-        .client
-        .get(app.url("/v1/models"))
-        .bearer_auth(&key_b)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = app
-        .client
-        .get(app.url("/v1/models"))
-        .bearer_auth(&key_a)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "other keys keep working");
+    assert_eq!(app.get_status_as("/v1/models", &key_b).await, 401);
+    assert_eq!(
+        app.get_status_as("/v1/models", &key_a).await,
+        200,
+        "other keys keep working"
+    );
     assert!(whittle::app::revoke_api_key(&app.store, "wh_nope")
         .await
         .is_err());

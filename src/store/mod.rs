@@ -276,6 +276,10 @@ pub struct JobCount {
     pub count: i64,
 }
 
+/// Every API key with its tenant's name, oldest first (the same SQL on both backends).
+pub(crate) const LIST_API_KEYS: &str = "SELECT k.*, t.name AS tenant_name FROM api_keys k \
+     JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id";
+
 /// The persistence surface of whittle. Every method is tenant-scoped where the row is.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

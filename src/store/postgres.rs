@@ -367,12 +367,9 @@ impl Store for PostgresStore {
     }
 
     async fn list_api_keys(&self) -> StoreResult<Vec<(ApiKeyRow, String)>> {
-        let rows = sqlx::query(
-            "SELECT k.*, t.name AS tenant_name FROM api_keys k \
-             JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(super::LIST_API_KEYS)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| Ok((api_key_from_row(r)?, r.try_get("tenant_name")?)))
             .collect()

@@ -228,6 +228,18 @@ impl TestApp {
         assert!(fields.contains(&field), "expected {field} in {p}");
     }
 
+    /// Status of a GET with `Authorization: Bearer <key>`.
+    pub async fn get_status_as(&self, path: &str, key: &str) -> u16 {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Cancel a job (asserts 202 Accepted); returns the job as the response shows it.
     pub async fn cancel(&self, id: &str) -> Value {
         let r = self
