@@ -83,19 +83,7 @@ pub async fn check_compatibility(
             }
             if let Some(vid) = s.validation.as_ref().and_then(|v| v.dataset_id) {
                 if let Some(v) = store.get_dataset(tenant_id, vid).await? {
-                    e.check(
-                        v.features == ds.features,
-                        "spec.validation.dataset_id",
-                        format!(
-                            "has {} features; the training set has {}",
-                            v.features, ds.features
-                        ),
-                    );
-                    e.check(
-                        v.task == ds.task,
-                        "spec.validation.dataset_id",
-                        format!("is a {} dataset; the training set is {}", v.task, ds.task),
-                    );
+                    check_like_training_set(&mut e, "spec.validation.dataset_id", &v, &ds);
                 }
             }
         }
@@ -190,19 +178,7 @@ async fn check_tune(
     }
     if let Some(id) = s.eval_dataset_id {
         if let Some(v) = store.get_dataset(tenant_id, id).await? {
-            e.check(
-                v.features == ds.features,
-                "spec.eval_dataset_id",
-                format!(
-                    "has {} features; the training set has {}",
-                    v.features, ds.features
-                ),
-            );
-            e.check(
-                v.task == ds.task,
-                "spec.eval_dataset_id",
-                format!("is a {} dataset; the training set is {}", v.task, ds.task),
-            );
+            check_like_training_set(e, "spec.eval_dataset_id", &v, &ds);
         }
     }
     Ok(())
@@ -227,13 +203,8 @@ async fn check_quantize(
         );
         return Ok(());
     }
-    let is_mlp = m
-        .architecture
-        .as_ref()
-        .is_some_and(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).is_ok());
-    if !is_mlp {
-        let why =
-            "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+    let Some(arch) = mlp_architecture(&m) else {
+        let why = NOT_AN_MLP;
         if s.method == MethodSpec::Gptq {
             e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
         }
@@ -244,41 +215,18 @@ async fn check_quantize(
             e.add("spec.finetune", format!("fine-tuning {why}"));
         }
         return Ok(());
-    }
+    };
     let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
-    check_dataset_fits(
+    check_mlp_datasets(
         store,
         tenant_id,
         e,
-        "spec.finetune.dataset_id",
-        &m,
+        (&m, &arch),
         finetune,
-    )
-    .await?;
-    check_dataset_fits(
-        store,
-        tenant_id,
-        e,
-        "spec.eval_dataset_id",
-        &m,
         s.eval_dataset_id,
+        s.calibration_dataset_id,
     )
     .await?;
-    if let Some(id) = s.calibration_dataset_id {
-        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
-            let inputs = m
-                .architecture
-                .as_ref()
-                .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok())
-                .and_then(|a| a.layer_sizes.first().copied())
-                .unwrap_or(0) as i64;
-            e.check(
-                ds.features == inputs,
-                "spec.calibration_dataset_id",
-                format!("has {} features; the model takes {inputs}", ds.features),
-            );
-        }
-    }
     Ok(())
 }
 
@@ -294,13 +242,8 @@ async fn check_prune(
     let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
         return Ok(());
     };
-    let arch = m
-        .architecture
-        .as_ref()
-        .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok());
-    let Some(arch) = arch else {
-        let why =
-            "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+    let Some(arch) = mlp_architecture(&m) else {
+        let why = NOT_AN_MLP;
         match s.method {
             PruneMethod::Structured => e.add(
                 "spec.method",
@@ -324,25 +267,77 @@ async fn check_prune(
         return Ok(());
     };
     let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
+    check_mlp_datasets(
+        store,
+        tenant_id,
+        e,
+        (&m, &arch),
+        finetune,
+        s.eval_dataset_id,
+        s.calibration_dataset_id,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A second dataset (validation, evaluation) has the training set's features and task.
+fn check_like_training_set(
+    e: &mut ValidationErrors,
+    field: &str,
+    other: &DatasetRow,
+    train: &DatasetRow,
+) {
+    e.check(
+        other.features == train.features,
+        field,
+        format!(
+            "has {} features; the training set has {}",
+            other.features, train.features
+        ),
+    );
+    e.check(
+        other.task == train.task,
+        field,
+        format!(
+            "is a {} dataset; the training set is {}",
+            other.task, train.task
+        ),
+    );
+}
+
+/// Why an option that needs an MLP is refused for another model.
+const NOT_AN_MLP: &str =
+    "needs an MLP model whittle can run (layers.N.weight/bias); this model is not one";
+
+/// The MLP architecture stored with a model row, when it is an MLP whittle can run.
+fn mlp_architecture(model: &ModelRow) -> Option<MlpArchitecture> {
+    model
+        .architecture
+        .as_ref()
+        .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok())
+}
+
+/// The datasets an MLP job names (fine-tuning, evaluation, calibration) fit the model.
+async fn check_mlp_datasets(
+    store: &DynStore,
+    tenant_id: Uuid,
+    e: &mut ValidationErrors,
+    (model, arch): (&ModelRow, &MlpArchitecture),
+    finetune: Option<Uuid>,
+    eval: Option<Uuid>,
+    calibration: Option<Uuid>,
+) -> Result<(), StoreError> {
     check_dataset_fits(
         store,
         tenant_id,
         e,
         "spec.finetune.dataset_id",
-        &m,
+        model,
         finetune,
     )
     .await?;
-    check_dataset_fits(
-        store,
-        tenant_id,
-        e,
-        "spec.eval_dataset_id",
-        &m,
-        s.eval_dataset_id,
-    )
-    .await?;
-    if let Some(id) = s.calibration_dataset_id {
+    check_dataset_fits(store, tenant_id, e, "spec.eval_dataset_id", model, eval).await?;
+    if let Some(id) = calibration {
         if let Some(ds) = store.get_dataset(tenant_id, id).await? {
             let inputs = arch.layer_sizes.first().copied().unwrap_or(0) as i64;
             e.check(
@@ -357,11 +352,7 @@ async fn check_prune(
 
 /// The model is an MLP whose inputs (and, for classification, outputs) fit the dataset.
 fn check_model_fits(e: &mut ValidationErrors, field: &str, model: &ModelRow, ds: &DatasetRow) {
-    let Some(arch) = model
-        .architecture
-        .as_ref()
-        .and_then(|a| serde_json::from_value::<MlpArchitecture>(a.clone()).ok())
-    else {
+    let Some(arch) = mlp_architecture(model) else {
         e.add(field, "this model is not an MLP whittle can run (expected layers.N.weight/bias tensors; see the README's model format)");
         return;
     };

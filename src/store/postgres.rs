@@ -309,6 +309,26 @@ impl PostgresStore {
     }
 }
 
+/// The claim statement: queued rows matching `$filter` (which binds from `$3`), oldest of
+/// the highest priority first, at most `$limit`, locked with SKIP LOCKED, become running for
+/// worker `$1` with a lease of `$2` seconds.
+macro_rules! claim_sql {
+    ($filter:literal, $limit:literal) => {
+        concat!(
+            "WITH next AS (SELECT id FROM jobs ",
+            "WHERE state = 'queued' AND scheduled_at <= now() AND ",
+            $filter,
+            " ORDER BY priority DESC, scheduled_at, id LIMIT ",
+            $limit,
+            " FOR UPDATE SKIP LOCKED) ",
+            "UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, locked_by = $1, ",
+            "lease_expires_at = now() + make_interval(secs => $2), started_at = now(), ",
+            "progress = 0, progress_message = NULL ",
+            "FROM next WHERE jobs.id = next.id RETURNING jobs.*"
+        )
+    };
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
@@ -610,25 +630,12 @@ impl Store for PostgresStore {
         parent_id: Uuid,
         lease: Duration,
     ) -> StoreResult<Option<JobRow>> {
-        let row = sqlx::query(
-            "WITH next AS ( \
-                 SELECT id FROM jobs \
-                 WHERE state = 'queued' AND scheduled_at <= now() AND parent_job_id = $1 \
-                 ORDER BY priority DESC, scheduled_at, id \
-                 LIMIT 1 \
-                 FOR UPDATE SKIP LOCKED) \
-             UPDATE jobs SET \
-                 state = 'running', attempt = jobs.attempt + 1, locked_by = $2, \
-                 lease_expires_at = now() + make_interval(secs => $3), started_at = now(), \
-                 progress = 0, progress_message = NULL \
-             FROM next WHERE jobs.id = next.id \
-             RETURNING jobs.*",
-        )
-        .bind(parent_id)
-        .bind(worker_id)
-        .bind(lease_secs(lease))
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(claim_sql!("parent_job_id = $3", "1"))
+            .bind(worker_id)
+            .bind(lease_secs(lease))
+            .bind(parent_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -642,26 +649,13 @@ impl Store for PostgresStore {
         if kinds.is_empty() || limit <= 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
-            "WITH next AS ( \
-                 SELECT id FROM jobs \
-                 WHERE state = 'queued' AND scheduled_at <= now() AND kind = ANY($1) \
-                 ORDER BY priority DESC, scheduled_at, id \
-                 LIMIT $2 \
-                 FOR UPDATE SKIP LOCKED) \
-             UPDATE jobs SET \
-                 state = 'running', attempt = jobs.attempt + 1, locked_by = $3, \
-                 lease_expires_at = now() + make_interval(secs => $4), started_at = now(), \
-                 progress = 0, progress_message = NULL \
-             FROM next WHERE jobs.id = next.id \
-             RETURNING jobs.*",
-        )
-        .bind(kinds)
-        .bind(limit)
-        .bind(worker_id)
-        .bind(lease_secs(lease))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(claim_sql!("kind = ANY($3)", "$4"))
+            .bind(worker_id)
+            .bind(lease_secs(lease))
+            .bind(kinds)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         let mut jobs = rows
             .iter()
             .map(job_from_row)

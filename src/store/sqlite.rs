@@ -57,6 +57,24 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// The claim statement: queued rows matching `$filter` (which binds from `?4`), oldest of
+/// the highest priority first, at most `$limit`, become running for worker `?1` with lease
+/// end `?2` at time `?3`.
+macro_rules! claim_sql {
+    ($filter:literal, $limit:literal) => {
+        concat!(
+            "UPDATE jobs SET ",
+            "state = 'running', attempt = attempt + 1, locked_by = ?1, ",
+            "lease_expires_at = ?2, started_at = ?3, progress = 0, progress_message = NULL ",
+            "WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND scheduled_at <= ?3 AND ",
+            $filter,
+            " ORDER BY priority DESC, scheduled_at, id LIMIT ",
+            $limit,
+            ") RETURNING *"
+        )
+    };
+}
+
 impl SqliteStore {
     /// Open `sqlite://path` (or `sqlite:path`), creating the file and its parent directory when
     /// missing unless the URL sets an explicit `mode=`. WAL, foreign keys, busy timeout on.
@@ -726,23 +744,13 @@ impl Store for SqliteStore {
         lease: Duration,
     ) -> StoreResult<Option<JobRow>> {
         let now = Utc::now();
-        let row = sqlx::query(
-            "UPDATE jobs SET \
-                 state = 'running', attempt = attempt + 1, locked_by = ?1, \
-                 lease_expires_at = ?2, started_at = ?3, progress = 0, progress_message = NULL \
-             WHERE id = ( \
-                 SELECT id FROM jobs \
-                 WHERE state = 'queued' AND scheduled_at <= ?3 AND parent_job_id = ?4 \
-                 ORDER BY priority DESC, scheduled_at, id \
-                 LIMIT 1) \
-             RETURNING *",
-        )
-        .bind(worker_id)
-        .bind(ts_text(lease_end(now, lease)))
-        .bind(ts_text(now))
-        .bind(id_text(parent_id))
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(claim_sql!("parent_job_id = ?4", "1"))
+            .bind(worker_id)
+            .bind(ts_text(lease_end(now, lease)))
+            .bind(ts_text(now))
+            .bind(id_text(parent_id))
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -760,18 +768,10 @@ impl Store for SqliteStore {
         let kinds_json = serde_json::to_string(kinds)
             .map_err(|e| StoreError::Corrupt(format!("job kinds: {e}")))?;
         // One statement = one atomic write; SQLite's single writer makes SKIP LOCKED moot.
-        let rows = sqlx::query(
-            "UPDATE jobs SET \
-                 state = 'running', attempt = attempt + 1, locked_by = ?1, \
-                 lease_expires_at = ?2, started_at = ?3, progress = 0, progress_message = NULL \
-             WHERE id IN ( \
-                 SELECT id FROM jobs \
-                 WHERE state = 'queued' AND scheduled_at <= ?3 \
-                   AND kind IN (SELECT value FROM json_each(?4)) \
-                 ORDER BY priority DESC, scheduled_at, id \
-                 LIMIT ?5) \
-             RETURNING *",
-        )
+        let rows = sqlx::query(claim_sql!(
+            "kind IN (SELECT value FROM json_each(?4))",
+            "?5"
+        ))
         .bind(worker_id)
         .bind(ts_text(lease_end(now, lease)))
         .bind(ts_text(now))
