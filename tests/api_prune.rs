@@ -280,13 +280,8 @@ async fn structured_halves_hidden_widths(backend: Backend) {
         "structured 0.5 without finetune: accuracy {}",
         plain["result"]["accuracy_after"]
     );
-    let eval = app
-        .submit(json!({"kind": "evaluate", "spec": {"model_id": output, "dataset_id": test["id"]}}))
-        .await;
-    let eval = app
-        .wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60))
-        .await;
-    let acc = eval["result"]["accuracy"].as_f64().unwrap();
+    let eval = app.evaluate(&json!(output), &test["id"]).await;
+    let acc = eval["accuracy"].as_f64().unwrap();
     assert!(acc >= 0.95, "{eval}");
     assert_eq!(acc, r["accuracy_after"].as_f64().unwrap());
     app.finish().await;
@@ -362,15 +357,7 @@ fn not_an_mlp() -> Vec<u8> {
 }
 
 async fn bad_prune_specs(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let model = app

@@ -2,29 +2,11 @@
 //! of the digits MLP that whittle loads again, accuracy checks, GPTQ, and refused specs.
 mod common;
 
-use common::{fixture, spawn_app, Backend, TestApp, TestOptions};
+use common::{fixture, spawn_app, Backend, TestOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const FLOAT_ACCURACY: f64 = 350.0 / 360.0;
-
-async fn run(app: &TestApp, body: Value) -> Value {
-    let job = app.submit(body).await;
-    let done = app
-        .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60))
-        .await;
-    assert_eq!(done["state"], "succeeded", "{done}");
-    done
-}
-
-async fn evaluate(app: &TestApp, model: &Value, dataset: &Value) -> Value {
-    let done = run(
-        app,
-        json!({"kind": "evaluate", "spec": {"model_id": model, "dataset_id": dataset}}),
-    )
-    .await;
-    done["result"].clone()
-}
 
 async fn int8_compressed_round_trips(backend: Backend) {
     let Some(app) = spawn_app(backend, TestOptions::default()).await else {
@@ -36,8 +18,7 @@ async fn int8_compressed_round_trips(backend: Backend) {
     let test = app
         .upload_csv("digits-test", "label", fixture("digits_test.csv"))
         .await;
-    let done = run(
-        &app,
+    let done = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 8, "granularity": "channel"},
             "method": "rtn", "output": "compressed", "eval_dataset_id": test["id"]}}),
     )
@@ -100,8 +81,7 @@ async fn int8_compressed_round_trips(backend: Backend) {
     assert_eq!(r["quantization_config"]["format"], "int-quantized", "{r}");
 
     // The packed layout on request.
-    let packed = run(
-        &app,
+    let packed = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 8, "granularity": "channel"},
             "compressed_format": "pack-quantized"}}),
     )
@@ -113,7 +93,7 @@ async fn int8_compressed_round_trips(backend: Backend) {
     let again = app.upload_model("digits-int8", bytes).await;
     assert_eq!(again["format"], "compressed-tensors", "{again}");
     assert_eq!(again["architecture"]["layer_sizes"][0], 64, "{again}");
-    let e = evaluate(&app, &again["id"], &test["id"]).await;
+    let e = app.evaluate(&again["id"], &test["id"]).await;
     let acc = e["accuracy"].as_f64().unwrap();
     assert!((acc - FLOAT_ACCURACY).abs() <= 0.01, "accuracy {acc}");
     assert_eq!(
@@ -138,12 +118,12 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
         .upload_csv("digits-train", "label", fixture("digits_train.csv"))
         .await;
     let scheme = json!({"bits": 4, "symmetric": false, "granularity": "group", "group_size": 32});
-    let mse = run(
-        &app,
-        json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme,
+    let mse = app
+        .run_job(
+            json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme,
             "method": "mse", "output": "compressed", "eval_dataset_id": test["id"]}}),
-    )
-    .await;
+        )
+        .await;
     let r = &mse["result"];
     assert_eq!(
         r["accuracy_before"].as_f64().unwrap(),
@@ -165,8 +145,7 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     }
 
     // GPTQ with calibration data is at least close to MSE on this model.
-    let gptq = run(
-        &app,
+    let gptq = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme, "method": "gptq",
             "calibration_dataset_id": train["id"], "eval_dataset_id": test["id"]}}),
     )
@@ -177,8 +156,7 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     );
 
     // Dequantized output: an ordinary float model that evaluates like the in-job check.
-    let deq = run(
-        &app,
+    let deq = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme, "method": "mse",
             "output": "dequantized", "scale_dtype": "f16", "eval_dataset_id": test["id"]}}),
     )
@@ -186,7 +164,7 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     let out = deq["output_model_id"].as_str().unwrap();
     let (_, row) = app.get_json(&format!("/v1/models/{out}")).await;
     assert_eq!(row["format"], "safetensors", "{row}");
-    let e = evaluate(&app, &json!(out), &test["id"]).await;
+    let e = app.evaluate(&json!(out), &test["id"]).await;
     assert_eq!(
         e["accuracy"].as_f64().unwrap(),
         deq["result"]["accuracy_after"].as_f64().unwrap()
@@ -198,8 +176,7 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     );
 
     // tolerable_loss: 2-bit per-tensor fails the budget and climbs to a finer scheme.
-    let tl = run(
-        &app,
+    let tl = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 2, "granularity": "tensor"},
             "eval_dataset_id": test["id"], "tolerable_loss": 0.02}}),
     )
@@ -211,8 +188,7 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     assert!(tl["result"]["eval_loss"].as_f64().unwrap() <= 0.02, "{tl}");
 
     // QAT: fine-tune through fake-quantized 2-bit weights, then quantize.
-    let qat = run(
-        &app,
+    let qat = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 2},
             "eval_dataset_id": test["id"], "finetune": {"dataset_id": train["id"], "epochs": 3, "lr": 0.001}}}),
     )
@@ -264,11 +240,11 @@ async fn non_mlp_models_and_bad_specs(backend: Backend) {
     let test = app
         .upload_csv("digits-test", "label", fixture("digits_test.csv"))
         .await;
-    let done = run(
-        &app,
-        json!({"kind": "quantize", "spec": {"model_id": plain["id"], "scheme": {"bits": 4}}}),
-    )
-    .await;
+    let done = app
+        .run_job(
+            json!({"kind": "quantize", "spec": {"model_id": plain["id"], "scheme": {"bits": 4}}}),
+        )
+        .await;
     let t = &done["result"]["tensors"][0];
     assert_eq!(t["name"], "w", "{done}");
     assert!(t["sqnr_db"].as_f64().unwrap() > 15.0, "{t}");

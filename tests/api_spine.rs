@@ -216,15 +216,7 @@ async fn analyze_reports_integer_and_half_tensors(backend: Backend) {
 }
 
 async fn idempotency_key_under_concurrency(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let model = app
@@ -424,15 +416,7 @@ async fn always_failing_job_ends_failed(backend: Backend) {
 
 async fn dead_worker_lease_is_rescued(backend: Backend) {
     // No in-process worker at first: a "dead" worker claims the job and never heartbeats.
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let model = app
@@ -586,15 +570,7 @@ async fn corrupt_models_are_refused(backend: Backend) {
 }
 
 async fn bad_requests_name_the_field(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let post = |body: Value| app.client.post(app.url("/v1/jobs")).json(&body).send();
@@ -671,15 +647,7 @@ async fn bad_requests_name_the_field(backend: Backend) {
 }
 
 async fn tenants_are_isolated(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let key_a = whittle::app::create_api_key(&app.store, "team-a")
@@ -740,15 +708,7 @@ async fn tenants_are_isolated(backend: Backend) {
 }
 
 async fn datasets_upload_and_errors(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let ds = app
@@ -802,15 +762,7 @@ async fn datasets_upload_and_errors(backend: Backend) {
 }
 
 async fn system_endpoints(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let (status, ready) = app.get_json("/readyz").await;

@@ -79,13 +79,8 @@ async fn train_digits_then_evaluate(backend: Backend) {
     assert_eq!(model["source_job_id"], id);
     assert_eq!(model["metadata"]["arch"], "mlp");
 
-    let eval = app
-        .submit(json!({"kind": "evaluate", "spec": {"model_id": output, "dataset_id": test["id"]}}))
-        .await;
-    let eval = app
-        .wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60))
-        .await;
-    let acc = eval["result"]["accuracy"].as_f64().unwrap();
+    let eval = app.evaluate(&json!(output), &test["id"]).await;
+    let acc = eval["accuracy"].as_f64().unwrap();
     assert!(acc >= 0.96, "test accuracy {acc}");
 
     // Fine-tune from the trained model with a validation split and early stopping.
@@ -150,26 +145,15 @@ async fn regression_reaches_r2(backend: Backend) {
         .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(300))
         .await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let eval = app.submit(json!({"kind": "evaluate", "spec": {"model_id": done["output_model_id"], "dataset_id": test["id"]}})).await;
-    let eval = app
-        .wait_job(eval["id"].as_str().unwrap(), Duration::from_secs(60))
-        .await;
-    let r2 = eval["result"]["r2"].as_f64().unwrap();
+    let eval = app.evaluate(&done["output_model_id"], &test["id"]).await;
+    let r2 = eval["r2"].as_f64().unwrap();
     assert!(r2 >= 0.95, "R² {r2}: {eval}");
-    assert!(eval["result"]["rmse"].as_f64().unwrap() > 0.0);
+    assert!(eval["rmse"].as_f64().unwrap() > 0.0);
     app.finish().await;
 }
 
 async fn bad_train_and_evaluate_specs(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
         return;
     };
     let train = app

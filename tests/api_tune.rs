@@ -325,15 +325,7 @@ async fn cancel_stops_pending_and_running_trials(backend: Backend) {
 }
 
 async fn two_workers_share_one_study(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(1)).await else {
         return;
     };
     // A second worker process on the same database and artifact store.
@@ -410,15 +402,7 @@ async fn tpe_study_is_reproducible_for_a_seed(backend: Backend) {
 }
 
 async fn a_crashed_workers_trial_is_rescued(backend: Backend) {
-    let Some(app) = spawn_app(
-        backend,
-        TestOptions {
-            workers: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(backend, TestOptions::workers(1)).await else {
         return;
     };
     let (train, _) = digits(&app).await;

@@ -60,15 +60,9 @@ fn every_route_is_documented() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_exists() {
-    let app = spawn_app(
-        Backend::Sqlite,
-        TestOptions {
-            workers: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let app = spawn_app(Backend::Sqlite, TestOptions::workers(0))
+        .await
+        .unwrap();
     let doc: Value = app
         .client
         .get(app.url("/openapi.json"))

@@ -41,6 +41,16 @@ impl Default for TestOptions {
     }
 }
 
+impl TestOptions {
+    /// The defaults with `n` in-process worker slots (0: jobs stay queued).
+    pub fn workers(n: usize) -> Self {
+        Self {
+            workers: n,
+            ..Default::default()
+        }
+    }
+}
+
 /// Short leases and intervals so queue behaviour shows up in seconds.
 pub fn fast_worker_config(workers: usize) -> WorkerConfig {
     WorkerConfig {
@@ -238,6 +248,25 @@ impl TestApp {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    /// Submit a job, wait up to a minute and assert it succeeded; returns the final job.
+    pub async fn run_job(&self, body: Value) -> Value {
+        let job = self.submit(body).await;
+        let done = self
+            .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60))
+            .await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        done
+    }
+
+    /// Evaluate `model` (an id) on `dataset` (an id); returns the evaluate result.
+    pub async fn evaluate(&self, model: &Value, dataset: &Value) -> Value {
+        let done = self
+            .run_job(serde_json::json!({"kind": "evaluate",
+                "spec": {"model_id": model, "dataset_id": dataset}}))
+            .await;
+        done["result"].clone()
     }
 
     /// Cancel a job (asserts 202 Accepted); returns the job as the response shows it.
