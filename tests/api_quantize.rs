@@ -334,7 +334,120 @@ async fn cancel_stops_a_running_quantize(backend: Backend) {
     app.finish().await;
 }
 
+/// A binary classifier with one sigmoid output, `p = sigmoid(x0 − 0.5·x1)`, as a user would
+/// export it (layout `layers.0.*`, classes "0" and "1").
+fn sigmoid_model() -> Vec<u8> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let weight: Vec<u8> = [1.0f32, -0.5]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let bias: Vec<u8> = 0.0f32.to_le_bytes().to_vec();
+    let tensors = vec![
+        (
+            "layers.0.weight",
+            TensorView::new(Dtype::F32, vec![1, 2], &weight).unwrap(),
+        ),
+        (
+            "layers.0.bias",
+            TensorView::new(Dtype::F32, vec![1], &bias).unwrap(),
+        ),
+    ];
+    let metadata = std::collections::HashMap::from([
+        ("arch".to_string(), "mlp".to_string()),
+        ("activations".to_string(), "sigmoid".to_string()),
+        ("task".to_string(), "classification".to_string()),
+        ("classes".to_string(), r#"["0","1"]"#.to_string()),
+    ]);
+    safetensors::serialize(tensors, Some(metadata)).unwrap()
+}
+
+/// 30 rows: 10 clearly class 1 (logit +1), 10 clearly class 0 (logit −1), 4 pairs on either
+/// side of the boundary (logit ±0.002 at x1 = 2) and 2 clear rows with the wrong label.
+fn sigmoid_rows() -> Vec<u8> {
+    let mut csv = String::from("x0,x1,label\n");
+    for i in 0..10 {
+        let x1 = f64::from(i) * 0.3;
+        csv += &format!("{},{x1},1\n", 0.5 * x1 + 1.0);
+        csv += &format!("{},{x1},0\n", 0.5 * x1 - 1.0);
+    }
+    for _ in 0..4 {
+        csv += "1.002,2,1\n0.998,2,0\n";
+    }
+    csv += "3,0,0\n-3,0,1\n";
+    csv.into_bytes()
+}
+
+/// `a == b` up to the rounding of a mean over 30 rows.
+#[track_caller]
+fn assert_close(a: f64, b: f64, context: impl std::fmt::Display) {
+    assert!((a - b).abs() < 1e-12, "{a} != {b}: {context}");
+}
+
+async fn a_sigmoid_output_is_judged_alike_by_every_job(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let model = app.upload_model("binary", sigmoid_model()).await;
+    let rows = app.upload_csv("binary-rows", "label", sigmoid_rows()).await;
+    // By hand: every row is predicted as its logit's sign (p > 0.5 ⇔ logit > 0), so only the
+    // two mislabelled rows are wrong.
+    let float_accuracy = 28.0 / 30.0;
+    let evaluated = app.evaluate(&model["id"], &rows["id"]).await;
+    assert_close(
+        evaluated["accuracy"].as_f64().unwrap(),
+        float_accuracy,
+        &evaluated,
+    );
+    assert_eq!(
+        evaluated["confusion_matrix"],
+        json!([[14, 1], [1, 14]]),
+        "{evaluated}"
+    );
+
+    // int8 per channel: scale 1/127, so −0.5 becomes −63.5/127 rounded one way or the other
+    // (|ŵ₁| off by ~0.0039). At x1 = 2 that moves the logit by ~0.008, more than the ±0.002
+    // margin: of each boundary pair exactly one row changes class, whichever way it rounds.
+    // A threshold at 0 on sigmoid outputs (all > 0) would call every row class 1 and report
+    // an agreement of 1.
+    let q = app
+        .run_job(json!({"kind": "quantize", "spec": {"model_id": model["id"],
+            "scheme": {"bits": 8, "granularity": "channel"}, "eval_dataset_id": rows["id"]}}))
+        .await;
+    let r = &q["result"];
+    assert_close(r["accuracy_before"].as_f64().unwrap(), float_accuracy, r);
+    assert_close(
+        r["eval_prediction_agreement"].as_f64().unwrap(),
+        26.0 / 30.0,
+        r,
+    );
+    assert_close(r["accuracy_after"].as_f64().unwrap(), 24.0 / 30.0, r);
+
+    // Pruning half the weights drops w₁ (the smaller magnitude): p = sigmoid(x0).
+    let p = app
+        .run_job(
+            json!({"kind": "prune", "spec": {"model_id": model["id"], "method": "magnitude",
+            "sparsity": 0.5, "eval_dataset_id": rows["id"]}}),
+        )
+        .await;
+    let r = &p["result"];
+    assert_close(r["accuracy_before"].as_f64().unwrap(), float_accuracy, r);
+    let pruned = app.evaluate(&p["output_model_id"], &rows["id"]).await;
+    assert_eq!(
+        r["accuracy_after"].as_f64().unwrap(),
+        pruned["accuracy"].as_f64().unwrap(),
+        "prune and evaluate agree on the pruned model: {r} {pruned}"
+    );
+    // By hand, sign(x0): the clear rows keep their class except class-1 rows with
+    // 0.5·x1 + 1 ≤ 0 (none) and class-0 rows with 0.5·x1 − 1 > 0 (x1 = 2.1, 2.4, 2.7: 3
+    // rows); all 8 boundary rows (x0 ≈ 1) become class 1 (4 wrong); the mislabelled rows
+    // stay wrong. 30 − 3 − 4 − 2 = 21.
+    assert_close(pruned["accuracy"].as_f64().unwrap(), 21.0 / 30.0, &pruned);
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_sigmoid_output_is_judged_alike_by_every_job,
     cancel_stops_a_running_quantize,
     int8_compressed_round_trips,
     int4_group_mse_gptq_and_dequantized,

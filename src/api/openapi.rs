@@ -38,7 +38,7 @@ use super::AppState;
         crate::domain::specs::quantize::ScaleDtypeSpec,
         crate::domain::specs::train::ArchitectureSpec,
         crate::domain::specs::train::ValidationSpec,
-        crate::domain::specs::train::TaskKind,
+        crate::domain::specs::train::Task,
         crate::domain::specs::TuneSpec,
         crate::domain::specs::tune::TuneMetric,
         crate::domain::JobKind,

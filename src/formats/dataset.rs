@@ -9,7 +9,6 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 
 use ndarray::{Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
 
 use crate::formats::FormatError;
 
@@ -19,25 +18,8 @@ pub const MAX_INFERRED_CLASSES: usize = 100;
 /// Largest number of classes a classification dataset may have.
 pub const MAX_CLASSES: usize = 10_000;
 
-/// What the target column means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Task {
-    /// Targets are class labels; `y` holds the class index.
-    Classification,
-    /// Targets are real values; `y` holds the value.
-    Regression,
-}
-
-impl Task {
-    /// The serde name ("classification" / "regression").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Task::Classification => "classification",
-            Task::Regression => "regression",
-        }
-    }
-}
+/// What the target column means (one definition for datasets, specs and kernels).
+pub use crate::kernels::nn::Task;
 
 /// A parsed dataset: features, target and the task they describe.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@
 //! names, missing biases (zero), and F16/BF16/F64 weights (converted to f32).
 
 use crate::formats::FormatError;
-use crate::kernels::nn::{Activation, Dense, Mlp};
+use crate::kernels::nn::{Activation, Dense, Mlp, Standardization};
 use ::safetensors::tensor::{Dtype, TensorView};
 use ::safetensors::SafeTensors;
 use ndarray::{Array1, Array2};
@@ -76,6 +76,19 @@ impl MlpArchitecture {
             mlp.layer_sizes(),
             mlp.layers.iter().map(|l| l.activation).collect(),
         )
+    }
+
+    /// The input standardization the model was trained with, if the file records one (a
+    /// missing mean counts as 0 and a missing std as 1).
+    pub fn standardization(&self) -> Option<Standardization> {
+        if self.input_mean.is_none() && self.input_std.is_none() {
+            return None;
+        }
+        let n = self.layer_sizes.first().copied().unwrap_or(0);
+        Some(Standardization {
+            mean: self.input_mean.clone().unwrap_or_else(|| vec![0.0; n]),
+            std: self.input_std.clone().unwrap_or_else(|| vec![1.0; n]),
+        })
     }
 
     /// Checks internal consistency: one activation per layer and per-feature vectors of the
@@ -452,19 +465,15 @@ pub fn save_mlp(
         .map_err(|e| FormatError::Invalid(format!("cannot serialize the MLP: {e}")))
 }
 
-/// The model to run on raw features: `mlp` with the architecture's `input_mean`/`input_std`
-/// folded into its first layer (unchanged when the file records no standardization).
-/// Training keeps the unfolded weights and standardizes the data instead.
+/// The model to run on raw features: `mlp` with the architecture's standardization folded
+/// into its first layer (unchanged when the file records none). Training keeps the unfolded
+/// weights and standardizes the data instead.
 pub fn inference_model(mlp: &Mlp, arch: &MlpArchitecture) -> Result<Mlp, FormatError> {
-    match (&arch.input_mean, &arch.input_std) {
-        (None, None) => Ok(mlp.clone()),
-        (mean, std) => {
-            let n = mlp.n_inputs();
-            let mean = mean.clone().unwrap_or_else(|| vec![0.0; n]);
-            let std = std.clone().unwrap_or_else(|| vec![1.0; n]);
-            mlp.with_input_standardization(&mean, &std)
-                .map_err(|e| FormatError::Invalid(e.to_string()))
-        }
+    match arch.standardization() {
+        None => Ok(mlp.clone()),
+        Some(s) => mlp
+            .with_input_standardization(&s.mean, &s.std)
+            .map_err(|e| FormatError::Invalid(e.to_string())),
     }
 }
 

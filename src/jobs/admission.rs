@@ -4,7 +4,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::specs::train::{check_loss_task, TaskKind};
+use crate::domain::specs::train::{check_loss_task, Task};
 use crate::domain::specs::{JobSpec, Reference};
 use crate::domain::{JobKind, ValidationErrors};
 use crate::formats::mlp::MlpArchitecture;
@@ -68,9 +68,9 @@ pub async fn check_compatibility(
             }
             if let Some(loss) = s.loss {
                 let t = if task == "regression" {
-                    TaskKind::Regression
+                    Task::Regression
                 } else {
-                    TaskKind::Classification
+                    Task::Classification
                 };
                 let mut loss_errors = ValidationErrors::new();
                 check_loss_task(&mut loss_errors, loss, t);
@@ -124,9 +124,9 @@ async fn check_tune(
         );
     }
     let task = if classification {
-        TaskKind::Classification
+        Task::Classification
     } else {
-        TaskKind::Regression
+        Task::Regression
     };
     if let Ok(base) = s.trial_spec(&Default::default()) {
         if let Some(loss) = base.loss {

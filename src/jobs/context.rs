@@ -114,6 +114,28 @@ impl JobContext {
         Ok((row, path))
     }
 
+    /// The dataset `id` names, when it names one.
+    pub async fn optional_dataset(
+        &self,
+        id: Option<Uuid>,
+    ) -> Result<Option<(DatasetRow, PathBuf)>, JobError> {
+        match id {
+            Some(id) => Ok(Some(self.dataset(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The model `id` names, when it names one.
+    pub async fn optional_model(
+        &self,
+        id: Option<Uuid>,
+    ) -> Result<Option<(ModelRow, PathBuf)>, JobError> {
+        match id {
+            Some(id) => Ok(Some(self.model(id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Store points of named series (loss per epoch…) for `/v1/jobs/{id}/metrics`.
     pub async fn record_metrics(&self, points: &[MetricPoint]) -> Result<(), JobError> {
         if points.is_empty() {

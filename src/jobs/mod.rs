@@ -1,14 +1,20 @@
 //! Job orchestration: the claim loop, leases and heartbeats, the rescuer, the bridge that runs
-//! kernels on a rayon pool, and one executor per job kind. No HTTP types here.
+//! kernels on a rayon pool, one executor per job kind (`exec/`), and what executors share:
+//! loading inputs (`inputs`), per-epoch series (`epochs`), fitting an MLP to a train spec
+//! (`fit`) and measuring a model on a dataset (`measure`). No HTTP types here.
 pub mod admission;
 pub mod compute;
 pub mod context;
+pub mod epochs;
 pub mod exec;
+pub mod fit;
+pub mod inputs;
+pub mod measure;
 pub mod runner;
 
 pub use compute::ComputePool;
 pub use context::{JobContext, JobControl, StopReason};
-pub use exec::{Executor, Executors, JobOutput, OutputModel};
+pub use exec::{Executor, Executors, JobOutput, KindExecutor, OutputFile, OutputModel};
 pub use runner::Runner;
 
 use crate::artifacts::ArtifactError;

@@ -2,6 +2,7 @@
 //! unknown fields refused, then `validate()`d so every field error is reported at once.
 pub mod analyze;
 pub mod prune;
+pub mod quality;
 pub mod quantize;
 pub mod train;
 pub mod tune;

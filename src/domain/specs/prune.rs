@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::quality::{check_finetune, check_tolerable_loss};
 use super::Validate;
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
@@ -252,30 +253,9 @@ impl Validate for PruneSpec {
         if let Err(globs) = self.selection() {
             e.extend(globs);
         }
-        if let Some(t) = self.tolerable_loss {
-            e.check(t.is_finite() && t >= 0.0, "tolerable_loss", "must be ≥ 0");
-            e.check(
-                self.eval_dataset_id.is_some(),
-                "tolerable_loss",
-                "needs eval_dataset_id to measure the loss",
-            );
-        }
+        check_tolerable_loss(&mut e, self.tolerable_loss, self.eval_dataset_id.is_some());
         if let Some(f) = &self.finetune {
-            e.check(
-                (1..=10_000).contains(&f.epochs),
-                "finetune.epochs",
-                "must be between 1 and 10000",
-            );
-            e.check(
-                f.lr.is_finite() && f.lr > 0.0,
-                "finetune.lr",
-                "must be a positive number",
-            );
-            e.check(
-                (1..=1_000_000).contains(&f.batch_size),
-                "finetune.batch_size",
-                "must be between 1 and 1000000",
-            );
+            check_finetune(&mut e, f.epochs, f.lr, f.batch_size);
         }
         if let Some(g) = &self.gradual {
             e.check(

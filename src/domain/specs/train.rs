@@ -7,22 +7,8 @@ use crate::domain::ValidationErrors;
 use crate::kernels::nn::{Activation, EarlyStopping, Init, Loss, LrSchedule, OptimizerConfig};
 use crate::kernels::KernelError;
 
-/// `classification` or `regression`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    Classification,
-    Regression,
-}
-
-impl TaskKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Classification => "classification",
-            TaskKind::Regression => "regression",
-        }
-    }
-}
+/// `classification` or `regression` (published as the `TaskKind` schema).
+pub use crate::kernels::nn::Task;
 
 /// Hidden layers of a new MLP (inputs and outputs come from the dataset).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -73,7 +59,7 @@ pub struct TrainSpec {
     pub base_model_id: Option<Uuid>,
     /// Must match the dataset's task when given.
     #[serde(default)]
-    pub task: Option<TaskKind>,
+    pub task: Option<Task>,
     /// Default: cross_entropy for classification, mse for regression.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -254,14 +240,14 @@ impl Validate for TrainSpec {
 }
 
 /// Losses that fit a task: cross-entropy kinds for classification, regression losses else.
-pub fn check_loss_task(e: &mut ValidationErrors, loss: Loss, task: TaskKind) {
+pub fn check_loss_task(e: &mut ValidationErrors, loss: Loss, task: Task) {
     let classification_loss = matches!(loss, Loss::CrossEntropy | Loss::BinaryCrossEntropy);
     match task {
-        TaskKind::Classification if !classification_loss => e.add(
+        Task::Classification if !classification_loss => e.add(
             "loss",
             "a regression loss cannot train a classification task: use cross_entropy",
         ),
-        TaskKind::Regression if classification_loss => e.add(
+        Task::Regression if classification_loss => e.add(
             "loss",
             "a classification loss cannot train a regression task: use mse, mae or huber",
         ),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{parse_typed, TrainSpec, Validate};
 use crate::domain::ValidationErrors;
+use crate::kernels::nn::Quality;
 use crate::kernels::tune::{grid_size, Direction, Distribution, Pruner, Sampler, SearchSpace};
 
 /// Most trials one study may have.
@@ -57,6 +58,28 @@ impl TuneMetric {
             TuneMetric::Rmse => "rmse",
             TuneMetric::Mae => "mae",
             TuneMetric::R2 => "r2",
+        }
+    }
+
+    /// The metric's value in `quality` (an error when it is the other task's metric).
+    pub fn value_of(self, quality: &Quality) -> Result<f64, String> {
+        let wrong = |task: &str| format!("'{}' is a {task} metric", self.as_str());
+        match quality {
+            Quality::Classification { report: r, .. } => match self {
+                TuneMetric::Accuracy => Ok(r.accuracy),
+                TuneMetric::BalancedAccuracy => Ok(r.recall_macro),
+                TuneMetric::F1 => Ok(r.f1_macro),
+                TuneMetric::F1Weighted => Ok(r.f1_weighted),
+                TuneMetric::LogLoss => Ok(r.log_loss.unwrap_or(f64::NAN)),
+                _ => Err(wrong("regression")),
+            },
+            Quality::Regression(r) => match self {
+                TuneMetric::Mse => Ok(r.mse),
+                TuneMetric::Rmse => Ok(r.rmse),
+                TuneMetric::Mae => Ok(r.mae),
+                TuneMetric::R2 => Ok(r.r2),
+                _ => Err(wrong("classification")),
+            },
         }
     }
 

@@ -8,18 +8,22 @@
 
 pub mod activation;
 pub mod constraint;
+pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod quality;
 pub mod train;
 
 pub use activation::{Activation, UnknownActivation};
 pub use constraint::{MaskConstraint, WeightConstraint};
+pub use data::{select_rows, Standardization, Task};
 pub use loss::Loss;
 pub use model::{argmax, outputs_to_proba, Dense, Init, Mlp};
 pub use optim::{LrDecay, LrSchedule, OptimizerConfig};
+pub use quality::{classes_of, inference_speed, quality, InferenceSpeed, Quality};
 pub use train::{
     evaluate, train, EarlyStopping, EpochReport, Evaluation, Monitor, NoopObserver, Targets,
     TrainConfig, TrainObserver, TrainReport, Trainer,

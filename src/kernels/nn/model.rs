@@ -273,6 +273,27 @@ impl Mlp {
         Ok(out)
     }
 
+    /// Visits the layers in order with the input each one sees: `visit(l, layer, input)` may
+    /// change layer `l` (quantize or prune it) before `input` is carried through it, so every
+    /// later layer sees the outputs of the changed ones — the calibration pass of GPTQ and
+    /// Wanda. `x` is the first layer's input (already standardized if the model expects it).
+    pub fn visit_layer_inputs<E, F>(&mut self, x: ArrayView2<f32>, mut visit: F) -> Result<(), E>
+    where
+        E: From<KernelError>,
+        F: FnMut(usize, &mut Dense, ArrayView2<f32>) -> Result<(), E>,
+    {
+        self.validate()?;
+        let mut h = x.to_owned();
+        let n = self.layers.len();
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            visit(l, layer, h.view())?;
+            if l + 1 < n {
+                h = Mlp::new(vec![layer.clone()])?.forward(h.view())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Class probabilities: softmax over the outputs, or for a single output the pair
     /// `[1-p, p]` with `p = sigmoid(logit)`; a sigmoid output layer is taken as probabilities.
     pub fn predict_proba(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, KernelError> {
@@ -558,5 +579,38 @@ mod tests {
         let p = outputs_to_proba(array![[0.0f32]], false);
         assert_eq!(p, array![[0.5, 0.5]]);
         assert_eq!(argmax(&[0.1, 0.7, 0.7]), 1);
+    }
+
+    #[test]
+    fn layer_inputs_flow_through_the_changed_layers() {
+        let mut mlp = Mlp::new(vec![
+            Dense {
+                weight: array![[1.0, 2.0], [3.0, -4.0]],
+                bias: array![0.5, 0.0],
+                activation: Activation::Relu,
+            },
+            Dense {
+                weight: array![[1.0, 1.0]],
+                bias: array![0.0],
+                activation: Activation::Identity,
+            },
+        ])
+        .unwrap();
+        let x = array![[1.0f32, 1.0], [2.0, 0.0]];
+        let mut seen = Vec::new();
+        mlp.visit_layer_inputs(x.view(), |l, layer, input| {
+            seen.push(input.to_owned());
+            if l == 0 {
+                // Zero the second row of the first layer: the next layer must see 0 there.
+                layer.weight.row_mut(1).fill(0.0);
+            }
+            Ok::<_, KernelError>(())
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0], x);
+        // By hand: relu([1+2+0.5, 0]) = [3.5, 0]; relu([2+0+0.5, 0]) = [2.5, 0].
+        assert_eq!(seen[1], array![[3.5f32, 0.0], [2.5, 0.0]]);
+        assert_eq!(mlp.layers[0].weight.row(1).to_vec(), vec![0.0, 0.0]);
     }
 }

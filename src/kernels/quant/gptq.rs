@@ -275,6 +275,12 @@ fn static_params(
     Ok(per_row?.into_iter().flatten().collect())
 }
 
+/// The layer-input Hessian GPTQ uses, `H = 2·XᵀX / n`, of inputs `x` (`[n, cols]`).
+pub fn layer_hessian(x: ArrayView2<f32>) -> Array2<f32> {
+    let n = x.nrows().max(1) as f32;
+    x.t().dot(&x) * (2.0 / n)
+}
+
 /// Quantizes `w` (`[rows, cols]`) with GPTQ given the layer-input Hessian `H = 2·XᵀX`
 /// (`[cols, cols]`). Group parameters come from min-max ranges (RTN) of the updated weights.
 pub fn quantize_gptq(

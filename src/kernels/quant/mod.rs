@@ -53,11 +53,13 @@ use crate::kernels::KernelError;
 
 mod gptq;
 mod params;
+mod qat;
 mod report;
 mod rtn;
 mod search;
 
-pub use gptq::{quantize_gptq, quantize_gptq_reference, GptqOptions};
+pub use gptq::{layer_hessian, quantize_gptq, quantize_gptq_reference, GptqOptions};
+pub use qat::FakeQuantLayers;
 pub use report::{error_report, quantized_error_report, ErrorReport};
 pub use rtn::{dequantize, fake_quantize, quantize_rtn_reference};
 

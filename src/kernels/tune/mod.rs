@@ -1,21 +1,23 @@
 //! Hyperparameter search kernels: search spaces, samplers (grid, random, TPE), trial pruners
-//! (median, ASHA) and cross-validation splits.
+//! (median, ASHA), cross-validation splits and cross-validated training runs.
 //!
 //! Everything here is a pure function of its inputs. A sampler draws trial `k` from
 //! `(seed, k, history)` alone, so any worker can draw any trial reproducibly; a pruner decides
 //! from the trial's own intermediate values and the other trials' records. The study state
 //! (trial rows) lives in the store, never here.
 
+pub mod cv;
 pub mod pruner;
 pub mod sampler;
 pub mod space;
 pub mod split;
 mod tpe;
 
+pub use cv::{cross_validate, holdout_fold, study_folds, CvRun, FoldData, FoldScore, Schedule};
 pub use pruner::{should_prune, Pruner};
 pub use sampler::{sample, Sampler, TpeConfig};
 pub use space::{grid_size, Distribution, SearchSpace};
-pub use split::{holdout_split, kfold_indices, stratified_kfold_indices, Fold};
+pub use split::{holdout_split, kfold_indices, stratified_holdout, stratified_kfold_indices, Fold};
 
 use std::collections::BTreeMap;
 

@@ -172,6 +172,30 @@ pub fn holdout_split(
     Ok(Fold { train, test })
 }
 
+/// Holds out `round(fraction · size)` rows of every class (at most all but one of each),
+/// chosen by a `seed`-shuffle within the class: the validation split of a training run.
+/// Labels at or past `n_classes` are left out of both sets; a regression set passes one class.
+pub fn stratified_holdout(labels: &[usize], n_classes: usize, fraction: f64, seed: u64) -> Fold {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_5711);
+    let mut groups = vec![Vec::new(); n_classes];
+    for (i, &l) in labels.iter().enumerate() {
+        if let Some(g) = groups.get_mut(l) {
+            g.push(i);
+        }
+    }
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for mut g in groups {
+        g.shuffle(&mut rng);
+        let k = ((g.len() as f64) * fraction).round() as usize;
+        let k = k.min(g.len().saturating_sub(1));
+        test.extend_from_slice(&g[..k]);
+        train.extend_from_slice(&g[k..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    Fold { train, test }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +305,24 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn stratified_holdout_keeps_class_shares_and_a_training_row() {
+        // 10 rows of class 0, 5 of class 1, 1 of class 2.
+        let mut labels = vec![0; 10];
+        labels.extend([1; 5]);
+        labels.push(2);
+        let f = stratified_holdout(&labels, 3, 0.2, 7);
+        let count = |rows: &[usize], c: usize| rows.iter().filter(|&&i| labels[i] == c).count();
+        // round(0.2 · 10) = 2, round(0.2 · 5) = 1, and the lone class-2 row stays in training.
+        assert_eq!(
+            (count(&f.test, 0), count(&f.test, 1), count(&f.test, 2)),
+            (2, 1, 0)
+        );
+        assert_eq!(f.train.len() + f.test.len(), labels.len());
+        assert!(f.train.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(f, stratified_holdout(&labels, 3, 0.2, 7), "seeded");
+        assert_ne!(f.test, stratified_holdout(&labels, 3, 0.2, 8).test);
     }
 }

@@ -1,21 +1,19 @@
-//! Loading what executors work on: datasets re-parsed from their stored files, MLP models
-//! from theirs, and the glue from a dataset to training targets.
+//! Loading what executors work on: datasets re-parsed from their stored files (with a small
+//! cache for studies), MLP models from theirs, and a dataset's rows as targets and inputs in
+//! the form a model expects.
 use ndarray::Array2;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::formats::compressed_tensors::decompress_to_safetensors;
-use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions, Task};
+use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions};
 use crate::formats::mlp::{load_mlp, MlpArchitecture};
 use crate::jobs::JobError;
-use crate::kernels::nn::{Mlp, Targets};
+use crate::kernels::nn::{Mlp, Targets, Task};
 use crate::store::{DatasetRow, ModelRow};
 
 /// Parse a stored dataset file the way it was accepted at upload.
 pub fn load_dataset(row: &DatasetRow, path: &Path) -> Result<Dataset, JobError> {
-    let task = match row.task.as_str() {
-        "regression" => Task::Regression,
-        _ => Task::Classification,
-    };
+    let task = Task::from_name(&row.task);
     let ds = match row.format.as_str() {
         "npy" => {
             let bytes = std::fs::read(path)?;
@@ -144,54 +142,38 @@ pub fn targets(ds: &Dataset, model_classes: Option<&[String]>) -> Result<Targets
     }
 }
 
-/// Per-column mean and standard deviation (population), for input standardization.
-pub fn column_stats(x: &Array2<f32>) -> (Vec<f32>, Vec<f32>) {
-    let n = x.nrows().max(1) as f64;
-    let mut mean = vec![0f64; x.ncols()];
-    let mut sq = vec![0f64; x.ncols()];
-    for row in x.rows() {
-        for (j, &v) in row.iter().enumerate() {
-            mean[j] += v as f64;
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= n);
-    for row in x.rows() {
-        for (j, &v) in row.iter().enumerate() {
-            let d = v as f64 - mean[j];
-            sq[j] += d * d;
-        }
-    }
-    let std = sq.iter().map(|s| (s / n).sqrt() as f32).collect();
-    (mean.into_iter().map(|m| m as f32).collect(), std)
+/// A labelled dataset in the form a model takes: targets in the model's class order and
+/// inputs standardized like its training data when `standardized` (kernels that bypass the
+/// model's folded-in standardization: training, calibration), raw otherwise.
+pub struct Labelled {
+    pub x: Array2<f32>,
+    pub y: Targets,
+    pub task: Task,
 }
 
-/// `(x − mean) / std` per column (a zero std counts as 1).
-pub fn standardize(x: &mut Array2<f32>, mean: &[f32], std: &[f32]) {
-    for mut row in x.rows_mut() {
-        for (j, v) in row.iter_mut().enumerate() {
-            let s = std.get(j).copied().filter(|s| *s > 0.0).unwrap_or(1.0);
-            *v = (*v - mean.get(j).copied().unwrap_or(0.0)) / s;
+/// `(row, path)` of a stored dataset as [`Labelled`] rows for the model `arch` describes.
+pub fn labelled(
+    (row, path): &(DatasetRow, PathBuf),
+    arch: &MlpArchitecture,
+    standardized: bool,
+) -> Result<Labelled, JobError> {
+    let ds = load_dataset(row, path)?;
+    let y = targets(&ds, arch.classes.as_deref())?;
+    let mut x = ds.x;
+    if standardized {
+        if let Some(s) = arch.standardization() {
+            s.apply(&mut x);
         }
     }
+    Ok(Labelled {
+        x,
+        y,
+        task: ds.task,
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn column_stats_and_standardize() {
-        let mut x = Array2::from_shape_vec((3, 2), vec![1.0, 5.0, 2.0, 5.0, 3.0, 5.0]).unwrap();
-        let (m, s) = column_stats(&x);
-        assert_eq!(m, vec![2.0, 5.0]);
-        assert!((s[0] - (2.0f32 / 3.0).sqrt()).abs() < 1e-6);
-        assert_eq!(s[1], 0.0);
-        standardize(&mut x, &m, &s);
-        assert!((x[[0, 0]] + 1.2247449).abs() < 1e-5);
-        assert_eq!(
-            x[[1, 1]],
-            0.0,
-            "a constant column is centred, not divided by zero"
-        );
-    }
+/// An MLP file whittle wrote itself (its architecture is in its metadata).
+pub fn load_model_file(path: &Path) -> Result<(Mlp, MlpArchitecture), JobError> {
+    let bytes = std::fs::read(path)?;
+    Ok(load_mlp(&bytes, None)?)
 }

@@ -1,0 +1,74 @@
+//! Spec parts that quantize and prune share: fine-tuning settings (one set of limits) and
+//! the quality gate on the eval dataset.
+use crate::domain::ValidationErrors;
+
+/// Most fine-tuning epochs a job may ask for.
+pub const MAX_FINETUNE_EPOCHS: usize = 10_000;
+
+/// Checks fine-tuning settings under `finetune.*`.
+pub fn check_finetune(e: &mut ValidationErrors, epochs: usize, lr: f32, batch_size: usize) {
+    e.check(
+        (1..=MAX_FINETUNE_EPOCHS).contains(&epochs),
+        "finetune.epochs",
+        format!("must be between 1 and {MAX_FINETUNE_EPOCHS}"),
+    );
+    e.check(
+        lr.is_finite() && lr > 0.0 && lr <= 1.0,
+        "finetune.lr",
+        "must be in (0, 1]",
+    );
+    e.check(
+        (1..=1_000_000).contains(&batch_size),
+        "finetune.batch_size",
+        "must be between 1 and 1000000",
+    );
+}
+
+/// Checks `tolerable_loss`: a non-negative drop of the headline metric, measured on the eval
+/// dataset (so one must be given).
+pub fn check_tolerable_loss(e: &mut ValidationErrors, tolerable_loss: Option<f64>, has_eval: bool) {
+    let Some(t) = tolerable_loss else {
+        return;
+    };
+    e.check(
+        t.is_finite() && t >= 0.0,
+        "tolerable_loss",
+        "must be ≥ 0 (an absolute accuracy or R² drop, e.g. 0.01)",
+    );
+    e.check(
+        has_eval,
+        "tolerable_loss",
+        "needs eval_dataset_id to measure the loss",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(e: ValidationErrors) -> Vec<String> {
+        e.0.into_iter().map(|f| f.field).collect()
+    }
+
+    #[test]
+    fn finetune_limits_are_one_set() {
+        let mut e = ValidationErrors::new();
+        check_finetune(&mut e, 10_000, 1.0, 64);
+        assert!(e.is_empty());
+        check_finetune(&mut e, 0, 1.5, 0);
+        assert_eq!(
+            fields(e),
+            ["finetune.epochs", "finetune.lr", "finetune.batch_size"]
+        );
+    }
+
+    #[test]
+    fn tolerable_loss_needs_a_non_negative_value_and_an_eval_set() {
+        let mut e = ValidationErrors::new();
+        check_tolerable_loss(&mut e, None, false);
+        check_tolerable_loss(&mut e, Some(0.01), true);
+        assert!(e.is_empty());
+        check_tolerable_loss(&mut e, Some(-1.0), false);
+        assert_eq!(fields(e), ["tolerable_loss", "tolerable_loss"]);
+    }
+}

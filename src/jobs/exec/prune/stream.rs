@@ -1,0 +1,259 @@
+//! Pruning any safetensors model: magnitude (per tensor or one global cutoff), threshold or
+//! N:M, tensor by tensor from the memory-mapped file into a file of the same layout.
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use serde_json::Value;
+use std::borrow::Cow;
+
+use super::{Inputs, PruneResult, RuleFields, SkippedTensor, Sparsity, TensorPruned, DENSE_NOTE};
+use crate::domain::specs::prune::PruneMethod;
+use crate::formats::safetensors::{
+    from_f32, to_f32, to_f32_into, Dtype, MappedModel, SafetensorsWriter, TensorPlan,
+};
+use crate::jobs::{JobControl, JobError};
+use crate::kernels::prune::{
+    global_magnitude_cutoff, nm_mask, threshold_masks, MagnitudeCutoff, Scope, TensorSparsity,
+};
+
+/// Dtypes a pruned tensor can be written back in unchanged.
+fn writable(dtype: Dtype) -> bool {
+    matches!(dtype, Dtype::F32 | Dtype::F64 | Dtype::F16 | Dtype::BF16)
+}
+
+/// `[shape[0], product of the rest]`: rows are output units, columns their inputs.
+fn as_matrix(shape: &[usize]) -> (usize, usize) {
+    let rows = shape.first().copied().unwrap_or(0);
+    let cols = shape.iter().skip(1).product();
+    (rows, cols)
+}
+
+fn view2<'a>(shape: &[usize], data: &'a [f32]) -> Result<ArrayView2<'a, f32>, JobError> {
+    ArrayView2::from_shape(as_matrix(shape), data).map_err(|e| JobError::Invalid(e.to_string()))
+}
+
+fn view2_mut<'a>(shape: &[usize], data: &'a mut [f32]) -> Result<ArrayViewMut2<'a, f32>, JobError> {
+    ArrayViewMut2::from_shape(as_matrix(shape), data).map_err(|e| JobError::Invalid(e.to_string()))
+}
+
+/// Zeroes `w` where `mask` is false (`+0.0`).
+fn apply_mask_view(mut w: ArrayViewMut2<f32>, mask: &Array2<bool>) {
+    ndarray::Zip::from(&mut w).and(mask).for_each(|x, &keep| {
+        if !keep {
+            *x = 0.0;
+        }
+    });
+}
+
+/// The per-tensor rule of an unstructured prune.
+enum TensorRule {
+    Global(MagnitudeCutoff),
+    Layer(f64),
+    Threshold(f32),
+    Nm(usize, usize),
+}
+
+impl TensorRule {
+    /// Prunes the `k`-th selected tensor `w` in place.
+    fn apply(&self, k: usize, mut w: ArrayViewMut2<f32>) -> Result<(), JobError> {
+        match self {
+            TensorRule::Global(cut) => cut.apply(k, w)?,
+            TensorRule::Layer(s) => {
+                let cut = global_magnitude_cutoff(&[w.view()], *s)?;
+                cut.apply(0, w)?;
+            }
+            TensorRule::Threshold(t) => {
+                let masks = threshold_masks(&[w.view()], *t)?;
+                if let Some(m) = masks.first() {
+                    apply_mask_view(w, m);
+                }
+            }
+            TensorRule::Nm(n, m) => {
+                let mask = nm_mask(w.view(), *n, *m)?;
+                apply_mask_view(w.view_mut(), &mask);
+            }
+        }
+        Ok(())
+    }
+
+    /// The rule's parameters as reported.
+    fn fields(&self, target: Option<f64>) -> RuleFields {
+        match self {
+            TensorRule::Global(cut) => RuleFields {
+                scope: Some(Scope::Global),
+                target_sparsity: target,
+                cutoff_magnitude: Some(cut.threshold()),
+                ..RuleFields::default()
+            },
+            TensorRule::Layer(s) => RuleFields {
+                scope: Some(Scope::Layer),
+                target_sparsity: Some(*s),
+                ..RuleFields::default()
+            },
+            TensorRule::Threshold(t) => RuleFields {
+                threshold: Some(*t),
+                ..RuleFields::default()
+            },
+            TensorRule::Nm(n, m) => RuleFields {
+                pattern: Some(format!("{n}:{m}")),
+                ..RuleFields::default()
+            },
+        }
+    }
+}
+
+/// The rule of `inputs`' method; a global magnitude cutoff looks at every selected tensor.
+fn rule(
+    inputs: &Inputs,
+    mapped: &MappedModel,
+    selected: &[usize],
+    control: &JobControl,
+) -> Result<TensorRule, JobError> {
+    let spec = &inputs.spec;
+    Ok(match spec.method {
+        PruneMethod::Magnitude => {
+            let s = spec.sparsity.unwrap_or(0.0);
+            match spec.effective_scope() {
+                Scope::Layer => TensorRule::Layer(s),
+                Scope::Global => {
+                    control.set_progress(0.05, Some("computing the global cutoff".into()));
+                    // F32 tensors are viewed in place; others are converted once for the cutoff.
+                    let mut values: Vec<(Vec<usize>, Cow<[f32]>)> = Vec::new();
+                    for &i in selected {
+                        if control.should_stop() {
+                            return Err(JobError::Canceled);
+                        }
+                        let t = mapped
+                            .tensor_at(i)
+                            .ok_or_else(|| JobError::Invalid(format!("tensor {i} vanished")))?;
+                        let v = match t.as_f32_slice() {
+                            Some(s) => Cow::Borrowed(s),
+                            None => Cow::Owned(to_f32(&t)?),
+                        };
+                        values.push((t.shape.to_vec(), v));
+                    }
+                    let views = values
+                        .iter()
+                        .map(|(shape, v)| view2(shape, v))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    TensorRule::Global(global_magnitude_cutoff(&views, s)?)
+                }
+            }
+        }
+        PruneMethod::Threshold => TensorRule::Threshold(spec.threshold.unwrap_or(0.0)),
+        PruneMethod::Nm => TensorRule::Nm(spec.n.unwrap_or(2), spec.m.unwrap_or(4)),
+        other => {
+            return Err(JobError::Invalid(format!(
+                "method {} needs an MLP model",
+                other.as_str()
+            )))
+        }
+    })
+}
+
+/// The tensors to prune (indices) and the selected ones that cannot be.
+fn select(
+    inputs: &Inputs,
+    mapped: &MappedModel,
+) -> Result<(Vec<usize>, Vec<SkippedTensor>), JobError> {
+    let mut selected = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, t) in mapped.tensors().enumerate() {
+        if t.shape.len() < 2 || !inputs.selection.matches(t.name, t.shape) {
+            continue;
+        }
+        if writable(t.dtype) {
+            selected.push(i);
+        } else {
+            skipped.push(SkippedTensor {
+                name: t.name.to_string(),
+                dtype: t.dtype.to_string(),
+                reason: "only F32, F64, F16 and BF16 tensors are pruned",
+            });
+        }
+    }
+    if selected.is_empty() {
+        return Err(JobError::Invalid(
+            "no tensor to prune: no float tensor with 2 or more dimensions matches include/exclude"
+                .into(),
+        ));
+    }
+    Ok((selected, skipped))
+}
+
+/// Any safetensors model, tensor by tensor from the mapped file.
+pub(super) fn prune_stream(
+    inputs: Inputs,
+    control: &JobControl,
+) -> Result<(PruneResult, Option<Value>), JobError> {
+    let mapped = MappedModel::open(&inputs.model.1)?;
+    let (selected, skipped) = select(&inputs, &mapped)?;
+    let rule = rule(&inputs, &mapped, &selected, control)?;
+    let plans = mapped
+        .tensors()
+        .map(|t| TensorPlan {
+            name: t.name.to_string(),
+            dtype: t.dtype,
+            shape: t.shape.to_vec(),
+        })
+        .collect();
+    let mut metadata = mapped.inventory().metadata.clone();
+    metadata.insert("whittle_job_id".into(), inputs.job_id.clone());
+    metadata.insert("whittle_pruned".into(), inputs.spec.method.as_str().into());
+    let mut writer = SafetensorsWriter::create(&inputs.output, plans, metadata)?;
+    let mut buffer: Vec<f32> = Vec::new();
+    let mut tensors = Vec::with_capacity(selected.len());
+    for (i, t) in mapped.tensors().enumerate() {
+        if control.should_stop() {
+            return Err(JobError::Canceled);
+        }
+        let k = tensors.len();
+        if selected.get(k) != Some(&i) {
+            writer.write_tensor(t.name, t.data)?;
+            continue;
+        }
+        to_f32_into(&t, &mut buffer)?;
+        let before = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
+        rule.apply(k, view2_mut(t.shape, &mut buffer)?)?;
+        let after = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
+        writer.write_tensor(t.name, &from_f32(&buffer, t.dtype)?)?;
+        tensors.push(TensorPruned {
+            name: t.name.to_string(),
+            dtype: t.dtype.to_string(),
+            shape: t.shape.to_vec(),
+            numel: after.numel,
+            zeros_before: Some(before.zeros),
+            zeros: after.zeros,
+            sparsity: after.sparsity,
+        });
+        control.set_progress(
+            0.1 + 0.9 * tensors.len() as f64 / selected.len() as f64,
+            Some(format!(
+                "pruned {}/{} tensors",
+                tensors.len(),
+                selected.len()
+            )),
+        );
+    }
+    writer.finish()?;
+    let numel = tensors.iter().map(|t| t.numel).sum();
+    let zeros = tensors.iter().map(|t| t.zeros).sum::<u64>();
+    let zeros_before = tensors.iter().filter_map(|t| t.zeros_before).sum();
+    let params = mapped.inventory().n_params;
+    let (row, spec) = (&inputs.model.0, &inputs.spec);
+    let result = PruneResult {
+        model_id: row.id,
+        method: Some(spec.method),
+        tensors,
+        skipped_tensors: Some(skipped),
+        global: Sparsity::of(numel, zeros, Some(zeros_before)),
+        params_before: params,
+        params_after: params,
+        nonzero_params_after: params - zeros,
+        bytes_before: row.bytes,
+        bytes_after: std::fs::metadata(&inputs.output)?.len(),
+        storage: "dense",
+        rule: rule.fields(spec.sparsity),
+        speedup_note: DENSE_NOTE.into(),
+        ..PruneResult::default()
+    };
+    Ok((result, row.architecture.clone()))
+}

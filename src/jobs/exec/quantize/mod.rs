@@ -1,0 +1,490 @@
+//! `quantize`: weight quantization of a safetensors model, streamed one tensor at a time from
+//! the memory-mapped input to a compressed-tensors (or dequantized float) output, with a
+//! per-tensor error report (`write.rs`); for MLPs (`mlp.rs`), quality before and after,
+//! agreement with the float model, GPTQ from calibration inputs, quantization-aware
+//! fine-tuning, and a ladder of finer schemes until the loss is within `tolerable_loss`.
+mod mlp;
+mod write;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use uuid::Uuid;
+
+use self::mlp::{mlp_weight_names, EvalBaseline, MlpModel, QatReport, QualityChange};
+use self::write::{write_pass, PassSettings, PassSummary, Replacements};
+use super::{JobOutput, KindExecutor, OutputFile};
+use crate::domain::selection::TensorSelection;
+use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OutputSpec};
+use crate::domain::specs::QuantizeSpec;
+use crate::formats::compressed_tensors::CompressionFormat;
+use crate::formats::safetensors::MappedModel;
+use crate::jobs::epochs::{compute_with_metrics, EpochSeries, MetricSender};
+use crate::jobs::inputs::{labelled, load_model, Labelled};
+use crate::jobs::{JobContext, JobControl, JobError};
+use crate::kernels::quant::{Granularity, QuantMethod, QuantScheme, ScaleDtype};
+use crate::store::{DatasetRow, ModelRow};
+
+/// Runs `quantize` jobs.
+pub struct QuantizeExecutor;
+
+/// Inputs resolved by the async side, handed to the compute pool.
+struct Inputs {
+    spec: QuantizeSpec,
+    model: (ModelRow, PathBuf),
+    eval: Option<(DatasetRow, PathBuf)>,
+    calibration: Option<(DatasetRow, PathBuf)>,
+    finetune: Option<(DatasetRow, PathBuf)>,
+    output: PathBuf,
+    job_id: String,
+}
+
+/// The result of a `quantize` job.
+#[derive(Debug, Serialize)]
+pub struct QuantizeResult {
+    #[serde(flatten)]
+    pub pass: PassSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finetune: Option<QatReport>,
+    pub model_id: Uuid,
+    pub scheme: SchemeReport,
+    pub method: MethodSpec,
+    pub output: OutputSpec,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub compression_ratio: f64,
+    pub elapsed_seconds: f64,
+    /// `eval_*` and `<metric>_before`/`_after` headline keys, and the full `evaluation`.
+    #[serde(flatten)]
+    pub eval: Option<EvalFields>,
+    /// Every scheme tried under `tolerable_loss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Vec<Attempt>>,
+}
+
+/// The eval dataset's verdict in the result.
+#[derive(Debug, Serialize)]
+pub struct EvalFields {
+    pub eval_metric: &'static str,
+    pub eval_before: f64,
+    pub eval_after: f64,
+    pub eval_loss: f64,
+    pub eval_prediction_agreement: Option<f64>,
+    /// `accuracy_before`/`accuracy_after` (or `r2_…`).
+    #[serde(flatten)]
+    pub headline: BTreeMap<String, f64>,
+    pub evaluation: QualityChange,
+}
+
+impl EvalFields {
+    fn new(evaluation: QualityChange) -> Self {
+        let m = evaluation.metric;
+        EvalFields {
+            eval_metric: m,
+            eval_before: evaluation.before,
+            eval_after: evaluation.after,
+            eval_loss: evaluation.loss,
+            eval_prediction_agreement: evaluation.prediction_agreement,
+            headline: BTreeMap::from([
+                (format!("{m}_before"), evaluation.before),
+                (format!("{m}_after"), evaluation.after),
+            ]),
+            evaluation,
+        }
+    }
+}
+
+/// A quantization scheme as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemeReport {
+    pub bits: u8,
+    pub symmetric: bool,
+    pub granularity: &'static str,
+    pub group_size: Option<usize>,
+    pub scale_dtype: &'static str,
+}
+
+impl From<&QuantScheme> for SchemeReport {
+    fn from(s: &QuantScheme) -> Self {
+        let (granularity, group_size) = match s.granularity {
+            Granularity::Tensor => ("tensor", None),
+            Granularity::Channel => ("channel", None),
+            Granularity::Group(g) => ("group", Some(g)),
+        };
+        let scale_dtype = match s.scale_dtype {
+            ScaleDtype::F32 => "f32",
+            ScaleDtype::F16 => "f16",
+            ScaleDtype::BF16 => "bf16",
+        };
+        SchemeReport {
+            bits: s.bits,
+            symmetric: s.symmetric,
+            granularity,
+            group_size,
+            scale_dtype,
+        }
+    }
+}
+
+/// One scheme tried under `tolerable_loss`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub scheme: SchemeReport,
+    pub bits_per_weight: Option<f64>,
+    pub metric: Option<&'static str>,
+    pub after: Option<f64>,
+    pub loss: Option<f64>,
+    pub passed: bool,
+}
+
+#[async_trait]
+impl KindExecutor for QuantizeExecutor {
+    type Spec = QuantizeSpec;
+
+    async fn execute(&self, ctx: &JobContext, spec: QuantizeSpec) -> Result<JobOutput, JobError> {
+        let model = ctx.model(spec.model_id).await?;
+        let eval = ctx.optional_dataset(spec.eval_dataset_id).await?;
+        let calibration = ctx.optional_dataset(spec.calibration_dataset_id).await?;
+        let finetune = ctx
+            .optional_dataset(spec.finetune.as_ref().map(|f| f.dataset_id))
+            .await?;
+        let format = match spec.output {
+            OutputSpec::Compressed => "compressed-tensors",
+            OutputSpec::Dequantized => "safetensors",
+        };
+        let (architecture, n_params) = (model.0.architecture.clone(), model.0.n_params);
+        let inputs = Inputs {
+            spec,
+            model,
+            eval,
+            calibration,
+            finetune,
+            output: ctx.scratch_path(".safetensors"),
+            job_id: ctx.job.id.to_string(),
+        };
+        let control = ctx.control.clone();
+        let (result, path, name) =
+            compute_with_metrics(ctx, move |tx| quantize_model(inputs, control, tx)).await?;
+        JobOutput::with_model(
+            &result,
+            OutputFile {
+                path,
+                name,
+                format,
+                n_params: u64::try_from(n_params).unwrap_or(0),
+                architecture,
+            },
+        )
+    }
+}
+
+/// The MLP side of a job that evaluates, calibrates or fine-tunes.
+struct MlpWork {
+    model: MlpModel,
+    eval: Option<EvalBaseline>,
+    /// GPTQ's first-layer inputs, standardized as in training.
+    calibration: Option<Labelled>,
+    /// Fine-tuning rows, standardized as in training.
+    finetune: Option<Labelled>,
+}
+
+/// Loads the MLP and its datasets when the spec needs them.
+fn mlp_work(
+    inputs: &Inputs,
+    names: &[String],
+    control: &JobControl,
+) -> Result<Option<MlpWork>, JobError> {
+    let spec = &inputs.spec;
+    let needs_mlp = spec.eval_dataset_id.is_some()
+        || spec.method == MethodSpec::Gptq
+        || spec.finetune.is_some();
+    if !needs_mlp {
+        return Ok(None);
+    }
+    let (mlp, arch) = load_model(&inputs.model.0, &inputs.model.1)?;
+    let model = MlpModel {
+        mlp,
+        arch,
+        weight_names: mlp_weight_names(names),
+    };
+    let eval = match &inputs.eval {
+        Some(d) => {
+            control.set_progress(0.0, Some("measuring the float model".into()));
+            Some(EvalBaseline::new(&model, labelled(d, &model.arch, false)?)?)
+        }
+        None => None,
+    };
+    let calibration = match (&inputs.calibration, spec.method) {
+        (Some(d), MethodSpec::Gptq) => Some(labelled(d, &model.arch, true)?),
+        _ => None,
+    };
+    let finetune = match &inputs.finetune {
+        Some(d) => Some(labelled(d, &model.arch, true)?),
+        None => None,
+    };
+    Ok(Some(MlpWork {
+        model,
+        eval,
+        calibration,
+        finetune,
+    }))
+}
+
+/// The schemes tried in order under `tolerable_loss`: the requested one, finer groups
+/// (halving down to 16 columns), then more bits at the finest granularity.
+fn finer_schemes(start: QuantScheme) -> Vec<QuantScheme> {
+    let mut v = vec![start];
+    match start.granularity {
+        Granularity::Tensor => v.push(QuantScheme {
+            granularity: Granularity::Channel,
+            ..start
+        }),
+        Granularity::Group(g) => {
+            let mut m = g / 2;
+            while m >= 16 && v.len() < 4 {
+                v.push(QuantScheme {
+                    granularity: Granularity::Group(m),
+                    ..start
+                });
+                m /= 2;
+            }
+        }
+        Granularity::Channel => {}
+    }
+    let finest = v.last().copied().unwrap_or(start);
+    for bits in start.bits.saturating_add(1)..=8 {
+        v.push(QuantScheme { bits, ..finest });
+    }
+    v
+}
+
+/// A short tag of a scheme for names: `w4g32a`, `w8c`.
+fn scheme_tag(s: &QuantScheme) -> String {
+    let g = match s.granularity {
+        Granularity::Tensor => "t".to_string(),
+        Granularity::Channel => "c".to_string(),
+        Granularity::Group(g) => format!("g{g}"),
+    };
+    format!("w{}{g}{}", s.bits, if s.symmetric { "" } else { "a" })
+}
+
+/// What one scheme produced.
+struct Outcome {
+    scheme: QuantScheme,
+    pass: PassSummary,
+    finetune: Option<QatReport>,
+    evaluation: Option<QualityChange>,
+}
+
+/// Quantizes per `inputs` on the compute pool: the result, the output file and its name.
+fn quantize_model(
+    inputs: Inputs,
+    control: Arc<JobControl>,
+    tx: MetricSender,
+) -> Result<(QuantizeResult, PathBuf, String), JobError> {
+    let started = Instant::now();
+    let spec = &inputs.spec;
+    let selection = spec
+        .selection()
+        .map_err(|e| JobError::Invalid(e.to_string()))?;
+    let mapped = MappedModel::open(&inputs.model.1)?;
+    let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
+    let work = mlp_work(&inputs, &names, &control)?;
+    let schemes = match spec.tolerable_loss {
+        Some(_) => finer_schemes(spec.quant_scheme()),
+        None => vec![spec.quant_scheme()],
+    };
+    let settings = |scheme| PassSettings {
+        mapped: &mapped,
+        names: &names,
+        selection: &selection,
+        scheme,
+        compressed: (spec.output == OutputSpec::Compressed).then(|| {
+            match spec.compressed_format() {
+                CompressedFormatSpec::IntQuantized => CompressionFormat::IntQuantized,
+                CompressedFormatSpec::PackQuantized => CompressionFormat::PackQuantized,
+            }
+        }),
+        method: spec.method.data_free().unwrap_or(QuantMethod::Rtn),
+        keep: work
+            .as_ref()
+            .map(|w| w.model.weight_names.iter().map(String::as_str).collect())
+            .unwrap_or_default(),
+        output: &inputs.output,
+        job_id: &inputs.job_id,
+    };
+    let mut attempts = Vec::new();
+    let mut accepted = None;
+    for (i, scheme) in schemes.iter().enumerate() {
+        let span = (i as f64 / schemes.len() as f64, 1.0 / schemes.len() as f64);
+        let ladder = Ladder {
+            index: i,
+            span,
+            selection: &selection,
+            control: &control,
+            tx: &tx,
+        };
+        let outcome = try_scheme(&settings(*scheme), spec, work.as_ref(), &ladder)?;
+        let loss = outcome.evaluation.as_ref().map(|e| e.loss);
+        let passed = match (spec.tolerable_loss, loss) {
+            (Some(t), Some(l)) => l <= t,
+            _ => true,
+        };
+        attempts.push(Attempt {
+            scheme: SchemeReport::from(scheme),
+            bits_per_weight: outcome.pass.bits_per_weight,
+            metric: outcome.evaluation.as_ref().map(|e| e.metric),
+            after: outcome.evaluation.as_ref().map(|e| e.after),
+            loss,
+            passed,
+        });
+        if passed {
+            accepted = Some(outcome);
+            break;
+        }
+    }
+    let Some(outcome) = accepted else {
+        let metric = work
+            .as_ref()
+            .and_then(|w| w.eval.as_ref())
+            .map_or("metric", |e| e.before.headline().0);
+        return Err(JobError::Invalid(format!(
+            "no scheme kept the {metric} drop within tolerable_loss {}: attempts {}",
+            spec.tolerable_loss.unwrap_or_default(),
+            serde_json::to_value(&attempts).unwrap_or_default()
+        )));
+    };
+    let bytes_before = std::fs::metadata(&inputs.model.1)?.len();
+    let bytes_after = std::fs::metadata(&inputs.output)?.len();
+    let name = spec
+        .output_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", inputs.model.0.name, scheme_tag(&outcome.scheme)));
+    let result = QuantizeResult {
+        pass: outcome.pass,
+        finetune: outcome.finetune,
+        model_id: inputs.model.0.id,
+        scheme: SchemeReport::from(&outcome.scheme),
+        method: spec.method,
+        output: spec.output,
+        bytes_before,
+        bytes_after,
+        compression_ratio: bytes_before as f64 / bytes_after.max(1) as f64,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        eval: outcome.evaluation.map(EvalFields::new),
+        attempts: spec.tolerable_loss.map(|_| attempts),
+    };
+    Ok((result, inputs.output, name))
+}
+
+/// Where a scheme stands on the ladder, and what it reports to.
+struct Ladder<'a> {
+    index: usize,
+    /// Progress (start, width) of this scheme.
+    span: (f64, f64),
+    selection: &'a TensorSelection,
+    control: &'a Arc<JobControl>,
+    tx: &'a MetricSender,
+}
+
+/// One scheme: fine-tune (QAT) and GPTQ when asked, write the pass, measure the result.
+fn try_scheme(
+    settings: &PassSettings<'_>,
+    spec: &QuantizeSpec,
+    work: Option<&MlpWork>,
+    ladder: &Ladder<'_>,
+) -> Result<Outcome, JobError> {
+    let scheme = settings.scheme;
+    let mut replacements = Replacements::default();
+    let mut finetune = None;
+    let mut tuned = None;
+    if let (Some(w), Some(data), Some(f)) =
+        (work, work.and_then(|w| w.finetune.as_ref()), &spec.finetune)
+    {
+        ladder
+            .control
+            .set_progress(ladder.span.0, Some("quantization-aware fine-tuning".into()));
+        // One continuous `qat_*` series over the attempts of a tolerable_loss ladder.
+        let mut series = EpochSeries::new(
+            ladder.control.clone(),
+            ladder.tx.clone(),
+            f.epochs,
+            data.task,
+            "qat_",
+        );
+        series.step_offset = (ladder.index * f.epochs) as i64;
+        let (mlp, report) =
+            w.model
+                .finetune_qat(data, &scheme, f, ladder.selection, &mut series)?;
+        replacements.floats = tuned_tensors(&w.model, &mlp, settings.names);
+        finetune = Some(report);
+        tuned = Some(mlp);
+    }
+    if let (Some(w), Some(x)) = (work, work.and_then(|w| w.calibration.as_ref())) {
+        let base = tuned.as_ref().unwrap_or(&w.model.mlp);
+        replacements.quantized = w.model.gptq(base, &x.x, &scheme, ladder.selection)?;
+    }
+    let pass = write_pass(settings, replacements, ladder.control, ladder.span)?;
+    let evaluation = match (work, work.and_then(|w| w.eval.as_ref())) {
+        (Some(w), Some(baseline)) => {
+            let base = tuned.as_ref().unwrap_or(&w.model.mlp);
+            Some(baseline.compare(&w.model, &w.model.with_weights(base, &pass.kept))?)
+        }
+        _ => None,
+    };
+    Ok(Outcome {
+        scheme,
+        pass: pass.summary,
+        finetune,
+        evaluation,
+    })
+}
+
+/// The fine-tuned weights and biases by tensor name (biases only where the file has them).
+fn tuned_tensors(
+    model: &MlpModel,
+    tuned: &crate::kernels::nn::Mlp,
+    names: &[String],
+) -> HashMap<String, Vec<f32>> {
+    let mut floats = HashMap::new();
+    for (layer, name) in tuned.layers.iter().zip(&model.weight_names) {
+        floats.insert(name.clone(), layer.weight.iter().copied().collect());
+        if let Some(stem) = name.strip_suffix(".weight") {
+            let bias = format!("{stem}.bias");
+            if names.contains(&bias) {
+                floats.insert(bias, layer.bias.to_vec());
+            }
+        }
+    }
+    floats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finer_schemes_shrink_groups_then_add_bits() {
+        let s = QuantScheme::new(4, false, Granularity::Group(64));
+        let tags: Vec<String> = finer_schemes(s).iter().map(scheme_tag).collect();
+        assert_eq!(
+            tags,
+            ["w4g64a", "w4g32a", "w4g16a", "w5g16a", "w6g16a", "w7g16a", "w8g16a"]
+        );
+        let c = QuantScheme::new(8, true, Granularity::Channel);
+        assert_eq!(finer_schemes(c), vec![c]);
+    }
+
+    #[test]
+    fn scheme_reports_name_granularity_and_group() {
+        let r = SchemeReport::from(&QuantScheme::new(4, true, Granularity::Group(32)));
+        assert_eq!(
+            serde_json::to_value(r).unwrap(),
+            serde_json::json!({"bits": 4, "symmetric": true, "granularity": "group",
+                "group_size": 32, "scale_dtype": "f32"})
+        );
+    }
+}

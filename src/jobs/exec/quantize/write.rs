@@ -1,0 +1,300 @@
+//! One pass of a quantize job over the model's tensors: the output header is planned first
+//! (which tensors are quantized, what entries they become), then every tensor is streamed
+//! from the memory-mapped input, quantized (or copied) and written, with a per-tensor error
+//! report.
+use ndarray::{Array2, ArrayView2};
+use safetensors::Dtype;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use crate::domain::selection::TensorSelection;
+use crate::formats::compressed_tensors::{
+    compressed_entries, module_name, planned_entries, quantization_config, CompressionFormat,
+};
+use crate::formats::safetensors::{
+    converts_to_f32, from_f32, is_float, to_f32_into, MappedModel, SafetensorsWriter, TensorPlan,
+};
+use crate::jobs::{JobControl, JobError};
+use crate::kernels::quant::{
+    dequantize, quantize, quantized_error_report, ErrorReport, QuantMethod, QuantScheme,
+    QuantizedTensor,
+};
+use crate::kernels::KernelError;
+
+/// What one pass writes and how.
+pub struct PassSettings<'a> {
+    pub mapped: &'a MappedModel,
+    pub names: &'a [String],
+    pub selection: &'a TensorSelection,
+    pub scheme: QuantScheme,
+    /// compressed-tensors in this format, or dequantized floats (`None`).
+    pub compressed: Option<CompressionFormat>,
+    pub method: QuantMethod,
+    /// Tensors whose dequantized weights the pass hands back (an MLP's layers, to evaluate).
+    pub keep: BTreeSet<&'a str>,
+    pub output: &'a Path,
+    pub job_id: &'a str,
+}
+
+/// Inputs that replace what the file holds: GPTQ's codes, and fine-tuned float weights.
+#[derive(Default)]
+pub struct Replacements {
+    pub quantized: HashMap<String, QuantizedTensor>,
+    pub floats: HashMap<String, Vec<f32>>,
+}
+
+/// What one pass produced.
+pub struct Pass {
+    pub summary: PassSummary,
+    /// Dequantized weights of the kept tensors.
+    pub kept: HashMap<String, Array2<f32>>,
+}
+
+/// The report of one pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassSummary {
+    pub n_tensors_quantized: usize,
+    pub n_tensors_copied: usize,
+    pub quantized_weights: u64,
+    pub bits_per_weight: Option<f64>,
+    /// Over every quantized weight; `null` when the error is zero.
+    pub sqnr_db: Option<f64>,
+    /// The compressed-tensors format, or `dequantized`.
+    pub format: &'static str,
+    pub quantization_config: Option<Value>,
+    pub tensors: Vec<TensorReport>,
+}
+
+/// The error of one quantized tensor.
+#[derive(Debug, Clone, Serialize)]
+pub struct TensorReport {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    pub bits_per_weight: f64,
+    pub mse: f64,
+    pub sqnr_db: Option<f64>,
+    pub max_abs_error: f64,
+}
+
+/// How one input tensor goes to the output.
+enum Item {
+    Quantize { rows: usize, cols: usize },
+    Copy,
+}
+
+/// The output header and what becomes of each tensor.
+struct Plan {
+    items: Vec<Item>,
+    tensors: Vec<TensorPlan>,
+    /// `Linear` modules left in float (compressed-tensors' `ignore`).
+    ignore: Vec<String>,
+}
+
+/// Plans the whole header before any data is written.
+fn plan(s: &PassSettings<'_>) -> Result<Plan, JobError> {
+    let mut taken: BTreeSet<String> = s.names.iter().cloned().collect();
+    let mut plan = Plan {
+        items: Vec::with_capacity(s.names.len()),
+        tensors: Vec::with_capacity(s.names.len()),
+        ignore: Vec::new(),
+    };
+    for name in s.names {
+        let t = s.mapped.tensor(name)?;
+        let n = t.n_elements() as usize;
+        let selected = is_float(t.dtype)
+            && converts_to_f32(t.dtype)
+            && n > 0
+            && !t.shape.is_empty()
+            && s.selection.matches(name, t.shape);
+        let entry = |name: String, dtype, shape| TensorPlan { name, dtype, shape };
+        if !selected {
+            let linear = t.shape.len() == 2 && is_float(t.dtype) && name.ends_with(".weight");
+            if s.compressed.is_some() && linear {
+                plan.ignore.push(module_name(name).to_string());
+            }
+            plan.items.push(Item::Copy);
+            plan.tensors
+                .push(entry(name.clone(), t.dtype, t.shape.to_vec()));
+            continue;
+        }
+        let rows = if t.shape.len() == 1 { 1 } else { t.shape[0] };
+        let cols = n / rows.max(1);
+        plan.items.push(Item::Quantize { rows, cols });
+        let Some(format) = s.compressed else {
+            let dtype = match t.dtype {
+                Dtype::F64 | Dtype::F32 | Dtype::F16 | Dtype::BF16 => t.dtype,
+                _ => Dtype::F32,
+            };
+            plan.tensors
+                .push(entry(name.clone(), dtype, t.shape.to_vec()));
+            continue;
+        };
+        taken.remove(name);
+        for p in planned_entries(name, rows, cols, &s.scheme, format)? {
+            if !taken.insert(p.name.clone()) {
+                return Err(JobError::Invalid(format!(
+                    "quantizing {name} would write {} which the model already has; exclude one of them",
+                    p.name
+                )));
+            }
+            plan.tensors.push(entry(p.name, p.dtype, p.shape));
+        }
+    }
+    Ok(plan)
+}
+
+/// Running totals over the quantized tensors.
+#[derive(Default)]
+struct Totals {
+    weights: u64,
+    bits: f64,
+    noise: f64,
+    signal: f64,
+}
+
+/// Quantizes the selected tensors into `s.output`, one tensor at a time; progress runs over
+/// `span` (start, width).
+pub fn write_pass(
+    s: &PassSettings<'_>,
+    mut replacements: Replacements,
+    control: &JobControl,
+    span: (f64, f64),
+) -> Result<Pass, JobError> {
+    let plan = plan(s)?;
+    let config = s
+        .compressed
+        .map(|format| quantization_config(&s.scheme, format, &plan.ignore));
+    let mut metadata: BTreeMap<String, String> = s.mapped.inventory().metadata.clone();
+    if let Some(c) = &config {
+        metadata.insert("quantization_config".into(), c.to_string());
+    }
+    metadata.insert("whittle_job_id".into(), s.job_id.to_string());
+    let planned_dtypes: HashMap<String, Dtype> = plan
+        .tensors
+        .iter()
+        .map(|p| (p.name.clone(), p.dtype))
+        .collect();
+    let mut writer = SafetensorsWriter::create(s.output, plan.tensors, metadata)?;
+    let n_selected = plan
+        .items
+        .iter()
+        .filter(|i| matches!(i, Item::Quantize { .. }))
+        .count();
+    let mut tensors = Vec::with_capacity(n_selected);
+    let mut kept = HashMap::new();
+    let mut totals = Totals::default();
+    let mut buffer: Vec<f32> = Vec::new();
+    for (name, item) in s.names.iter().zip(&plan.items) {
+        if control.should_stop() {
+            return Err(JobError::Canceled);
+        }
+        let t = s.mapped.tensor(name)?;
+        let Item::Quantize { rows, cols } = *item else {
+            match replacements.floats.get(name) {
+                Some(v) => writer.write_tensor(name, &from_f32(v, t.dtype)?)?,
+                None => writer.write_tensor(name, t.data)?,
+            }
+            s.mapped.release(name);
+            continue;
+        };
+        let values: &[f32] = match (replacements.floats.get(name), t.as_f32_slice()) {
+            (Some(v), _) => v,
+            (None, Some(v)) => v,
+            (None, None) => {
+                to_f32_into(&t, &mut buffer)?;
+                &buffer
+            }
+        };
+        let at = |e: KernelError| JobError::Invalid(format!("{name}: {e}"));
+        let w = ArrayView2::from_shape((rows, cols), values)
+            .map_err(|e| JobError::Invalid(format!("{name}: {e}")))?;
+        let q = match replacements.quantized.remove(name) {
+            Some(q) => q,
+            None => quantize(w, &s.scheme, s.method).map_err(at)?,
+        };
+        let report = quantized_error_report(w, &q).map_err(at)?;
+        let w_hat = if s.compressed.is_none() || s.keep.contains(name.as_str()) {
+            Some(dequantize(&q).map_err(at)?)
+        } else {
+            None
+        };
+        match (s.compressed, &w_hat) {
+            (Some(format), _) => {
+                for e in compressed_entries(name, &q, format)? {
+                    writer.write_tensor(&e.name, &e.data)?;
+                }
+            }
+            (None, Some(w_hat)) => {
+                let dtype = planned_dtypes.get(name).copied().unwrap_or(Dtype::F32);
+                let flat: Vec<f32> = w_hat.iter().copied().collect();
+                writer.write_tensor(name, &from_f32(&flat, dtype)?)?;
+            }
+            (None, None) => {}
+        }
+        tensors.push(tensor_report(
+            name,
+            t.shape,
+            t.dtype,
+            &report,
+            s.scheme.bits,
+        ));
+        totals.add(values, &report, rows * cols, s.scheme.bits);
+        // Streaming: this tensor's input pages are not needed again.
+        s.mapped.release(name);
+        if let (true, Some(w_hat)) = (s.keep.contains(name.as_str()), w_hat) {
+            kept.insert(name.clone(), w_hat);
+        }
+        control.set_progress(
+            span.0 + span.1 * tensors.len() as f64 / n_selected.max(1) as f64,
+            Some(format!("quantized {}/{n_selected}: {name}", tensors.len())),
+        );
+    }
+    writer.finish()?;
+    let summary = PassSummary {
+        n_tensors_copied: s.names.len() - tensors.len(),
+        n_tensors_quantized: tensors.len(),
+        quantized_weights: totals.weights,
+        bits_per_weight: (totals.weights > 0).then(|| totals.bits / totals.weights as f64),
+        sqnr_db: (totals.noise > 0.0).then(|| 10.0 * (totals.signal / totals.noise).log10()),
+        format: s
+            .compressed
+            .map_or("dequantized", CompressionFormat::as_str),
+        quantization_config: config,
+        tensors,
+    };
+    Ok(Pass { summary, kept })
+}
+
+impl Totals {
+    fn add(&mut self, values: &[f32], report: &ErrorReport, n: usize, bits: u8) {
+        let n = n as u64;
+        self.weights += n;
+        self.bits += report.bits_per_weight.unwrap_or(f64::from(bits)) * n as f64;
+        self.noise += report.mse * n as f64;
+        self.signal += values
+            .iter()
+            .map(|v| f64::from(*v) * f64::from(*v))
+            .sum::<f64>();
+    }
+}
+
+fn tensor_report(
+    name: &str,
+    shape: &[usize],
+    dtype: Dtype,
+    report: &ErrorReport,
+    bits: u8,
+) -> TensorReport {
+    TensorReport {
+        name: name.to_string(),
+        shape: shape.to_vec(),
+        dtype: dtype.to_string(),
+        bits_per_weight: report.bits_per_weight.unwrap_or(f64::from(bits)),
+        mse: report.mse,
+        sqnr_db: report.sqnr_db.is_finite().then_some(report.sqnr_db),
+        max_abs_error: report.max_abs_error,
+    }
+}

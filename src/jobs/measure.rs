@@ -1,0 +1,177 @@
+//! Measuring an MLP on a labelled set, as evaluate, quantize, prune and tune report it:
+//! every quality metric of its predictions plus inference throughput and batch-1 latency.
+use ndarray::ArrayView2;
+use serde::Serialize;
+
+use super::JobError;
+use crate::formats::mlp::{inference_model, MlpArchitecture};
+use crate::kernels::nn::metrics::ClassMetrics;
+use crate::kernels::nn::{inference_speed, quality, Mlp, Quality, Targets};
+
+/// The metrics of a model on a dataset (the `evaluate` result and the before/after reports
+/// of quantize and prune).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelEvaluation {
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Rows evaluated.
+    pub rows: usize,
+    /// Rows per second in batches (best of a few passes).
+    pub throughput_rows_per_s: f64,
+    /// Mean single-row latency in microseconds.
+    pub latency_batch1_us: f64,
+}
+
+/// Quality metrics by task (`task` names which).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum Metrics {
+    Classification {
+        accuracy: f64,
+        f1_macro: f64,
+        f1_weighted: f64,
+        precision_macro: f64,
+        recall_macro: f64,
+        log_loss: Option<f64>,
+        per_class: Vec<ClassMetrics>,
+        /// `confusion_matrix[true][predicted]` counts.
+        confusion_matrix: Vec<Vec<u64>>,
+        /// Number of predictions made.
+        predictions: usize,
+        /// Predicted class per row (kept for agreement measures, not reported).
+        #[serde(skip)]
+        predicted: Vec<usize>,
+    },
+    Regression {
+        mse: f64,
+        rmse: f64,
+        mae: f64,
+        r2: f64,
+    },
+}
+
+impl ModelEvaluation {
+    /// The headline metric: `("accuracy", …)` or `("r2", …)`.
+    pub fn headline(&self) -> (&'static str, f64) {
+        match &self.metrics {
+            Metrics::Classification { accuracy, .. } => ("accuracy", *accuracy),
+            Metrics::Regression { r2, .. } => ("r2", *r2),
+        }
+    }
+
+    /// Predicted class per row (classification only).
+    pub fn predicted(&self) -> Option<&[usize]> {
+        match &self.metrics {
+            Metrics::Classification { predicted, .. } => Some(predicted),
+            Metrics::Regression { .. } => None,
+        }
+    }
+
+    /// The fraction of rows on which two evaluations of the same rows predict the same class.
+    pub fn agreement_with(&self, other: &ModelEvaluation) -> Option<f64> {
+        let (a, b) = (self.predicted()?, other.predicted()?);
+        if a.is_empty() || a.len() != b.len() {
+            return None;
+        }
+        Some(a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64)
+    }
+
+    /// The headline figures (what prune keeps of each evaluation).
+    pub fn summary(&self) -> EvaluationSummary {
+        let (accuracy, f1_macro, log_loss, regression) = match &self.metrics {
+            Metrics::Classification {
+                accuracy,
+                f1_macro,
+                log_loss,
+                ..
+            } => (Some(*accuracy), Some(*f1_macro), *log_loss, None),
+            Metrics::Regression { mse, rmse, mae, r2 } => {
+                (None, None, None, Some((*mse, *rmse, *mae, *r2)))
+            }
+        };
+        EvaluationSummary {
+            accuracy,
+            f1_macro,
+            log_loss,
+            mse: regression.map(|r| r.0),
+            rmse: regression.map(|r| r.1),
+            mae: regression.map(|r| r.2),
+            r2: regression.map(|r| r.3),
+            rows: self.rows,
+            throughput_rows_per_s: self.throughput_rows_per_s,
+            latency_batch1_us: self.latency_batch1_us,
+        }
+    }
+}
+
+/// Headline figures of a [`ModelEvaluation`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvaluationSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f1_macro: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mse: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rmse: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mae: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
+    pub rows: usize,
+    pub throughput_rows_per_s: f64,
+    pub latency_batch1_us: f64,
+}
+
+/// Measures `mlp` (with `arch`'s standardization folded in) on raw features `x` and targets
+/// `y`; `batch` rows per forward pass for the throughput (default: all rows).
+pub fn measure(
+    mlp: &Mlp,
+    arch: &MlpArchitecture,
+    x: ArrayView2<f32>,
+    y: &Targets,
+    batch: Option<usize>,
+) -> Result<ModelEvaluation, JobError> {
+    if x.ncols() != mlp.n_inputs() {
+        return Err(JobError::Invalid(format!(
+            "the model takes {} features but the dataset has {}",
+            mlp.n_inputs(),
+            x.ncols()
+        )));
+    }
+    let model = inference_model(mlp, arch)?;
+    let rows = x.nrows();
+    let speed = inference_speed(&model, x, batch.unwrap_or(rows))?;
+    let metrics = match quality(&model, x, y, true)? {
+        Quality::Classification {
+            report,
+            predictions,
+        } => Metrics::Classification {
+            accuracy: report.accuracy,
+            f1_macro: report.f1_macro,
+            f1_weighted: report.f1_weighted,
+            precision_macro: report.precision_macro,
+            recall_macro: report.recall_macro,
+            log_loss: report.log_loss,
+            per_class: report.per_class,
+            confusion_matrix: report.confusion,
+            predictions: predictions.len(),
+            predicted: predictions,
+        },
+        Quality::Regression(r) => Metrics::Regression {
+            mse: r.mse,
+            rmse: r.rmse,
+            mae: r.mae,
+            r2: r.r2,
+        },
+    };
+    Ok(ModelEvaluation {
+        metrics,
+        rows,
+        throughput_rows_per_s: speed.rows_per_s,
+        latency_batch1_us: speed.latency_batch1_us,
+    })
+}
