@@ -66,6 +66,52 @@ pub enum HeadlineFit {
     },
 }
 
+impl FitResult {
+    fn new(
+        ds: &Dataset,
+        loss: Loss,
+        mlp: &Mlp,
+        data: &Prepared,
+        report: &nn::TrainReport,
+        train_metric: f64,
+        seconds: f64,
+    ) -> Self {
+        let samples = (report.epochs_run * data.y.len()) as f64;
+        let headline = match ds.task {
+            Task::Classification => HeadlineFit::Accuracy {
+                final_val_accuracy: report.final_val_metric,
+                train_accuracy: train_metric,
+            },
+            Task::Regression => HeadlineFit::R2 {
+                final_val_r2: report.final_val_metric,
+                train_r2: train_metric,
+            },
+        };
+        FitResult {
+            task: ds.task,
+            loss,
+            layer_sizes: mlp.layer_sizes(),
+            n_params: mlp.n_params(),
+            train_rows: data.y.len(),
+            validation_rows: data.val.as_ref().map(|(_, vy)| vy.len()),
+            epochs_run: report.epochs_run,
+            best_epoch: report.best_epoch,
+            stopped_early: report.stopped_early,
+            restored_best: report.restored_best,
+            final_train_loss: report.final_train_loss,
+            final_val_loss: report.final_val_loss,
+            train_seconds: seconds,
+            samples_per_second: if seconds > 0.0 {
+                samples / seconds
+            } else {
+                0.0
+            },
+            standardized_inputs: data.standardization.is_some(),
+            headline,
+        }
+    }
+}
+
 /// A fitted model written to disk.
 pub struct Fitted {
     pub result: FitResult,
@@ -146,39 +192,7 @@ pub fn fit(
     };
     let extra = BTreeMap::from([("whittle_job_id".to_string(), job_id)]);
     std::fs::write(&output, save_mlp(&mlp, &arch, &extra)?)?;
-    let samples = (report.epochs_run * data.y.len()) as f64;
-    let headline = match ds.task {
-        Task::Classification => HeadlineFit::Accuracy {
-            final_val_accuracy: report.final_val_metric,
-            train_accuracy: train_eval.metric,
-        },
-        Task::Regression => HeadlineFit::R2 {
-            final_val_r2: report.final_val_metric,
-            train_r2: train_eval.metric,
-        },
-    };
-    let result = FitResult {
-        task: ds.task,
-        loss,
-        layer_sizes: arch.layer_sizes.clone(),
-        n_params: mlp.n_params(),
-        train_rows: data.y.len(),
-        validation_rows: data.val.as_ref().map(|(_, vy)| vy.len()),
-        epochs_run: report.epochs_run,
-        best_epoch: report.best_epoch,
-        stopped_early: report.stopped_early,
-        restored_best: report.restored_best,
-        final_train_loss: report.final_train_loss,
-        final_val_loss: report.final_val_loss,
-        train_seconds: seconds,
-        samples_per_second: if seconds > 0.0 {
-            samples / seconds
-        } else {
-            0.0
-        },
-        standardized_inputs: arch.input_mean.is_some(),
-        headline,
-    };
+    let result = FitResult::new(&ds, loss, &mlp, &data, &report, train_eval.metric, seconds);
     Ok(Fitted {
         result,
         path: output,

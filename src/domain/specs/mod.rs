@@ -1,8 +1,8 @@
 //! Typed job specs, one struct per kind. Parsed from the request's `spec` object with
 //! unknown fields refused, then `validate()`d so every field error is reported at once.
 pub mod analyze;
+pub mod checks;
 pub mod prune;
-pub mod quality;
 pub mod quantize;
 pub mod train;
 pub mod tune;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::quality::{check_finetune, check_tolerable_loss};
+use super::checks::{check_finetune, check_output_name, check_tolerable_loss};
 use super::Validate;
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
@@ -287,13 +287,7 @@ impl Validate for PruneSpec {
                 "must be a finite number > 0",
             );
         }
-        if let Some(n) = &self.output_name {
-            e.check(
-                !n.trim().is_empty() && n.len() <= 200,
-                "output_name",
-                "must be 1 to 200 characters",
-            );
-        }
+        check_output_name(&mut e, self.output_name.as_deref());
         e
     }
 }

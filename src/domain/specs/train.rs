@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::checks::check_output_name;
 use super::Validate;
 use crate::domain::ValidationErrors;
 use crate::kernels::nn::{Activation, EarlyStopping, Init, Loss, LrSchedule, OptimizerConfig};
@@ -228,13 +229,7 @@ impl Validate for TrainSpec {
         if let (Some(task), Some(loss)) = (self.task, self.loss) {
             check_loss_task(&mut e, loss, task);
         }
-        if let Some(n) = &self.output_name {
-            e.check(
-                !n.trim().is_empty() && n.len() <= 200,
-                "output_name",
-                "must be 1 to 200 characters",
-            );
-        }
+        check_output_name(&mut e, self.output_name.as_deref());
         e
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use super::checks::check_output_name;
 use super::{parse_typed, TrainSpec, Validate};
 use crate::domain::ValidationErrors;
 use crate::kernels::nn::Quality;
@@ -568,13 +569,7 @@ impl Validate for TuneSpec {
             "parallelism",
             format!("must be between 1 and {MAX_PARALLELISM}"),
         );
-        if let Some(n) = &self.output_name {
-            e.check(
-                !n.trim().is_empty() && n.len() <= 200,
-                "output_name",
-                "must be 1 to 200 characters",
-            );
-        }
+        check_output_name(&mut e, self.output_name.as_deref());
         e
     }
 }

@@ -12,7 +12,7 @@ use crate::jobs::epochs::EpochSeries;
 use crate::jobs::inputs::Labelled;
 use crate::jobs::measure::{measure, ModelEvaluation};
 use crate::jobs::JobError;
-use crate::kernels::nn::{train, Loss, LrSchedule, Mlp, OptimizerConfig, TrainConfig};
+use crate::kernels::nn::{train, Mlp, OptimizerConfig, TrainConfig};
 use crate::kernels::quant::{
     dequantize, layer_hessian, quantize_gptq, FakeQuantLayers, GptqOptions, QuantScheme,
     QuantizedTensor,
@@ -98,20 +98,12 @@ impl MlpModel {
         series: &mut EpochSeries,
     ) -> Result<(Mlp, QatReport), JobError> {
         let mut mlp = self.mlp.clone();
-        let loss: Loss = data.task.default_loss();
-        let cfg = TrainConfig {
-            loss,
-            optimizer: OptimizerConfig::adam(f.lr),
-            batch_size: f.batch_size,
-            epochs: f.epochs,
-            lr_schedule: LrSchedule::default(),
-            weight_decay: 0.0,
-            clip_grad_norm: None,
-            dropout: None,
-            early_stopping: None,
-            seed: 0,
-            shuffle: true,
-        };
+        let mut cfg = TrainConfig::new(
+            data.task.default_loss(),
+            OptimizerConfig::adam(f.lr),
+            f.epochs,
+        );
+        cfg.batch_size = f.batch_size;
         let constraint = FakeQuantLayers {
             scheme: *scheme,
             selected: self.selected(selection),

@@ -293,10 +293,6 @@ fn quantize_model(
     let mapped = MappedModel::open(&inputs.model.1)?;
     let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
     let work = mlp_work(&inputs, &names, &control)?;
-    let schemes = match spec.tolerable_loss {
-        Some(_) => finer_schemes(spec.quant_scheme()),
-        None => vec![spec.quant_scheme()],
-    };
     let settings = |scheme| PassSettings {
         mapped: &mapped,
         names: &names,
@@ -316,47 +312,14 @@ fn quantize_model(
         output: &inputs.output,
         job_id: &inputs.job_id,
     };
-    let mut attempts = Vec::new();
-    let mut accepted = None;
-    for (i, scheme) in schemes.iter().enumerate() {
-        let span = (i as f64 / schemes.len() as f64, 1.0 / schemes.len() as f64);
-        let ladder = Ladder {
-            index: i,
-            span,
-            selection: &selection,
-            control: &control,
-            tx: &tx,
-        };
-        let outcome = try_scheme(&settings(*scheme), spec, work.as_ref(), &ladder)?;
-        let loss = outcome.evaluation.as_ref().map(|e| e.loss);
-        let passed = match (spec.tolerable_loss, loss) {
-            (Some(t), Some(l)) => l <= t,
-            _ => true,
-        };
-        attempts.push(Attempt {
-            scheme: SchemeReport::from(scheme),
-            bits_per_weight: outcome.pass.bits_per_weight,
-            metric: outcome.evaluation.as_ref().map(|e| e.metric),
-            after: outcome.evaluation.as_ref().map(|e| e.after),
-            loss,
-            passed,
-        });
-        if passed {
-            accepted = Some(outcome);
-            break;
-        }
-    }
-    let Some(outcome) = accepted else {
-        let metric = work
-            .as_ref()
-            .and_then(|w| w.eval.as_ref())
-            .map_or("metric", |e| e.before.headline().0);
-        return Err(JobError::Invalid(format!(
-            "no scheme kept the {metric} drop within tolerable_loss {}: attempts {}",
-            spec.tolerable_loss.unwrap_or_default(),
-            serde_json::to_value(&attempts).unwrap_or_default()
-        )));
+    let ladder = |index, span| Ladder {
+        index,
+        span,
+        selection: &selection,
+        control: &control,
+        tx: &tx,
     };
+    let (outcome, attempts) = climb(spec, work.as_ref(), settings, ladder)?;
     let bytes_before = std::fs::metadata(&inputs.model.1)?.len();
     let bytes_after = std::fs::metadata(&inputs.output)?.len();
     let name = spec
@@ -378,6 +341,49 @@ fn quantize_model(
         attempts: spec.tolerable_loss.map(|_| attempts),
     };
     Ok((result, inputs.output, name))
+}
+
+/// Tries the requested scheme (and, under `tolerable_loss`, finer ones) until one keeps the
+/// metric's drop within it; returns that scheme's outcome and every attempt.
+fn climb<'a>(
+    spec: &QuantizeSpec,
+    work: Option<&MlpWork>,
+    settings: impl Fn(QuantScheme) -> PassSettings<'a>,
+    ladder: impl Fn(usize, (f64, f64)) -> Ladder<'a>,
+) -> Result<(Outcome, Vec<Attempt>), JobError> {
+    let schemes = match spec.tolerable_loss {
+        Some(_) => finer_schemes(spec.quant_scheme()),
+        None => vec![spec.quant_scheme()],
+    };
+    let mut attempts = Vec::new();
+    for (i, scheme) in schemes.iter().enumerate() {
+        let span = (i as f64 / schemes.len() as f64, 1.0 / schemes.len() as f64);
+        let outcome = try_scheme(&settings(*scheme), spec, work, &ladder(i, span))?;
+        let loss = outcome.evaluation.as_ref().map(|e| e.loss);
+        let passed = match (spec.tolerable_loss, loss) {
+            (Some(t), Some(l)) => l <= t,
+            _ => true,
+        };
+        attempts.push(Attempt {
+            scheme: SchemeReport::from(scheme),
+            bits_per_weight: outcome.pass.bits_per_weight,
+            metric: outcome.evaluation.as_ref().map(|e| e.metric),
+            after: outcome.evaluation.as_ref().map(|e| e.after),
+            loss,
+            passed,
+        });
+        if passed {
+            return Ok((outcome, attempts));
+        }
+    }
+    let metric = work
+        .and_then(|w| w.eval.as_ref())
+        .map_or("metric", |e| e.before.headline().0);
+    Err(JobError::Invalid(format!(
+        "no scheme kept the {metric} drop within tolerable_loss {}: attempts {}",
+        spec.tolerable_loss.unwrap_or_default(),
+        serde_json::to_value(&attempts).unwrap_or_default()
+    )))
 }
 
 /// Where a scheme stands on the ladder, and what it reports to.

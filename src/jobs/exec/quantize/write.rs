@@ -155,11 +155,23 @@ struct Totals {
     signal: f64,
 }
 
+/// The open output file and what the pass has produced so far.
+struct Output<'a> {
+    s: &'a PassSettings<'a>,
+    writer: SafetensorsWriter<std::io::BufWriter<std::fs::File>>,
+    planned_dtypes: HashMap<String, Dtype>,
+    replacements: Replacements,
+    buffer: Vec<f32>,
+    tensors: Vec<TensorReport>,
+    kept: HashMap<String, Array2<f32>>,
+    totals: Totals,
+}
+
 /// Quantizes the selected tensors into `s.output`, one tensor at a time; progress runs over
 /// `span` (start, width).
 pub fn write_pass(
     s: &PassSettings<'_>,
-    mut replacements: Replacements,
+    replacements: Replacements,
     control: &JobControl,
     span: (f64, f64),
 ) -> Result<Pass, JobError> {
@@ -172,87 +184,47 @@ pub fn write_pass(
         metadata.insert("quantization_config".into(), c.to_string());
     }
     metadata.insert("whittle_job_id".into(), s.job_id.to_string());
-    let planned_dtypes: HashMap<String, Dtype> = plan
-        .tensors
-        .iter()
-        .map(|p| (p.name.clone(), p.dtype))
-        .collect();
-    let mut writer = SafetensorsWriter::create(s.output, plan.tensors, metadata)?;
     let n_selected = plan
         .items
         .iter()
         .filter(|i| matches!(i, Item::Quantize { .. }))
         .count();
-    let mut tensors = Vec::with_capacity(n_selected);
-    let mut kept = HashMap::new();
-    let mut totals = Totals::default();
-    let mut buffer: Vec<f32> = Vec::new();
+    let mut out = Output {
+        s,
+        planned_dtypes: plan
+            .tensors
+            .iter()
+            .map(|p| (p.name.clone(), p.dtype))
+            .collect(),
+        writer: SafetensorsWriter::create(s.output, plan.tensors, metadata)?,
+        replacements,
+        buffer: Vec::new(),
+        tensors: Vec::with_capacity(n_selected),
+        kept: HashMap::new(),
+        totals: Totals::default(),
+    };
     for (name, item) in s.names.iter().zip(&plan.items) {
         if control.should_stop() {
             return Err(JobError::Canceled);
         }
-        let t = s.mapped.tensor(name)?;
-        let Item::Quantize { rows, cols } = *item else {
-            match replacements.floats.get(name) {
-                Some(v) => writer.write_tensor(name, &from_f32(v, t.dtype)?)?,
-                None => writer.write_tensor(name, t.data)?,
+        match *item {
+            Item::Copy => out.copy(name)?,
+            Item::Quantize { rows, cols } => {
+                out.quantize(name, rows, cols)?;
+                control.set_progress(
+                    span.0 + span.1 * out.tensors.len() as f64 / n_selected.max(1) as f64,
+                    Some(format!(
+                        "quantized {}/{n_selected}: {name}",
+                        out.tensors.len()
+                    )),
+                );
             }
-            s.mapped.release(name);
-            continue;
-        };
-        let values: &[f32] = match (replacements.floats.get(name), t.as_f32_slice()) {
-            (Some(v), _) => v,
-            (None, Some(v)) => v,
-            (None, None) => {
-                to_f32_into(&t, &mut buffer)?;
-                &buffer
-            }
-        };
-        let at = |e: KernelError| JobError::Invalid(format!("{name}: {e}"));
-        let w = ArrayView2::from_shape((rows, cols), values)
-            .map_err(|e| JobError::Invalid(format!("{name}: {e}")))?;
-        let q = match replacements.quantized.remove(name) {
-            Some(q) => q,
-            None => quantize(w, &s.scheme, s.method).map_err(at)?,
-        };
-        let report = quantized_error_report(w, &q).map_err(at)?;
-        let w_hat = if s.compressed.is_none() || s.keep.contains(name.as_str()) {
-            Some(dequantize(&q).map_err(at)?)
-        } else {
-            None
-        };
-        match (s.compressed, &w_hat) {
-            (Some(format), _) => {
-                for e in compressed_entries(name, &q, format)? {
-                    writer.write_tensor(&e.name, &e.data)?;
-                }
-            }
-            (None, Some(w_hat)) => {
-                let dtype = planned_dtypes.get(name).copied().unwrap_or(Dtype::F32);
-                let flat: Vec<f32> = w_hat.iter().copied().collect();
-                writer.write_tensor(name, &from_f32(&flat, dtype)?)?;
-            }
-            (None, None) => {}
         }
-        tensors.push(tensor_report(
-            name,
-            t.shape,
-            t.dtype,
-            &report,
-            s.scheme.bits,
-        ));
-        totals.add(values, &report, rows * cols, s.scheme.bits);
         // Streaming: this tensor's input pages are not needed again.
         s.mapped.release(name);
-        if let (true, Some(w_hat)) = (s.keep.contains(name.as_str()), w_hat) {
-            kept.insert(name.clone(), w_hat);
-        }
-        control.set_progress(
-            span.0 + span.1 * tensors.len() as f64 / n_selected.max(1) as f64,
-            Some(format!("quantized {}/{n_selected}: {name}", tensors.len())),
-        );
     }
-    writer.finish()?;
+    out.writer.finish()?;
+    let (tensors, totals) = (out.tensors, out.totals);
     let summary = PassSummary {
         n_tensors_copied: s.names.len() - tensors.len(),
         n_tensors_quantized: tensors.len(),
@@ -265,7 +237,71 @@ pub fn write_pass(
         quantization_config: config,
         tensors,
     };
-    Ok(Pass { summary, kept })
+    Ok(Pass {
+        summary,
+        kept: out.kept,
+    })
+}
+
+impl Output<'_> {
+    /// Writes `name` as it is (or as fine-tuned).
+    fn copy(&mut self, name: &str) -> Result<(), JobError> {
+        let t = self.s.mapped.tensor(name)?;
+        match self.replacements.floats.get(name) {
+            Some(v) => self.writer.write_tensor(name, &from_f32(v, t.dtype)?)?,
+            None => self.writer.write_tensor(name, t.data)?,
+        }
+        Ok(())
+    }
+
+    /// Quantizes `name` as a `rows × cols` matrix and writes its entries.
+    fn quantize(&mut self, name: &str, rows: usize, cols: usize) -> Result<(), JobError> {
+        let s = self.s;
+        let t = s.mapped.tensor(name)?;
+        let values: &[f32] = match (self.replacements.floats.get(name), t.as_f32_slice()) {
+            (Some(v), _) => v,
+            (None, Some(v)) => v,
+            (None, None) => {
+                to_f32_into(&t, &mut self.buffer)?;
+                &self.buffer
+            }
+        };
+        let at = |e: KernelError| JobError::Invalid(format!("{name}: {e}"));
+        let w = ArrayView2::from_shape((rows, cols), values)
+            .map_err(|e| JobError::Invalid(format!("{name}: {e}")))?;
+        let q = match self.replacements.quantized.remove(name) {
+            Some(q) => q,
+            None => quantize(w, &s.scheme, s.method).map_err(at)?,
+        };
+        let report = quantized_error_report(w, &q).map_err(at)?;
+        let keep = s.keep.contains(name);
+        let w_hat = if s.compressed.is_none() || keep {
+            Some(dequantize(&q).map_err(at)?)
+        } else {
+            None
+        };
+        match (s.compressed, &w_hat) {
+            (Some(format), _) => {
+                for e in compressed_entries(name, &q, format)? {
+                    self.writer.write_tensor(&e.name, &e.data)?;
+                }
+            }
+            (None, Some(w_hat)) => {
+                let dtype = self.planned_dtypes.get(name).copied().unwrap_or(Dtype::F32);
+                let flat: Vec<f32> = w_hat.iter().copied().collect();
+                self.writer.write_tensor(name, &from_f32(&flat, dtype)?)?;
+            }
+            (None, None) => {}
+        }
+        let bits = s.scheme.bits;
+        self.tensors
+            .push(tensor_report(name, t.shape, t.dtype, &report, bits));
+        self.totals.add(values, &report, rows * cols, bits);
+        if let (true, Some(w_hat)) = (keep, w_hat) {
+            self.kept.insert(name.to_string(), w_hat);
+        }
+        Ok(())
+    }
 }
 
 impl Totals {

@@ -1,6 +1,17 @@
-//! Spec parts that quantize and prune share: fine-tuning settings (one set of limits) and
-//! the quality gate on the eval dataset.
+//! Checks several specs share: the name of an output model, fine-tuning settings (one set of
+//! limits for quantize and prune) and the quality gate on the eval dataset.
 use crate::domain::ValidationErrors;
+
+/// Checks `output_name`: the name of the model a job writes.
+pub fn check_output_name(e: &mut ValidationErrors, output_name: Option<&str>) {
+    if let Some(n) = output_name {
+        e.check(
+            !n.trim().is_empty() && n.len() <= 200,
+            "output_name",
+            "must be 1 to 200 characters",
+        );
+    }
+}
 
 /// Most fine-tuning epochs a job may ask for.
 pub const MAX_FINETUNE_EPOCHS: usize = 10_000;
