@@ -6,6 +6,7 @@
 //! from the trial's own intermediate values and the other trials' records. The study state
 //! (trial rows) lives in the store, never here.
 
+mod draw;
 pub mod pruner;
 pub mod sampler;
 pub mod space;
