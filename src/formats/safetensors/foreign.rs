@@ -20,13 +20,14 @@ pub fn looks_like_pickle_or_zip(prefix: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// True when a file name has an extension used for pickle checkpoints (.bin, .pt, .pth, .ckpt,
-/// .pkl), which whittle refuses without parsing.
+/// File extensions of pickle checkpoints (PyTorch `.bin`/`.pt`/`.pth`, Lightning `.ckpt`,
+/// plain pickles), which whittle refuses by name without parsing.
+pub const PICKLE_EXTENSIONS: [&str; 6] = [".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"];
+
+/// True when a file name (any case) ends with one of [`PICKLE_EXTENSIONS`].
 pub fn has_pickle_checkpoint_extension(filename: &str) -> bool {
     let lower = filename.to_ascii_lowercase();
-    [".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
+    PICKLE_EXTENSIONS.iter().any(|ext| lower.ends_with(ext))
 }
 
 #[cfg(test)]
