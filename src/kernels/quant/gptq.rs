@@ -18,8 +18,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+use super::data_free::assemble;
 use super::params::{encode_one, non_finite_error, rtn_params, GroupParams};
-use super::rtn::assemble;
 use super::{Granularity, QuantScheme, QuantizedTensor};
 use crate::kernels::KernelError;
 

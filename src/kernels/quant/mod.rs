@@ -51,15 +51,15 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::kernels::KernelError;
 
+mod data_free;
 mod gptq;
 mod params;
 mod report;
-mod rtn;
 mod search;
 
+pub use data_free::{dequantize, fake_quantize, quantize_rtn_reference};
 pub use gptq::{quantize_gptq, quantize_gptq_reference, GptqOptions};
 pub use report::{error_report, quantized_error_report, ErrorReport};
-pub use rtn::{dequantize, fake_quantize, quantize_rtn_reference};
 
 /// Which weights share one scale (and zero point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,9 +307,9 @@ pub fn quantize(
 ) -> Result<QuantizedTensor, KernelError> {
     scheme.validate()?;
     match method {
-        QuantMethod::Rtn => rtn::quantize_with(w, scheme, &rtn::RtnRule),
-        QuantMethod::Mse => rtn::quantize_with(w, scheme, &rtn::MseRule),
-        QuantMethod::Hqq => rtn::quantize_with(w, scheme, &rtn::HqqRule),
+        QuantMethod::Rtn => data_free::quantize_with(w, scheme, &data_free::RtnRule),
+        QuantMethod::Mse => data_free::quantize_with(w, scheme, &data_free::MseRule),
+        QuantMethod::Hqq => data_free::quantize_with(w, scheme, &data_free::HqqRule),
     }
 }
 
