@@ -561,6 +561,26 @@ mod tests {
         cfg
     }
 
+    /// A relu MLP with an identity output layer, He-normal initialized from `seed`.
+    fn relu_mlp(sizes: &[usize], seed: u64) -> Mlp {
+        Mlp::new_initialized(
+            sizes,
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            seed,
+        )
+        .unwrap()
+    }
+
+    /// Two-class targets: row `i` is class 1 when `class_one(i)`.
+    fn binary_targets(rows: usize, class_one: impl Fn(usize) -> bool) -> Targets {
+        Targets::Classification {
+            labels: (0..rows).map(|i| class_one(i) as usize).collect(),
+            n_classes: 2,
+        }
+    }
+
     #[test]
     fn learns_xor() {
         let x = ndarray::array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
@@ -727,27 +747,10 @@ mod tests {
         // Validation labels disagree with the training rule, so validation loss rises while
         // the model fits the training set.
         let x = gaussian(200, 5, 9);
-        let train_labels: Vec<usize> = (0..200).map(|i| (x[[i, 0]] > 0.0) as usize).collect();
+        let y = binary_targets(200, |i| x[[i, 0]] > 0.0);
         let vx = gaussian(100, 5, 10);
-        let val_labels: Vec<usize> = (0..100)
-            .map(|i| (vx[[i, 0]] + 2.0 * vx[[i, 1]] > 0.0) as usize)
-            .collect();
-        let y = Targets::Classification {
-            labels: train_labels,
-            n_classes: 2,
-        };
-        let vy = Targets::Classification {
-            labels: val_labels,
-            n_classes: 2,
-        };
-        let mut model = Mlp::new_initialized(
-            &[5, 32, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            5,
-        )
-        .unwrap();
+        let vy = binary_targets(100, |i| vx[[i, 0]] + 2.0 * vx[[i, 1]] > 0.0);
+        let mut model = relu_mlp(&[5, 32, 2], 5);
         let mut cfg = classification_cfg(200, 1e-2);
         cfg.early_stopping = Some(EarlyStopping {
             patience: 3,
@@ -784,19 +787,8 @@ mod tests {
     #[test]
     fn mask_constraint_keeps_pruned_weights_at_zero() {
         let x = gaussian(256, 6, 11);
-        let labels: Vec<usize> = (0..256).map(|i| (x[[i, 2]] > 0.0) as usize).collect();
-        let y = Targets::Classification {
-            labels,
-            n_classes: 2,
-        };
-        let mut model = Mlp::new_initialized(
-            &[6, 16, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            6,
-        )
-        .unwrap();
+        let y = binary_targets(256, |i| x[[i, 2]] > 0.0);
+        let mut model = relu_mlp(&[6, 16, 2], 6);
         let mask = Array2::from_shape_fn((16, 6), |(o, i)| ((o + i) % 2) as f32);
         let constraint = MaskConstraint::new(vec![Some(mask.clone()), None]).unwrap();
         let report = train(
@@ -827,21 +819,8 @@ mod tests {
     #[test]
     fn fake_quant_trains_float_master_weights() {
         let x = gaussian(256, 4, 12);
-        let labels: Vec<usize> = (0..256)
-            .map(|i| (x[[i, 0]] - x[[i, 1]] > 0.0) as usize)
-            .collect();
-        let y = Targets::Classification {
-            labels,
-            n_classes: 2,
-        };
-        let mut model = Mlp::new_initialized(
-            &[4, 16, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            7,
-        )
-        .unwrap();
+        let y = binary_targets(256, |i| x[[i, 0]] - x[[i, 1]] > 0.0);
+        let mut model = relu_mlp(&[4, 16, 2], 7);
         let cfg = classification_cfg(30, 1e-2);
         let report = train(
             &mut model,
@@ -895,14 +874,7 @@ mod tests {
             labels: (0..100).map(|i| i % 2).collect(),
             n_classes: 2,
         };
-        let mut model = Mlp::new_initialized(
-            &[3, 4, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            8,
-        )
-        .unwrap();
+        let mut model = relu_mlp(&[3, 4, 2], 8);
         let mut cfg = classification_cfg(10, 1e-3);
         cfg.batch_size = 10;
         let mut cancel = StopAfter {
@@ -964,14 +936,7 @@ mod tests {
             labels: vec![0; 10],
             n_classes: 2,
         };
-        let mut model = Mlp::new_initialized(
-            &[3, 4, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            10,
-        )
-        .unwrap();
+        let mut model = relu_mlp(&[3, 4, 2], 10);
         let cfg = classification_cfg(1, 1e-3);
         let short = Targets::Classification {
             labels: vec![0; 9],
