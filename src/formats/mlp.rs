@@ -1,7 +1,8 @@
 //! The MLP layout of a safetensors file: which tensors form the layers, where the
 //! activations and preprocessing live, and conversion to and from [`Mlp`].
 //!
-//! Layout written by whittle (and by the peer tools' exporters):
+//! Layout written by whittle (and by the PyTorch and scikit-learn exporters of the digits
+//! example):
 //! `layers.N.weight` `[out, in]`, `layers.N.bias` `[out]`, and `__metadata__` with
 //! `arch = "mlp"`, `activations = "relu,relu,none"` (one per layer), plus optional `task`,
 //! `classes`, `input_mean`, `input_std` and `feature_names` (JSON arrays as strings).
@@ -541,7 +542,7 @@ mod tests {
         let (x, labels) = read_digits("digits_test.csv");
         let pred = mlp.predict_classes(x.view()).unwrap();
         let correct = pred.iter().zip(&labels).filter(|(p, t)| p == t).count();
-        // The peer's numpy forward pass and sklearn both get 350/360 = 0.9722.
+        // A numpy forward pass over the same file and scikit-learn both get 350/360 = 0.9722.
         assert_eq!(correct, 350);
         assert!((accuracy(&labels, &pred).unwrap() - 0.9722).abs() < 1e-4);
     }

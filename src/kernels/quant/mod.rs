@@ -30,7 +30,7 @@
 //! rounded **up** to their storage precision ([`ScaleDtype`]) before the codes are computed, so
 //! nothing is clipped and `|x − x̂| ≤ s/2` holds for every element.
 //!
-//! The product seed's 4-bit example `q = round(x · scale)` is the symmetric per-tensor case
+//! The textbook 4-bit example `q = round(x · scale)` is the symmetric per-tensor case
 //! with `scale = 1/s` here (our `s` multiplies the codes back).
 //!
 //! `mse` proposes code assignments from shrunk min-max ranges (clipping ratios 1.10…0.55),
