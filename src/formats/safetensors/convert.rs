@@ -200,8 +200,9 @@ pub fn f8_e5m2_to_f32(b: u8) -> f32 {
 }
 
 /// f32 → IEEE binary16 bits, round to nearest, ties to even; overflow → ±inf, NaN → quiet NaN.
-#[inline]
-pub fn f32_to_f16(x: f32) -> u16 {
+/// (The bulk encoder uses `half`'s slice conversion; this scalar twin checks it in the tests.)
+#[cfg(test)]
+fn f32_to_f16(x: f32) -> u16 {
     f16::from_f32(x).to_bits()
 }
 

@@ -18,8 +18,8 @@ mod mapped;
 mod writer;
 
 pub use convert::{
-    bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, f8_e4m3_to_f32, f8_e5m2_to_f32, from_f32,
-    to_f32, to_f32_into,
+    bf16_to_f32, f16_to_f32, f32_to_bf16, f8_e4m3_to_f32, f8_e5m2_to_f32, from_f32, to_f32,
+    to_f32_into,
 };
 pub use foreign::{has_pickle_checkpoint_extension, looks_like_pickle_or_zip, PICKLE_EXTENSIONS};
 pub use header::inspect;

@@ -12,10 +12,7 @@ use std::mem::MaybeUninit;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::params::{
-    decode_group, encode_group, fake_group, non_finite_error, rtn_params, store_scale_up,
-    GroupParams,
-};
+use super::params::{decode_group, encode_group, fake_group, rtn_params, GroupParams};
 use super::{Granularity, QuantScheme, QuantizedTensor};
 use crate::kernels::KernelError;
 
@@ -382,10 +379,13 @@ pub fn fake_quantize(w: ArrayView2<f32>, scheme: &QuantScheme) -> Result<Array2<
 
 /// Reference implementation for tests: plain scalar RTN (iterator min/max, `round_ties_even`,
 /// `clamp`), one group at a time. Must produce exactly the codes of the fast path.
-pub fn quantize_rtn_reference(
+#[cfg(test)]
+fn quantize_rtn_reference(
     w: ArrayView2<f32>,
     scheme: &QuantScheme,
 ) -> Result<QuantizedTensor, KernelError> {
+    use super::params::{non_finite_error, store_scale_up};
+
     scheme.validate()?;
     let (rows, cols) = w.dim();
     if rows == 0 || cols == 0 {

@@ -397,7 +397,8 @@ pub fn quantize_gptq(
 /// Reference implementation for tests: textbook GPTQ in f64 — explicit inverse by
 /// Gauss-Jordan, plain Cholesky of it, every update applied immediately (no blocks), all rows
 /// of a column at once. Same group rules as [`quantize_gptq`].
-pub fn quantize_gptq_reference(
+#[cfg(test)]
+fn quantize_gptq_reference(
     w: ArrayView2<f32>,
     hessian: ArrayView2<f32>,
     scheme: &QuantScheme,
@@ -497,6 +498,7 @@ pub fn quantize_gptq_reference(
 }
 
 /// Inverse of a `[n, n]` matrix by Gauss-Jordan with partial pivoting (reference only).
+#[cfg(test)]
 fn gauss_jordan_inverse(a: &[f64], n: usize) -> Result<Vec<f64>, KernelError> {
     let mut m = a.to_vec();
     let mut inv = vec![0.0f64; n * n];

@@ -57,8 +57,8 @@ mod params;
 mod report;
 mod search;
 
-pub use data_free::{dequantize, fake_quantize, quantize_rtn_reference};
-pub use gptq::{quantize_gptq, quantize_gptq_reference, GptqOptions};
+pub use data_free::{dequantize, fake_quantize};
+pub use gptq::{quantize_gptq, GptqOptions};
 pub use report::{error_report, quantized_error_report, ErrorReport};
 
 /// Which weights share one scale (and zero point).
