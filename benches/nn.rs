@@ -1,8 +1,8 @@
 //! MLP kernel benchmarks: GEMM throughput at the training shapes of a 64→256→256→10 MLP
 //! (whittle's kernel vs ndarray/matrixmultiply vs the `gemm` crate) and training throughput.
 //!
-//! Before the criterion groups, prints one JSON line per end-to-end run (the peer tools'
-//! benchmark: Adam lr 1e-3, batch 64, relu): digits 30 epochs and a seeded synthetic
+//! Before the criterion groups, prints one JSON line per end-to-end run (the setup of the
+//! PyTorch and scikit-learn baselines: Adam lr 1e-3, batch 64, relu): digits 30 epochs and a seeded synthetic
 //! 100k×64 10-class set (80k train) for 5 epochs, with samples/s and test accuracy.
 //! Set `WHITTLE_BENCH_E2E=0` to skip them.
 

@@ -1,5 +1,5 @@
-//! Weight quantization throughput on a 4096×4096 f32 N(0, 0.02²) matrix (seed 0), the
-//! matrix of the peer baselines (numpy / torch / gguf, see `/work/shared/peers/RESULTS.md`).
+//! Weight quantization throughput on a 4096×4096 f32 N(0, 0.02²) matrix (seed 0), the same
+//! matrix the numpy, PyTorch and GGUF (llama.cpp) baselines quantize in their Python scripts.
 //! GB/s counts the 67.1 MB f32 input once. Also prints one JSON line of quality figures.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::Array2;

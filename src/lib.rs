@@ -1,4 +1,4 @@
-//! whittle: a model-optimization service. See `ARCHITECTURE` in the README for the rooms.
+//! whittle: a model-optimization service. See `docs/architecture.md` for the rooms.
 pub mod api;
 pub mod app;
 pub mod artifacts;

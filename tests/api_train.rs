@@ -21,7 +21,7 @@ async fn evaluate_sklearn_model_reproduces_peer(backend: Backend) {
         .await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let r = &done["result"];
-    // The peer (numpy forward pass over the same file) gets 350/360 right.
+    // A numpy forward pass over the same file gets 350/360 right.
     assert_eq!(r["accuracy"].as_f64().unwrap(), 350.0 / 360.0, "{r}");
     let cm = r["confusion_matrix"].as_array().unwrap();
     assert_eq!(cm.len(), 10);

@@ -17,7 +17,9 @@ use uuid::Uuid;
 use super::extract::{AppPath, AppQuery};
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
 use crate::artifacts::{model_key, SpooledFile};
-use crate::formats::safetensors::{looks_like_pickle_or_zip, Inventory, MappedModel};
+use crate::formats::safetensors::{
+    has_pickle_checkpoint_extension, looks_like_pickle_or_zip, Inventory, MappedModel,
+};
 use crate::store::{ModelRow, NewModel};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -128,8 +130,6 @@ pub struct UploadModelQuery {
     pub name: Option<String>,
 }
 
-const PICKLE_EXTENSIONS: [&str; 4] = [".bin", ".pt", ".pth", ".ckpt"];
-
 fn refuse_pickle(what: &str) -> ApiError {
     ApiError::UnsupportedMediaType(format!(
         "{what} looks like a PyTorch pickle/zip checkpoint; whittle never loads pickles. Convert it to safetensors \
@@ -142,8 +142,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     if trimmed.is_empty() || trimmed.len() > 200 {
         return Err(ApiError::field("name", "must be 1 to 200 characters"));
     }
-    let lower = trimmed.to_ascii_lowercase();
-    if PICKLE_EXTENSIONS.iter().any(|ext| lower.ends_with(ext)) {
+    if has_pickle_checkpoint_extension(trimmed) {
         return Err(refuse_pickle(&format!("'{trimmed}'")));
     }
     Ok(())
@@ -153,7 +152,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 ///
 /// The body is the raw file (`application/octet-stream`), or `multipart/form-data` with a
 /// `file` part (and an optional `name` part). The file is validated completely before it is
-/// accepted. Pickle checkpoints (`.bin`, `.pt`, `.pth`, `.ckpt`) are refused with 415.
+/// accepted. Pickle checkpoints (`.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`, `.pickle`) are
+/// refused with 415.
 #[utoipa::path(post, path = "/v1/models", tag = "models", params(UploadModelQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the safetensors file"),
     responses((status = 201, description = "model stored", body = ModelDto),

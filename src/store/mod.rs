@@ -1,7 +1,7 @@
 //! Persistence: `trait Store` and its two backends. **All SQL lives in this room.**
 //!
-//! Both backends implement the same behaviour; `tests/store_conformance.rs` runs one suite
-//! against each. Queue rules (ARCHITECTURE.md): claims use `FOR UPDATE SKIP LOCKED` on
+//! Both backends implement the same behaviour; `tests/store_conformance/` runs one suite
+//! against each. Queue rules (see `docs/architecture.md`): claims use `FOR UPDATE SKIP LOCKED` on
 //! Postgres; every finishing update is fenced by `state='running' AND locked_by AND attempt`
 //! and reports `false`/`None` when the fence fails (the lease was lost, the result is discarded).
 pub mod postgres;

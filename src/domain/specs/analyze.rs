@@ -1,4 +1,4 @@
-//! `analyze`: per-tensor statistics of a model (the seed's step 1, "统计参数").
+//! `analyze`: per-tensor statistics of a model (parameter statistics, "统计参数").
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

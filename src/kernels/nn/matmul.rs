@@ -402,7 +402,8 @@ mod portable {
 }
 
 /// Reference implementation for tests: the textbook triple loop in f64.
-pub fn matmul_reference(
+#[cfg(test)]
+fn matmul_reference(
     m: usize,
     n: usize,
     k: usize,

@@ -18,8 +18,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+use super::data_free::assemble;
 use super::params::{encode_one, non_finite_error, rtn_params, GroupParams};
-use super::rtn::assemble;
 use super::{Granularity, QuantScheme, QuantizedTensor};
 use crate::kernels::KernelError;
 
@@ -403,7 +403,8 @@ pub fn quantize_gptq(
 /// Reference implementation for tests: textbook GPTQ in f64 — explicit inverse by
 /// Gauss-Jordan, plain Cholesky of it, every update applied immediately (no blocks), all rows
 /// of a column at once. Same group rules as [`quantize_gptq`].
-pub fn quantize_gptq_reference(
+#[cfg(test)]
+fn quantize_gptq_reference(
     w: ArrayView2<f32>,
     hessian: ArrayView2<f32>,
     scheme: &QuantScheme,
@@ -503,6 +504,7 @@ pub fn quantize_gptq_reference(
 }
 
 /// Inverse of a `[n, n]` matrix by Gauss-Jordan with partial pivoting (reference only).
+#[cfg(test)]
 fn gauss_jordan_inverse(a: &[f64], n: usize) -> Result<Vec<f64>, KernelError> {
     let mut m = a.to_vec();
     let mut inv = vec![0.0f64; n * n];

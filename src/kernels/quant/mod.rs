@@ -30,7 +30,7 @@
 //! rounded **up** to their storage precision ([`ScaleDtype`]) before the codes are computed, so
 //! nothing is clipped and `|x − x̂| ≤ s/2` holds for every element.
 //!
-//! The product seed's 4-bit example `q = round(x · scale)` is the symmetric per-tensor case
+//! The textbook 4-bit example `q = round(x · scale)` is the symmetric per-tensor case
 //! with `scale = 1/s` here (our `s` multiplies the codes back).
 //!
 //! `mse` proposes code assignments from shrunk min-max ranges (clipping ratios 1.10…0.55),
@@ -51,17 +51,17 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::kernels::KernelError;
 
+mod data_free;
 mod gptq;
 mod params;
 mod qat;
 mod report;
-mod rtn;
 mod search;
 
-pub use gptq::{layer_hessian, quantize_gptq, quantize_gptq_reference, GptqOptions};
+pub use data_free::{dequantize, fake_quantize};
+pub use gptq::{layer_hessian, quantize_gptq, GptqOptions};
 pub use qat::FakeQuantLayers;
 pub use report::{error_report, quantized_error_report, ErrorReport};
-pub use rtn::{dequantize, fake_quantize, quantize_rtn_reference};
 
 /// Which weights share one scale (and zero point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,9 +309,9 @@ pub fn quantize(
 ) -> Result<QuantizedTensor, KernelError> {
     scheme.validate()?;
     match method {
-        QuantMethod::Rtn => rtn::quantize_with(w, scheme, &rtn::RtnRule),
-        QuantMethod::Mse => rtn::quantize_with(w, scheme, &rtn::MseRule),
-        QuantMethod::Hqq => rtn::quantize_with(w, scheme, &rtn::HqqRule),
+        QuantMethod::Rtn => data_free::quantize_with(w, scheme, &data_free::RtnRule),
+        QuantMethod::Mse => data_free::quantize_with(w, scheme, &data_free::MseRule),
+        QuantMethod::Hqq => data_free::quantize_with(w, scheme, &data_free::HqqRule),
     }
 }
 

@@ -7,6 +7,7 @@
 //! (trial rows) lives in the store, never here.
 
 pub mod cv;
+mod draw;
 pub mod pruner;
 pub mod sampler;
 pub mod space;

@@ -7,14 +7,17 @@
 use std::collections::BTreeMap;
 
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::space::{float_value, grid_size, Distribution, SearchSpace};
+use super::draw::{sample_random, trial_rng};
+use super::space::{grid_size, Distribution, SearchSpace};
 use super::{tpe, Direction, TrialRecord};
 use crate::kernels::KernelError;
+
+pub use super::tpe::TpeConfig;
 
 /// How the next trial's parameters are chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,37 +42,6 @@ pub enum Sampler {
 
 fn default_grid_points() -> usize {
     5
-}
-
-/// TPE settings (Optuna's names and defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TpeConfig {
-    /// Stream seed.
-    pub seed: u64,
-    /// Random trials before TPE starts (counting complete trials).
-    pub n_startup_trials: usize,
-    /// Candidates drawn from the "good" density per parameter.
-    pub n_ei_candidates: usize,
-    /// Fraction of trials in the "good" group: `min(ceil(gamma·n), max_good_trials)`.
-    pub gamma: f64,
-    /// Cap on the "good" group size.
-    pub max_good_trials: usize,
-    /// Weight of the prior kernel (uniform-ish over the range) in both densities.
-    pub prior_weight: f64,
-}
-
-impl Default for TpeConfig {
-    fn default() -> Self {
-        TpeConfig {
-            seed: 0,
-            n_startup_trials: 10,
-            n_ei_candidates: 24,
-            gamma: 0.1,
-            max_good_trials: 25,
-            prior_weight: 1.0,
-        }
-    }
 }
 
 impl Sampler {
@@ -100,13 +72,6 @@ impl Sampler {
             _ => Ok(()),
         }
     }
-}
-
-/// The random stream of trial `trial_number`.
-pub(crate) fn trial_rng(seed: u64, trial_number: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(trial_number as u64);
-    rng
 }
 
 /// Parameters for trial `trial_number`. `history` is every trial the study knows about (any
@@ -177,68 +142,6 @@ fn without_replacement(
     rng.set_stream(u64::MAX);
     perm.shuffle(&mut rng);
     space.grid_point(perm[trial_number % size], 2)
-}
-
-/// Independent draws for every parameter, in space order.
-pub(crate) fn sample_random(space: &SearchSpace, rng: &mut ChaCha8Rng) -> BTreeMap<String, Value> {
-    space
-        .params
-        .iter()
-        .map(|(name, d)| (name.clone(), random_value(d, rng)))
-        .collect()
-}
-
-/// One uniform (log-uniform for log parameters) draw; assumes a validated distribution.
-pub(crate) fn random_value(d: &Distribution, rng: &mut ChaCha8Rng) -> Value {
-    match *d {
-        Distribution::Float {
-            low,
-            high,
-            step: Some(step),
-            ..
-        } => {
-            let n = Distribution::float_steps(low, high, step);
-            let i = rng.random_range(0..=n);
-            float_value((low + i as f64 * step).min(high))
-        }
-        Distribution::Float {
-            low,
-            high,
-            log,
-            step: None,
-        } => {
-            let u: f64 = rng.random();
-            let v = if log {
-                (low.ln() + u * (high.ln() - low.ln())).exp()
-            } else {
-                low + u * (high - low)
-            };
-            float_value(v.clamp(low, high))
-        }
-        Distribution::Int {
-            low,
-            high,
-            log: true,
-            ..
-        } => {
-            // Log-uniform over [low − ½, high + ½] then rounded, so every integer has the
-            // mass of its log-width (as Optuna does).
-            let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
-            let u: f64 = rng.random();
-            let v = (a + u * (b - a)).exp().round() as i64;
-            Value::from(v.clamp(low, high))
-        }
-        Distribution::Int {
-            low, high, step, ..
-        } => {
-            let n = Distribution::int_steps(low, high, step);
-            Value::from(low + rng.random_range(0..=n) as i64 * step)
-        }
-        Distribution::Categorical { ref choices } => {
-            let i = rng.random_range(0..choices.len().max(1));
-            choices.get(i).cloned().unwrap_or(Value::Null)
-        }
-    }
 }
 
 #[cfg(test)]

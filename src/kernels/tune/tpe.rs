@@ -12,11 +12,43 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::sampler::{sample_random, trial_rng, TpeConfig};
+use super::draw::{sample_random, trial_rng};
 use super::space::{float_value, Distribution, SearchSpace};
 use super::{Direction, TrialRecord, TrialState};
+
+/// TPE settings (Optuna's names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TpeConfig {
+    /// Stream seed.
+    pub seed: u64,
+    /// Random trials before TPE starts (counting complete trials).
+    pub n_startup_trials: usize,
+    /// Candidates drawn from the "good" density per parameter.
+    pub n_ei_candidates: usize,
+    /// Fraction of trials in the "good" group: `min(ceil(gamma·n), max_good_trials)`.
+    pub gamma: f64,
+    /// Cap on the "good" group size.
+    pub max_good_trials: usize,
+    /// Weight of the prior kernel (uniform-ish over the range) in both densities.
+    pub prior_weight: f64,
+}
+
+impl Default for TpeConfig {
+    fn default() -> Self {
+        TpeConfig {
+            seed: 0,
+            n_startup_trials: 10,
+            n_ei_candidates: 24,
+            gamma: 0.1,
+            max_good_trials: 25,
+            prior_weight: 1.0,
+        }
+    }
+}
 
 /// TPE draw for trial `trial_number` (random until `n_startup_trials` trials are complete).
 pub(crate) fn sample_tpe(

@@ -1,6 +1,7 @@
-//! The row-parallel quantize driver (shared by `rtn`, `mse` and `hqq`, which differ only in how
-//! a group's parameters are chosen), dequantization, fake quantization, and the scalar RTN
-//! reference twin used by the tests.
+//! The data-free quantizers: one row-parallel driver shared by `rtn`, `mse` and `hqq`, which
+//! need only the weights and differ only in how a group's parameters are chosen; plus
+//! dequantization, fake quantization, and the scalar RTN reference twin used by the tests.
+//! (`gptq` needs calibration inputs and lives in its own module.)
 //!
 //! One pass over memory: each rayon task takes whole rows; for every group of a row the
 //! parameters are chosen and the group is encoded while it is still in L1, straight into the
@@ -11,10 +12,7 @@ use std::mem::MaybeUninit;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::params::{
-    decode_group, encode_group, fake_group, non_finite_error, rtn_params, store_scale_up,
-    GroupParams,
-};
+use super::params::{decode_group, encode_group, fake_group, rtn_params, GroupParams};
 use super::{Granularity, QuantScheme, QuantizedTensor};
 use crate::kernels::KernelError;
 
@@ -142,45 +140,46 @@ fn row_body<T, R: ParamRule, S: GroupSink<T>>(
     Ok(())
 }
 
-/// [`row_body`] compiled for AVX-512 (16 lanes per min/max/convert instruction).
-///
-/// # Safety
-/// The CPU must support AVX-512 F/BW/VL/DQ (checked by [`row_kernel`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn row_avx512<T, R: ParamRule, S: GroupSink<T>>(
-    xr: &[f32],
-    ahead: &[f32],
-    or: &mut [MaybeUninit<T>],
-    pr: &mut [GroupParams],
-    g: usize,
-    scheme: &QuantScheme,
-    rule: &R,
-    sink: &S,
-) -> Result<(), KernelError> {
-    row_body(xr, ahead, or, pr, g, scheme, rule, sink)
+/// Defines `unsafe fn $name`: [`row_body`] compiled with the target features `$features`,
+/// so the same generic body gets wider vector instructions without a separate copy.
+macro_rules! row_body_with_features {
+    ($(#[$doc:meta])* $name:ident, $features:literal) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name<T, R: ParamRule, S: GroupSink<T>>(
+            xr: &[f32],
+            ahead: &[f32],
+            or: &mut [MaybeUninit<T>],
+            pr: &mut [GroupParams],
+            g: usize,
+            scheme: &QuantScheme,
+            rule: &R,
+            sink: &S,
+        ) -> Result<(), KernelError> {
+            row_body(xr, ahead, or, pr, g, scheme, rule, sink)
+        }
+    };
 }
 
-/// [`row_body`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA (checked by [`row_kernel`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn row_avx2<T, R: ParamRule, S: GroupSink<T>>(
-    xr: &[f32],
-    ahead: &[f32],
-    or: &mut [MaybeUninit<T>],
-    pr: &mut [GroupParams],
-    g: usize,
-    scheme: &QuantScheme,
-    rule: &R,
-    sink: &S,
-) -> Result<(), KernelError> {
-    row_body(xr, ahead, or, pr, g, scheme, rule, sink)
-}
+row_body_with_features!(
+    /// [`row_body`] compiled for AVX-512 (16 lanes per min/max/convert instruction).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F/BW/VL/DQ (checked by [`row_kernel`]).
+    row_avx512,
+    "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"
+);
+
+row_body_with_features!(
+    /// [`row_body`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA (checked by [`row_kernel`]).
+    row_avx2,
+    "avx2,fma"
+);
 
 /// Runtime dispatch: the widest instruction set the CPU has (the build stays baseline x86-64).
 #[inline(always)]
@@ -380,10 +379,13 @@ pub fn fake_quantize(w: ArrayView2<f32>, scheme: &QuantScheme) -> Result<Array2<
 
 /// Reference implementation for tests: plain scalar RTN (iterator min/max, `round_ties_even`,
 /// `clamp`), one group at a time. Must produce exactly the codes of the fast path.
-pub fn quantize_rtn_reference(
+#[cfg(test)]
+fn quantize_rtn_reference(
     w: ArrayView2<f32>,
     scheme: &QuantScheme,
 ) -> Result<QuantizedTensor, KernelError> {
+    use super::params::{non_finite_error, store_scale_up};
+
     scheme.validate()?;
     let (rows, cols) = w.dim();
     if rows == 0 || cols == 0 {

@@ -1,346 +1,26 @@
-//! Mini-batch training of an [`Mlp`]: shuffling, forward/backward passes over preallocated
-//! feature-major buffers, gradient clipping, optimizer steps, constraints, validation,
-//! early stopping and cancellation.
-//!
-//! Layout: activations live feature-major (`[features × batch]`) so every product is
-//! [`matmul`]'s broadcast-A form without packing; the weight gradient reads a batch-major copy
-//! of the layer input made by one small transpose. All buffers are allocated once per call.
+//! The training loop: [`Trainer`] runs one epoch per call (shuffle, batches, optimizer steps,
+//! constraints, validation, early stopping), [`train()`] drives it to the end, and
+//! [`evaluate`] scores a model on a labelled set.
 
-use super::activation::Activation;
-use super::constraint::WeightConstraint;
-use super::loss::{Loss, SampleTarget};
-use super::matmul::{matmul, no_epilogue, transpose_into, StridedMat};
-use super::model::{argmax, Dense, Mlp};
-use super::optim::{step, LrSchedule, OptimizerConfig, ParamState, StepScalars};
-use crate::kernels::KernelError;
 use ndarray::{Array2, ArrayView2};
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
+
+use super::backprop::Workspace;
+use super::config::{EpochReport, Evaluation, Monitor, TrainConfig, TrainObserver, TrainReport};
+use super::targets::{contiguous_values, TargetRows, Targets};
+use crate::kernels::nn::activation::Activation;
+use crate::kernels::nn::constraint::WeightConstraint;
+use crate::kernels::nn::loss::{Loss, SampleTarget};
+use crate::kernels::nn::model::{argmax, Dense, Mlp};
+use crate::kernels::nn::optim::{step, OptimizerConfig, ParamState, StepScalars};
+use crate::kernels::KernelError;
 
 /// RNG stream for the per-epoch shuffle (the seed is shared with dropout, streams differ).
 const SHUFFLE_STREAM: u64 = 1;
 /// RNG stream for dropout masks.
 const DROPOUT_STREAM: u64 = 2;
-
-/// Training targets.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Targets {
-    /// One class index per row, each `< n_classes`.
-    Classification {
-        /// Class index per row.
-        labels: Vec<usize>,
-        /// Number of classes.
-        n_classes: usize,
-    },
-    /// `[n, n_outputs]` target values.
-    Regression(Array2<f32>),
-}
-
-impl Targets {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        match self {
-            Targets::Classification { labels, .. } => labels.len(),
-            Targets::Regression(y) => y.nrows(),
-        }
-    }
-
-    /// True when there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Number of classes for classification targets.
-    pub fn n_classes(&self) -> Option<usize> {
-        match self {
-            Targets::Classification { n_classes, .. } => Some(*n_classes),
-            Targets::Regression(_) => None,
-        }
-    }
-
-    fn check(&self, rows: usize, n_outputs: usize, what: &str) -> Result<(), KernelError> {
-        if self.len() != rows {
-            return Err(KernelError::Shape(format!(
-                "{what}: {rows} feature rows but {} targets",
-                self.len()
-            )));
-        }
-        match self {
-            Targets::Classification { labels, n_classes } => {
-                if let Some(bad) = labels.iter().find(|&&c| c >= *n_classes) {
-                    return Err(KernelError::invalid(
-                        "labels",
-                        format!("{what}: class {bad} out of range for {n_classes} classes"),
-                    ));
-                }
-            }
-            Targets::Regression(y) => {
-                if y.ncols() != n_outputs {
-                    return Err(KernelError::Shape(format!(
-                        "{what}: {} target columns for a model with {n_outputs} outputs",
-                        y.ncols()
-                    )));
-                }
-                if y.iter().any(|v| !v.is_finite()) {
-                    return Err(KernelError::invalid(
-                        "targets",
-                        format!("{what}: not finite"),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Row access to targets without per-row allocation.
-enum TargetRows<'a> {
-    Classes(&'a [usize]),
-    Values(&'a [f32], usize),
-}
-
-impl<'a> TargetRows<'a> {
-    fn new(t: &'a Targets, storage: &'a Option<Array2<f32>>) -> Result<Self, KernelError> {
-        Ok(match t {
-            Targets::Classification { labels, .. } => TargetRows::Classes(labels),
-            Targets::Regression(y) => {
-                let slice = storage
-                    .as_ref()
-                    .and_then(|s| s.as_slice())
-                    .ok_or_else(|| KernelError::Shape("targets are not contiguous".into()))?;
-                TargetRows::Values(slice, y.ncols())
-            }
-        })
-    }
-
-    fn row(&self, r: usize) -> SampleTarget<'a> {
-        match self {
-            TargetRows::Classes(c) => SampleTarget::Class(c.get(r).copied().unwrap_or(usize::MAX)),
-            TargetRows::Values(v, cols) => {
-                SampleTarget::Values(v.get(r * cols..(r + 1) * cols).unwrap_or(&[]))
-            }
-        }
-    }
-}
-
-/// Standard-layout copy of regression targets (None for classification).
-fn contiguous_values(t: &Targets) -> Option<Array2<f32>> {
-    match t {
-        Targets::Regression(y) => Some(y.as_standard_layout().into_owned()),
-        Targets::Classification { .. } => None,
-    }
-}
-
-/// What early stopping watches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Monitor {
-    /// Validation loss (lower is better).
-    #[default]
-    ValLoss,
-    /// Validation metric: accuracy or R² (higher is better).
-    ValMetric,
-    /// Training loss (lower is better), for runs without a validation set.
-    TrainLoss,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-/// Stop when the monitored value has not improved by `min_delta` for `patience` epochs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EarlyStopping {
-    /// Epochs without improvement before stopping (≥ 1).
-    pub patience: usize,
-    /// Minimum change that counts as an improvement.
-    #[serde(default)]
-    pub min_delta: f32,
-    /// The watched value.
-    #[serde(default)]
-    pub monitor: Monitor,
-    /// Put back the weights of the best epoch at the end.
-    #[serde(default = "default_true")]
-    pub restore_best: bool,
-}
-
-fn default_batch_size() -> usize {
-    64
-}
-
-/// Everything that controls one training run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainConfig {
-    /// Objective.
-    pub loss: Loss,
-    /// Optimizer and its hyper-parameters.
-    pub optimizer: OptimizerConfig,
-    /// Rows per mini-batch (the last batch of an epoch may be smaller).
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-    /// Passes over the training set.
-    pub epochs: usize,
-    /// Learning-rate schedule.
-    #[serde(default)]
-    pub lr_schedule: LrSchedule,
-    /// Weight decay on weights (not biases): L2 on the gradient, decoupled for AdamW.
-    #[serde(default)]
-    pub weight_decay: f32,
-    /// Rescale gradients whose global L2 norm exceeds this.
-    #[serde(default)]
-    pub clip_grad_norm: Option<f32>,
-    /// Dropout probability on hidden-layer outputs.
-    #[serde(default)]
-    pub dropout: Option<f32>,
-    /// Early stopping on a monitored value.
-    #[serde(default)]
-    pub early_stopping: Option<EarlyStopping>,
-    /// Seed of shuffling and dropout.
-    #[serde(default)]
-    pub seed: u64,
-    /// Reshuffle rows every epoch.
-    #[serde(default = "default_true")]
-    pub shuffle: bool,
-}
-
-impl TrainConfig {
-    /// A config with the given loss, optimizer and epochs and defaults elsewhere
-    /// (batch 64, constant lr, no decay/clipping/dropout/early stopping, seed 0, shuffle).
-    pub fn new(loss: Loss, optimizer: OptimizerConfig, epochs: usize) -> Self {
-        TrainConfig {
-            loss,
-            optimizer,
-            batch_size: default_batch_size(),
-            epochs,
-            lr_schedule: LrSchedule::default(),
-            weight_decay: 0.0,
-            clip_grad_norm: None,
-            dropout: None,
-            early_stopping: None,
-            seed: 0,
-            shuffle: true,
-        }
-    }
-
-    /// Every out-of-range setting at once (empty = valid).
-    pub fn problems(&self) -> Vec<KernelError> {
-        let mut out = self.optimizer.problems();
-        out.extend(self.lr_schedule.problems());
-        if self.batch_size == 0 {
-            out.push(KernelError::invalid("batch_size", "must be ≥ 1"));
-        }
-        if self.epochs == 0 {
-            out.push(KernelError::invalid("epochs", "must be ≥ 1"));
-        }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            out.push(KernelError::invalid("weight_decay", "must be ≥ 0"));
-        }
-        if let Some(c) = self.clip_grad_norm {
-            if !(c > 0.0 && c.is_finite()) {
-                out.push(KernelError::invalid("clip_grad_norm", "must be positive"));
-            }
-        }
-        if let Some(p) = self.dropout {
-            if !(0.0..1.0).contains(&p) {
-                out.push(KernelError::invalid("dropout", "must be in [0, 1)"));
-            }
-        }
-        if let Some(es) = &self.early_stopping {
-            if es.patience == 0 {
-                out.push(KernelError::invalid(
-                    "early_stopping.patience",
-                    "must be ≥ 1",
-                ));
-            }
-            if !(es.min_delta >= 0.0 && es.min_delta.is_finite()) {
-                out.push(KernelError::invalid(
-                    "early_stopping.min_delta",
-                    "must be ≥ 0",
-                ));
-            }
-        }
-        if let Loss::Huber { delta } = self.loss {
-            if !(delta > 0.0 && delta.is_finite()) {
-                out.push(KernelError::invalid("loss.delta", "must be positive"));
-            }
-        }
-        out
-    }
-}
-
-/// Metrics of one finished epoch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochReport {
-    /// Epochs completed so far (1-based).
-    pub epoch: usize,
-    /// Mean training loss over the epoch's batches (with dropout, before the epoch's last
-    /// update took effect).
-    pub train_loss: f64,
-    /// Loss on the validation set after the epoch.
-    pub val_loss: Option<f64>,
-    /// Accuracy (classification) or R² (regression) on the validation set.
-    pub val_metric: Option<f64>,
-    /// Learning rate of the epoch's last step.
-    pub lr: f32,
-}
-
-/// Receives progress and may stop training.
-pub trait TrainObserver {
-    /// Called after every epoch; `Break` ends training normally (e.g. a tuner's pruner).
-    fn on_epoch(&mut self, _report: &EpochReport) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-
-    /// Polled between batches; `true` aborts with [`KernelError::Canceled`]. Must be cheap.
-    fn should_stop(&self) -> bool {
-        false
-    }
-}
-
-/// An observer that never stops training.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoopObserver;
-
-impl TrainObserver for NoopObserver {}
-
-/// Outcome of a training run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainReport {
-    /// Epochs completed.
-    pub epochs_run: usize,
-    /// Epoch (1-based) with the best monitored value, when early stopping was configured.
-    pub best_epoch: Option<usize>,
-    /// Early stopping ended the run before `epochs`.
-    pub stopped_early: bool,
-    /// The observer ended the run (`on_epoch` returned `Break`).
-    pub stopped_by_observer: bool,
-    /// The weights of `best_epoch` were put back.
-    pub restored_best: bool,
-    /// Optimizer steps taken.
-    pub steps: u64,
-    /// One entry per epoch.
-    pub history: Vec<EpochReport>,
-    /// Training loss of the returned model's epoch.
-    pub final_train_loss: f64,
-    /// Validation loss of the returned model.
-    pub final_val_loss: Option<f64>,
-    /// Validation metric of the returned model.
-    pub final_val_metric: Option<f64>,
-}
-
-/// Loss and metric of a model on a labelled set.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    /// Mean loss (as in training, without regularization).
-    pub loss: f64,
-    /// Accuracy (classification) or mean R² over outputs (regression).
-    pub metric: f64,
-}
 
 /// Mean `loss` and metric (accuracy or R²) of `model` on `(x, y)`.
 pub fn evaluate(
@@ -415,280 +95,6 @@ fn mean_r2(t: ArrayView2<f32>, p: ArrayView2<f32>) -> f64 {
         };
     }
     sum / t.ncols().max(1) as f64
-}
-
-/// Per-call buffers, sized once for the largest batch.
-struct Workspace {
-    /// Batch capacity = leading dimension of every feature-major buffer.
-    cap: usize,
-    /// Gathered input rows, batch-major `[cap × n_in]`.
-    xb: Vec<f32>,
-    /// `acts[0]` = input, `acts[l+1]` = output of layer `l`; feature-major `[width × cap]`.
-    acts: Vec<Vec<f32>>,
-    /// Pre-activations of layers whose derivative needs them (gelu).
-    pre: Vec<Option<Vec<f32>>>,
-    /// Dropout scale per hidden output (0 or 1/(1−p)), when dropout is on.
-    masks: Vec<Option<Vec<f32>>>,
-    /// Batch-major copy of a layer input for the weight gradient.
-    hb: Vec<f32>,
-    /// Gradient w.r.t. the current layer's pre-activation, and the next one down.
-    dz: Vec<f32>,
-    dz_next: Vec<f32>,
-    /// One sample's outputs / pre-activations / gradient during the loss.
-    h_col: Vec<f32>,
-    z_col: Vec<f32>,
-    g_col: Vec<f32>,
-    /// Weight and bias gradients per layer.
-    grad_w: Vec<Vec<f32>>,
-    grad_b: Vec<Vec<f32>>,
-}
-
-impl Workspace {
-    fn new(model: &Mlp, cap: usize, dropout: bool) -> Self {
-        let sizes = model.layer_sizes();
-        let width = sizes.iter().copied().max().unwrap_or(0);
-        let n_layers = model.layers.len();
-        let n_out = model.n_outputs();
-        Workspace {
-            cap,
-            xb: vec![0.0; cap * model.n_inputs()],
-            acts: sizes.iter().map(|&s| vec![0.0; s * cap]).collect(),
-            pre: model
-                .layers
-                .iter()
-                .map(|l| {
-                    (!l.activation.derivative_from_output()).then(|| vec![0.0; l.n_outputs() * cap])
-                })
-                .collect(),
-            masks: model
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (dropout && i + 1 < n_layers).then(|| vec![0.0; l.n_outputs() * cap]))
-                .collect(),
-            hb: vec![0.0; cap * width],
-            dz: vec![0.0; width * cap],
-            dz_next: vec![0.0; width * cap],
-            h_col: vec![0.0; n_out],
-            z_col: vec![0.0; n_out],
-            g_col: vec![0.0; n_out],
-            grad_w: model
-                .layers
-                .iter()
-                .map(|l| vec![0.0; l.weight.len()])
-                .collect(),
-            grad_b: model
-                .layers
-                .iter()
-                .map(|l| vec![0.0; l.bias.len()])
-                .collect(),
-        }
-    }
-
-    /// Forward, loss and backward for the rows `idx`; fills `grad_w`/`grad_b` with the
-    /// batch-mean gradient and returns the summed per-sample loss.
-    #[allow(clippy::too_many_arguments)]
-    fn forward_backward(
-        &mut self,
-        model: &Mlp,
-        fwd: &[Option<Array2<f32>>],
-        x: &[f32],
-        targets: &TargetRows<'_>,
-        idx: &[usize],
-        loss: Loss,
-        dropout: Option<(f32, &mut ChaCha8Rng)>,
-        parallel: bool,
-    ) -> Result<f64, KernelError> {
-        let bs = idx.len();
-        let cap = self.cap;
-        let n_in = model.n_inputs();
-        let n_layers = model.layers.len();
-        for (b, &r) in idx.iter().enumerate() {
-            let src = x
-                .get(r * n_in..(r + 1) * n_in)
-                .ok_or_else(|| KernelError::Shape(format!("row {r} out of range")))?;
-            self.xb[b * n_in..(b + 1) * n_in].copy_from_slice(src);
-        }
-        transpose_into(bs, n_in, &self.xb, n_in, &mut self.acts[0], cap)?;
-
-        if let Some((p, rng)) = dropout {
-            let scale = 1.0 / (1.0 - p);
-            for mask in self.masks.iter_mut().flatten() {
-                for row in mask.chunks_mut(cap) {
-                    for m in &mut row[..bs] {
-                        *m = if rng.random::<f32>() < p { 0.0 } else { scale };
-                    }
-                }
-            }
-        }
-
-        for (l, layer) in model.layers.iter().enumerate() {
-            let w = weight_slice(fwd.get(l).and_then(Option::as_ref).unwrap_or(&layer.weight))?;
-            let bias = layer.bias.as_slice().unwrap_or(&[]);
-            let (n_o, n_i) = layer.weight.dim();
-            let (inputs, outputs) = self.acts.split_at_mut(l + 1);
-            let input = &inputs[l];
-            let output = &mut outputs[0];
-            let mask = self.masks[l].as_deref();
-            let act = layer.activation;
-            if let Some(pre) = self.pre[l].as_mut() {
-                let add_bias = |i: usize, _j: usize, v: &mut [f32]| {
-                    let b = bias.get(i).copied().unwrap_or(0.0);
-                    v.iter_mut().for_each(|x| *x += b);
-                };
-                let a = StridedMat::row_major(w, n_i);
-                matmul(n_o, bs, n_i, a, input, cap, pre, cap, &add_bias, parallel)?;
-                for (i, (zr, hr)) in pre.chunks(cap).zip(output.chunks_mut(cap)).enumerate() {
-                    for (h, &z) in hr[..bs].iter_mut().zip(&zr[..bs]) {
-                        *h = act.apply(z);
-                    }
-                    if let Some(m) = mask {
-                        hr[..bs]
-                            .iter_mut()
-                            .zip(&m[i * cap..i * cap + bs])
-                            .for_each(|(h, s)| *h *= s);
-                    }
-                }
-            } else {
-                let epilogue = |i: usize, j: usize, v: &mut [f32]| {
-                    let b = bias.get(i).copied().unwrap_or(0.0);
-                    v.iter_mut().for_each(|x| *x += b);
-                    act.apply_slice(v);
-                    if let Some(m) = mask.and_then(|m| m.get(i * cap + j..i * cap + j + v.len())) {
-                        v.iter_mut().zip(m).for_each(|(x, s)| *x *= s);
-                    }
-                };
-                let a = StridedMat::row_major(w, n_i);
-                matmul(
-                    n_o, bs, n_i, a, input, cap, output, cap, &epilogue, parallel,
-                )?;
-            }
-        }
-
-        // Loss and ∂loss/∂z of the output layer, scaled to the batch mean.
-        let last = n_layers - 1;
-        let out_act = model.layers[last].activation;
-        let n_out = model.n_outputs();
-        let inv_bs = 1.0 / bs as f32;
-        let mut total = 0.0f64;
-        {
-            let h = &self.acts[n_layers];
-            let z = self.pre[last].as_deref().unwrap_or(h);
-            for (b, &r) in idx.iter().enumerate() {
-                for j in 0..n_out {
-                    self.h_col[j] = h[j * cap + b];
-                    self.z_col[j] = z[j * cap + b];
-                }
-                total += loss.sample(
-                    out_act,
-                    &self.z_col,
-                    &self.h_col,
-                    targets.row(r),
-                    Some(&mut self.g_col),
-                );
-                for j in 0..n_out {
-                    self.dz[j * cap + b] = self.g_col[j] * inv_bs;
-                }
-            }
-        }
-
-        for l in (0..n_layers).rev() {
-            let layer = &model.layers[l];
-            let (n_o, n_i) = layer.weight.dim();
-            for (db, row) in self.grad_b[l].iter_mut().zip(self.dz.chunks(cap)) {
-                *db = row[..bs].iter().sum();
-            }
-            let hb: &[f32] = if l == 0 {
-                &self.xb
-            } else {
-                transpose_into(n_i, bs, &self.acts[l], cap, &mut self.hb, n_i)?;
-                &self.hb
-            };
-            let dz = StridedMat::row_major(&self.dz, cap);
-            matmul(
-                n_o,
-                n_i,
-                bs,
-                dz,
-                hb,
-                n_i,
-                &mut self.grad_w[l],
-                n_i,
-                &no_epilogue,
-                parallel,
-            )?;
-            if l == 0 {
-                break;
-            }
-            // ∂loss/∂z of layer l−1 = (Wᵀ·dz) ⊙ dropout mask ⊙ f'(z).
-            let w = weight_slice(fwd.get(l).and_then(Option::as_ref).unwrap_or(&layer.weight))?;
-            let prev = model.layers[l - 1].activation;
-            let h_prev = &self.acts[l];
-            let z_prev = self.pre[l - 1].as_deref();
-            let mask = self.masks[l - 1].as_deref();
-            let epilogue = |i: usize, j: usize, g: &mut [f32]| {
-                let range = i * cap + j..i * cap + j + g.len();
-                let Some(h) = h_prev.get(range.clone()) else {
-                    return;
-                };
-                let z = z_prev.and_then(|z| z.get(range.clone())).unwrap_or(h);
-                match mask.and_then(|m| m.get(range.clone())) {
-                    None => prev.mul_derivative_slice(g, z, h),
-                    Some(m) => {
-                        for (k, gv) in g.iter_mut().enumerate() {
-                            let s = m[k];
-                            *gv = if s == 0.0 {
-                                0.0
-                            } else {
-                                *gv * s * prev.derivative(z[k], h[k] / s)
-                            };
-                        }
-                    }
-                }
-            };
-            let wt = StridedMat::transposed(w, n_i);
-            matmul(
-                n_i,
-                bs,
-                n_o,
-                wt,
-                &self.dz,
-                cap,
-                &mut self.dz_next,
-                cap,
-                &epilogue,
-                parallel,
-            )?;
-            std::mem::swap(&mut self.dz, &mut self.dz_next);
-        }
-        Ok(total)
-    }
-
-    fn clip_gradients(&mut self, max_norm: f32) {
-        let sq: f64 = self
-            .grad_w
-            .iter()
-            .chain(&self.grad_b)
-            .flat_map(|g| g.iter())
-            .map(|&v| (v as f64) * (v as f64))
-            .sum();
-        let norm = sq.sqrt();
-        if norm > max_norm as f64 {
-            // PyTorch's clip_grad_norm_ factor.
-            let scale = (max_norm as f64 / (norm + 1e-6)) as f32;
-            self.grad_w
-                .iter_mut()
-                .chain(self.grad_b.iter_mut())
-                .for_each(|g| {
-                    g.iter_mut().for_each(|v| *v *= scale);
-                });
-        }
-    }
-}
-
-fn weight_slice(w: &Array2<f32>) -> Result<&[f32], KernelError> {
-    w.as_slice()
-        .ok_or_else(|| KernelError::Shape("weight is not in standard layout".into()))
 }
 
 /// Recomputes the forward weights of every layer from the constraint.
@@ -1140,181 +546,39 @@ fn constrained_copy(model: &Mlp, fwd: &[Option<Array2<f32>>]) -> Option<Mlp> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::{EarlyStopping, NoopObserver};
+    use super::super::gaussian;
     use super::*;
     use crate::kernels::nn::fixtures::read_digits;
+    use crate::kernels::nn::optim::LrSchedule;
     use crate::kernels::nn::{Init, MaskConstraint};
-    use rand_distr::{Distribution, Normal};
     use std::cell::Cell;
-
-    fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let normal = Normal::new(0.0f32, 1.0).unwrap();
-        Array2::from_shape_fn((rows, cols), |_| normal.sample(&mut rng))
-    }
-
-    /// Batch loss (mean) through the training forward pass, with dropout masks drawn from a
-    /// clone of `rng` so every evaluation sees the same masks.
-    fn batch_loss(
-        model: &Mlp,
-        x: &Array2<f32>,
-        y: &Targets,
-        loss: Loss,
-        dropout: Option<(f32, &ChaCha8Rng)>,
-    ) -> (f64, Workspace) {
-        let n = x.nrows();
-        let mut ws = Workspace::new(model, n, dropout.is_some());
-        let values = contiguous_values(y);
-        let rows = TargetRows::new(y, &values).unwrap();
-        let idx: Vec<usize> = (0..n).collect();
-        let fwd = vec![None; model.layers.len()];
-        let mut rng = dropout.map(|(p, r)| (p, r.clone()));
-        let drop = rng.as_mut().map(|(p, r)| (*p, r));
-        let total = ws
-            .forward_backward(
-                model,
-                &fwd,
-                x.as_slice().unwrap(),
-                &rows,
-                &idx,
-                loss,
-                drop,
-                false,
-            )
-            .unwrap();
-        (total / n as f64, ws)
-    }
-
-    /// Compares every weight and bias gradient with central differences of the batch loss.
-    /// f32 forward passes with step 1e-3 give ~3e-5 rounding noise (ε·loss/2h) and O(h²)
-    /// truncation; the tolerance 1e-3 + 2 % leaves room for both but not for a wrong term.
-    /// The small step also keeps relu kinks from being crossed at these fixed seeds.
-    fn check_gradients(
-        model: &Mlp,
-        x: &Array2<f32>,
-        y: &Targets,
-        loss: Loss,
-        dropout: Option<(f32, &ChaCha8Rng)>,
-    ) {
-        let (_, ws) = batch_loss(model, x, y, loss, dropout);
-        let h = 1e-3f32;
-        for l in 0..model.layers.len() {
-            for k in 0..model.layers[l].weight.len() + model.layers[l].bias.len() {
-                let mut plus = model.clone();
-                let mut minus = model.clone();
-                let n_w = model.layers[l].weight.len();
-                let analytic = if k < n_w {
-                    plus.layers[l].weight.as_slice_mut().unwrap()[k] += h;
-                    minus.layers[l].weight.as_slice_mut().unwrap()[k] -= h;
-                    ws.grad_w[l][k]
-                } else {
-                    plus.layers[l].bias[k - n_w] += h;
-                    minus.layers[l].bias[k - n_w] -= h;
-                    ws.grad_b[l][k - n_w]
-                };
-                let numeric = (batch_loss(&plus, x, y, loss, dropout).0
-                    - batch_loss(&minus, x, y, loss, dropout).0)
-                    / (2.0 * h as f64);
-                let err = (numeric - analytic as f64).abs();
-                assert!(
-                    err < 1e-3 + 0.02 * numeric.abs(),
-                    "{loss:?} hidden {} layer {l} param {k}: numeric {numeric} analytic {analytic}",
-                    model.layers[0].activation
-                );
-            }
-        }
-    }
-
-    /// Smallest |pre-activation| of any hidden unit over the rows of `x`.
-    fn kink_margin(model: &Mlp, x: &Array2<f32>) -> f32 {
-        let mut h = x.clone();
-        let mut margin = f32::INFINITY;
-        for layer in &model.layers[..model.layers.len() - 1] {
-            let z = h.dot(&layer.weight.t()) + &layer.bias;
-            margin = z.iter().fold(margin, |m, v| m.min(v.abs()));
-            h = z.mapv(|v| layer.activation.apply(v));
-        }
-        margin
-    }
-
-    #[test]
-    fn gradients_match_finite_differences() {
-        let x = gaussian(7, 3, 1);
-        let classes = Targets::Classification {
-            labels: vec![0, 1, 2, 1, 0, 2, 2],
-            n_classes: 3,
-        };
-        let binary = Targets::Classification {
-            labels: vec![0, 1, 1, 0, 1, 0, 1],
-            n_classes: 2,
-        };
-        let values = Targets::Regression(gaussian(7, 2, 2));
-        let probs = Targets::Regression(gaussian(7, 2, 3).mapv(|v| 1.0 / (1.0 + (-v).exp())));
-        for hidden in Activation::ALL {
-            let cases: [(Loss, Activation, usize, &Targets); 6] = [
-                (Loss::CrossEntropy, Activation::Identity, 3, &classes),
-                (Loss::BinaryCrossEntropy, Activation::Identity, 1, &binary),
-                (Loss::BinaryCrossEntropy, Activation::Sigmoid, 2, &probs),
-                (Loss::Mse, Activation::Tanh, 2, &values),
-                (Loss::Mae, Activation::Identity, 2, &values),
-                (Loss::Huber { delta: 0.7 }, Activation::Gelu, 2, &values),
-            ];
-            for (loss, out_act, n_out, y) in cases {
-                // Pick the first seed whose hidden pre-activations all stay 0.01 away from
-                // relu's kink, so a ±1e-3 step cannot cross it.
-                let model = (11..200)
-                    .map(|seed| {
-                        Mlp::new_initialized(
-                            &[3, 5, 4, n_out],
-                            hidden,
-                            out_act,
-                            Init::GlorotNormal,
-                            seed,
-                        )
-                        .unwrap()
-                    })
-                    .find(|m| kink_margin(m, &x) > 0.01)
-                    .unwrap();
-                check_gradients(&model, &x, y, loss, None);
-            }
-        }
-    }
-
-    #[test]
-    fn gradients_match_finite_differences_with_dropout() {
-        let x = gaussian(6, 3, 4);
-        let y = Targets::Classification {
-            labels: vec![0, 1, 2, 1, 0, 2],
-            n_classes: 3,
-        };
-        let rng = ChaCha8Rng::seed_from_u64(5);
-        for hidden in [Activation::Tanh, Activation::Gelu] {
-            let model = Mlp::new_initialized(
-                &[3, 6, 5, 3],
-                hidden,
-                Activation::Identity,
-                Init::GlorotNormal,
-                2,
-            )
-            .unwrap();
-            check_gradients(&model, &x, &y, Loss::CrossEntropy, Some((0.4, &rng)));
-        }
-        // The masks really drop units: some hidden outputs are zeroed.
-        let model = Mlp::new_initialized(
-            &[3, 6, 5, 3],
-            Activation::Tanh,
-            Activation::Identity,
-            Init::GlorotNormal,
-            2,
-        )
-        .unwrap();
-        let (_, ws) = batch_loss(&model, &x, &y, Loss::CrossEntropy, Some((0.4, &rng)));
-        assert!(ws.acts[1].iter().filter(|v| **v == 0.0).count() > 5);
-    }
+    use std::ops::ControlFlow;
 
     fn classification_cfg(epochs: usize, lr: f32) -> TrainConfig {
         let mut cfg = TrainConfig::new(Loss::CrossEntropy, OptimizerConfig::adam(lr), epochs);
         cfg.seed = 3;
         cfg
+    }
+
+    /// A relu MLP with an identity output layer, He-normal initialized from `seed`.
+    fn relu_mlp(sizes: &[usize], seed: u64) -> Mlp {
+        Mlp::new_initialized(
+            sizes,
+            Activation::Relu,
+            Activation::Identity,
+            Init::HeNormal,
+            seed,
+        )
+        .unwrap()
+    }
+
+    /// Two-class targets: row `i` is class 1 when `class_one(i)`.
+    fn binary_targets(rows: usize, class_one: impl Fn(usize) -> bool) -> Targets {
+        Targets::Classification {
+            labels: (0..rows).map(|i| class_one(i) as usize).collect(),
+            n_classes: 2,
+        }
     }
 
     #[test]
@@ -1483,27 +747,10 @@ mod tests {
         // Validation labels disagree with the training rule, so validation loss rises while
         // the model fits the training set.
         let x = gaussian(200, 5, 9);
-        let train_labels: Vec<usize> = (0..200).map(|i| (x[[i, 0]] > 0.0) as usize).collect();
+        let y = binary_targets(200, |i| x[[i, 0]] > 0.0);
         let vx = gaussian(100, 5, 10);
-        let val_labels: Vec<usize> = (0..100)
-            .map(|i| (vx[[i, 0]] + 2.0 * vx[[i, 1]] > 0.0) as usize)
-            .collect();
-        let y = Targets::Classification {
-            labels: train_labels,
-            n_classes: 2,
-        };
-        let vy = Targets::Classification {
-            labels: val_labels,
-            n_classes: 2,
-        };
-        let mut model = Mlp::new_initialized(
-            &[5, 32, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            5,
-        )
-        .unwrap();
+        let vy = binary_targets(100, |i| vx[[i, 0]] + 2.0 * vx[[i, 1]] > 0.0);
+        let mut model = relu_mlp(&[5, 32, 2], 5);
         let mut cfg = classification_cfg(200, 1e-2);
         cfg.early_stopping = Some(EarlyStopping {
             patience: 3,
@@ -1540,19 +787,8 @@ mod tests {
     #[test]
     fn mask_constraint_keeps_pruned_weights_at_zero() {
         let x = gaussian(256, 6, 11);
-        let labels: Vec<usize> = (0..256).map(|i| (x[[i, 2]] > 0.0) as usize).collect();
-        let y = Targets::Classification {
-            labels,
-            n_classes: 2,
-        };
-        let mut model = Mlp::new_initialized(
-            &[6, 16, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            6,
-        )
-        .unwrap();
+        let y = binary_targets(256, |i| x[[i, 2]] > 0.0);
+        let mut model = relu_mlp(&[6, 16, 2], 6);
         let mask = Array2::from_shape_fn((16, 6), |(o, i)| ((o + i) % 2) as f32);
         let constraint = MaskConstraint::new(vec![Some(mask.clone()), None]).unwrap();
         let report = train(
@@ -1583,21 +819,8 @@ mod tests {
     #[test]
     fn fake_quant_trains_float_master_weights() {
         let x = gaussian(256, 4, 12);
-        let labels: Vec<usize> = (0..256)
-            .map(|i| (x[[i, 0]] - x[[i, 1]] > 0.0) as usize)
-            .collect();
-        let y = Targets::Classification {
-            labels,
-            n_classes: 2,
-        };
-        let mut model = Mlp::new_initialized(
-            &[4, 16, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            7,
-        )
-        .unwrap();
+        let y = binary_targets(256, |i| x[[i, 0]] - x[[i, 1]] > 0.0);
+        let mut model = relu_mlp(&[4, 16, 2], 7);
         let cfg = classification_cfg(30, 1e-2);
         let report = train(
             &mut model,
@@ -1651,14 +874,7 @@ mod tests {
             labels: (0..100).map(|i| i % 2).collect(),
             n_classes: 2,
         };
-        let mut model = Mlp::new_initialized(
-            &[3, 4, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            8,
-        )
-        .unwrap();
+        let mut model = relu_mlp(&[3, 4, 2], 8);
         let mut cfg = classification_cfg(10, 1e-3);
         cfg.batch_size = 10;
         let mut cancel = StopAfter {
@@ -1720,14 +936,7 @@ mod tests {
             labels: vec![0; 10],
             n_classes: 2,
         };
-        let mut model = Mlp::new_initialized(
-            &[3, 4, 2],
-            Activation::Relu,
-            Activation::Identity,
-            Init::HeNormal,
-            10,
-        )
-        .unwrap();
+        let mut model = relu_mlp(&[3, 4, 2], 10);
         let cfg = classification_cfg(1, 1e-3);
         let short = Targets::Classification {
             labels: vec![0; 9],
@@ -1799,26 +1008,6 @@ mod tests {
             &mse,
             None,
             &mut NoopObserver
-        )
-        .is_err());
-    }
-
-    #[test]
-    fn config_serde_round_trip() {
-        let json = r#"{"loss":"cross_entropy","optimizer":{"kind":"adamw","lr":0.001},"epochs":5,
-            "lr_schedule":{"decay":{"kind":"step","step_size":2,"gamma":0.5},"warmup_epochs":1},
-            "weight_decay":0.01,"clip_grad_norm":1.0,"dropout":0.1,
-            "early_stopping":{"patience":3,"monitor":"val_metric"}}"#;
-        let cfg: TrainConfig = serde_json::from_str(json).unwrap();
-        assert_eq!(cfg.batch_size, 64);
-        assert!(cfg.shuffle);
-        assert_eq!(cfg.early_stopping.unwrap().monitor, Monitor::ValMetric);
-        assert!(cfg.early_stopping.unwrap().restore_best);
-        let back: TrainConfig =
-            serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
-        assert_eq!(back, cfg);
-        assert!(serde_json::from_str::<TrainConfig>(
-            r#"{"loss":"mse","optimizer":{"kind":"sgd","lr":0.1},"epochs":1,"typo":1}"#
         )
         .is_err());
     }
