@@ -5,7 +5,7 @@ use common::{fixture, spawn_app, Backend, TestOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn evaluate_sklearn_model_reproduces_peer(backend: Backend) {
+async fn evaluate_sklearn_model_reproduces_scikit_learn(backend: Backend) {
     let Some(app) = spawn_app(backend, TestOptions::default()).await else {
         return;
     };
@@ -207,7 +207,7 @@ async fn bad_train_and_evaluate_specs(backend: Backend) {
 }
 
 on_both_backends!(
-    evaluate_sklearn_model_reproduces_peer,
+    evaluate_sklearn_model_reproduces_scikit_learn,
     train_digits_then_evaluate,
     regression_reaches_r2,
     bad_train_and_evaluate_specs,

@@ -277,16 +277,6 @@ pub fn unpack_codes(
     Ok(out)
 }
 
-/// Packs the 4-bit codes of a `[rows, cols]` matrix, 8 per int32 (see [`pack_codes`]).
-pub fn pack_int4(codes: &[i8], rows: usize, cols: usize) -> Result<Vec<i32>, FormatError> {
-    pack_codes(codes, rows, cols, 4)
-}
-
-/// Unpacks 8 nibbles per int32 back to signed 4-bit codes (see [`unpack_codes`]).
-pub fn unpack_int4(packed: &[i32], rows: usize, cols: usize) -> Result<Vec<i8>, FormatError> {
-    unpack_codes(packed, rows, cols, 4)
-}
-
 /// Packs `[rows, groups]` zero points along rows (`packed_dim=0`): `[⌈rows/pf⌉, groups]`.
 fn pack_codes_dim0(
     z: &[i8],
@@ -926,19 +916,19 @@ mod tests {
         // Codes 0..=7 → +8 → nibbles 8,9,…,15, first code in the lowest nibble:
         // 0xFEDCBA98 as i32 = 4275878552 − 2^32 = −19088744.
         let codes: Vec<i8> = (0..8).collect();
-        assert_eq!(pack_int4(&codes, 1, 8).unwrap(), vec![-19_088_744]);
+        assert_eq!(pack_codes(&codes, 1, 8, 4).unwrap(), vec![-19_088_744]);
         // All −8 → all-zero nibbles.
-        assert_eq!(pack_int4(&[-8; 8], 1, 8).unwrap(), vec![0]);
+        assert_eq!(pack_codes(&[-8; 8], 1, 8, 4).unwrap(), vec![0]);
         // A partial run is zero padded: [7, −8, 0] → nibbles 15, 0, 8 → 0x80F = 2063.
         // Two rows of 9 codes: row 0 = [−1; 9] → nibble 7 → 0x77777777, then 7.
         let mut m = vec![-1i8; 9];
         m.extend([7, -8, 0, 0, 0, 0, 0, 0, 0]);
-        let p = pack_int4(&m, 2, 9).unwrap();
+        let p = pack_codes(&m, 2, 9, 4).unwrap();
         assert_eq!(p, vec![0x7777_7777, 7, 0x8888_880F_u32 as i32, 8]);
-        assert_eq!(pack_int4(&[7, -8, 0], 1, 3).unwrap(), vec![2063]);
-        assert_eq!(unpack_int4(&p, 2, 9).unwrap(), m);
-        assert_eq!(unpack_int4(&[-19_088_744], 1, 8).unwrap(), codes);
-        assert!(unpack_int4(&p, 2, 17).is_err());
+        assert_eq!(pack_codes(&[7, -8, 0], 1, 3, 4).unwrap(), vec![2063]);
+        assert_eq!(unpack_codes(&p, 2, 9, 4).unwrap(), m);
+        assert_eq!(unpack_codes(&[-19_088_744], 1, 8, 4).unwrap(), codes);
+        assert!(unpack_codes(&p, 2, 17, 4).is_err());
     }
 
     #[test]

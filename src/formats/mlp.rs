@@ -540,7 +540,7 @@ mod tests {
     }
 
     #[test]
-    fn digits_fixture_matches_peer_accuracy() {
+    fn digits_fixture_matches_scikit_learn_accuracy() {
         let (mlp, arch) = load_mlp(&fixture(), None).unwrap();
         assert_eq!(arch.layer_sizes, vec![64, 256, 256, 10]);
         assert_eq!(
@@ -557,7 +557,7 @@ mod tests {
     }
 
     #[test]
-    fn fixture_resaves_in_the_peer_layout() {
+    fn fixture_resaves_in_the_pytorch_layout() {
         let original = fixture();
         let (mlp, arch) = load_mlp(&original, None).unwrap();
         let bytes = save_mlp(&mlp, &arch, &BTreeMap::new()).unwrap();

@@ -49,17 +49,6 @@ impl MaskConstraint {
         Ok(MaskConstraint { masks })
     }
 
-    /// Masks that keep every currently-zero weight of `model` at zero (fine-tuning a pruned
-    /// model).
-    pub fn from_zeros(model: &Mlp) -> Self {
-        let masks = model
-            .layers
-            .iter()
-            .map(|l| Some(l.weight.mapv(|w| if w == 0.0 { 0.0 } else { 1.0 })))
-            .collect();
-        MaskConstraint { masks }
-    }
-
     /// The mask of `layer`, if any.
     pub fn mask(&self, layer: usize) -> Option<&Array2<f32>> {
         self.masks.get(layer).and_then(Option::as_ref)
@@ -124,11 +113,5 @@ mod tests {
         let wrong = MaskConstraint::new(vec![Some(Array2::ones((3, 2)))]).unwrap();
         assert!(wrong.check(&model).is_err());
         assert!(MaskConstraint::new(vec![Some(array![[0.5]])]).is_err());
-        let mut pruned = model.clone();
-        pruned.layers[0].weight[[0, 1]] = 0.0;
-        assert_eq!(
-            MaskConstraint::from_zeros(&pruned).mask(0).unwrap()[[0, 1]],
-            0.0
-        );
     }
 }

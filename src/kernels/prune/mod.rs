@@ -24,11 +24,10 @@ pub mod wanda;
 pub use magnitude::{
     global_magnitude_cutoff, magnitude_masks, threshold_masks, MagnitudeCutoff, Scope,
 };
-pub use schedule::{polynomial_decay, PolynomialDecay};
+pub use schedule::PolynomialDecay;
 pub use semi::nm_mask;
 pub use structured::{
-    neuron_scores, remove_neurons, structured_prune, structured_prune_per_layer, Norm,
-    StructuredReport,
+    neuron_scores, remove_neurons, structured_prune_per_layer, Norm, StructuredReport,
 };
 pub use wanda::{input_feature_norms, wanda_mask, wanda_nm_mask};
 
@@ -154,11 +153,6 @@ impl SparsityReport {
                 .collect(),
         )
     }
-
-    /// Report over masks (counts `false` entries).
-    pub fn from_masks(masks: &[Array2<bool>]) -> Self {
-        Self::from_parts(masks.iter().map(TensorSparsity::from_mask).collect())
-    }
 }
 
 #[cfg(test)]
@@ -216,7 +210,9 @@ mod tests {
             }
         );
         assert_eq!(sparsity(a.view()), 0.5);
-        let m = SparsityReport::from_masks(&[array![[true, false, false]]]);
-        assert_eq!(m.global.zeros, 2);
+        assert_eq!(
+            TensorSparsity::from_mask(&array![[true, false, false]]).zeros,
+            2
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Gradual-pruning sparsity schedule: TF-MOT's `PolynomialDecay`.
 //!
-//! `s(t) = s_f + (s_i − s_f) · (1 − p)^power` with `p = clamp((t − begin) / (end − begin), 0, 1)`;
-//! pruning happens at steps `begin ≤ t ≤ end` with `(t − begin) % frequency == 0`, as in
-//! `tfmot.sparsity.keras.PolynomialDecay`.
+//! `s(t) = s_f + (s_i − s_f) · (1 − p)^power` with `p = clamp((t − begin) / (end − begin), 0, 1)`,
+//! as in `tfmot.sparsity.keras.PolynomialDecay`. A gradual prune job evaluates it once per
+//! pruning round (its steps are rounds, so TF-MOT's `frequency` is always 1 here).
 
 use serde::{Deserialize, Serialize};
 
@@ -23,17 +23,10 @@ pub struct PolynomialDecay {
     /// Exponent of the decay (TF-MOT default 3).
     #[serde(default = "default_power")]
     pub power: f64,
-    /// Prune every `frequency` steps from `begin_step` (TF-MOT default 100).
-    #[serde(default = "default_frequency")]
-    pub frequency: u64,
 }
 
 fn default_power() -> f64 {
     3.0
-}
-
-fn default_frequency() -> u64 {
-    100
 }
 
 impl PolynomialDecay {
@@ -59,9 +52,6 @@ impl PolynomialDecay {
         if !(self.power.is_finite() && self.power > 0.0) {
             return Err(KernelError::invalid("power", "must be a finite number > 0"));
         }
-        if self.frequency == 0 {
-            return Err(KernelError::invalid("frequency", "must be ≥ 1"));
-        }
         Ok(())
     }
 
@@ -72,18 +62,6 @@ impl PolynomialDecay {
         self.final_sparsity
             + (self.initial_sparsity - self.final_sparsity) * (1.0 - p).powf(self.power)
     }
-
-    /// Whether masks are recomputed at `step`.
-    pub fn should_prune_at(&self, step: u64) -> bool {
-        step >= self.begin_step
-            && step <= self.end_step
-            && (step - self.begin_step).is_multiple_of(self.frequency.max(1))
-    }
-}
-
-/// Target sparsity of `schedule` at `step` (see [`PolynomialDecay::sparsity_at`]).
-pub fn polynomial_decay(step: u64, schedule: &PolynomialDecay) -> f64 {
-    schedule.sparsity_at(step)
 }
 
 #[cfg(test)]
@@ -97,28 +75,20 @@ mod tests {
             begin_step: 100,
             end_step: 300,
             power: 3.0,
-            frequency: 50,
         }
     }
 
     #[test]
     fn values_at_begin_middle_end() {
         let s = sched();
-        assert!((polynomial_decay(0, &s) - 0.2).abs() < 1e-12); // before begin: initial
-        assert!((polynomial_decay(100, &s) - 0.2).abs() < 1e-12);
+        assert!((s.sparsity_at(0) - 0.2).abs() < 1e-12); // before begin: initial
+        assert!((s.sparsity_at(100) - 0.2).abs() < 1e-12);
         // Middle: p = 0.5 → 0.8 + (0.2 − 0.8)·0.5³ = 0.8 − 0.075 = 0.725.
-        assert!((polynomial_decay(200, &s) - 0.725).abs() < 1e-12);
+        assert!((s.sparsity_at(200) - 0.725).abs() < 1e-12);
         // p = 0.25 → 0.8 − 0.6·0.421875 = 0.546875.
-        assert!((polynomial_decay(150, &s) - 0.546875).abs() < 1e-12);
-        assert!((polynomial_decay(300, &s) - 0.8).abs() < 1e-12);
-        assert!((polynomial_decay(10_000, &s) - 0.8).abs() < 1e-12);
-    }
-
-    #[test]
-    fn pruning_steps_follow_frequency() {
-        let s = sched();
-        let steps: Vec<u64> = (0..400).filter(|&t| s.should_prune_at(t)).collect();
-        assert_eq!(steps, vec![100, 150, 200, 250, 300]);
+        assert!((s.sparsity_at(150) - 0.546875).abs() < 1e-12);
+        assert!((s.sparsity_at(300) - 0.8).abs() < 1e-12);
+        assert!((s.sparsity_at(10_000) - 0.8).abs() < 1e-12);
     }
 
     #[test]
@@ -127,7 +97,7 @@ mod tests {
             r#"{"initial_sparsity":0.0,"final_sparsity":0.5,"begin_step":0,"end_step":1000}"#,
         )
         .unwrap();
-        assert_eq!((s.power, s.frequency), (3.0, 100));
+        assert_eq!(s.power, 3.0);
         assert!(s.validate().is_ok());
         let cases = [
             (
@@ -150,13 +120,6 @@ mod tests {
                     ..sched()
                 },
                 "end_step",
-            ),
-            (
-                PolynomialDecay {
-                    frequency: 0,
-                    ..sched()
-                },
-                "frequency",
             ),
             (
                 PolynomialDecay {

@@ -81,8 +81,9 @@ fn check_chain(weights: &[Array2<f32>], biases: &[Array1<f32>]) -> Result<(), Ke
 }
 
 /// Removes `round(sparsity · width)` neurons (at most `width − 1`) from every hidden layer,
-/// lowest norm first (ties: lower index first).
-pub fn structured_prune(
+/// lowest norm first (ties: lower index first). Tests use it for the uniform case.
+#[cfg(test)]
+fn structured_prune(
     weights: &mut [Array2<f32>],
     biases: &mut [Array1<f32>],
     sparsity: f64,
@@ -92,8 +93,9 @@ pub fn structured_prune(
     structured_prune_per_layer(weights, biases, &vec![sparsity; hidden], norm)
 }
 
-/// [`structured_prune`] with one sparsity per hidden layer (`layer_sparsity.len()` must be
-/// the number of layers − 1).
+/// Removes `round(sparsity · width)` neurons (at most `width − 1`) of each hidden layer at
+/// its own sparsity, lowest norm first (ties: lower index first); `layer_sparsity.len()` must be
+/// the number of layers − 1.
 pub fn structured_prune_per_layer(
     weights: &mut [Array2<f32>],
     biases: &mut [Array1<f32>],

@@ -79,20 +79,6 @@ impl Pruner {
         }
     }
 
-    /// Steps at which ASHA makes decisions, up to `max_step` (empty for other pruners).
-    pub fn rung_steps(&self, max_step: u32) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut r = 0;
-        while let Some(s) = self.rung_step(r) {
-            if s > u64::from(max_step) {
-                break;
-            }
-            out.push(s as u32);
-            r += 1;
-        }
-        out
-    }
-
     fn rung_step(&self, rung: u32) -> Option<u64> {
         match *self {
             Pruner::Asha {
@@ -305,7 +291,11 @@ mod tests {
             reduction_factor: 2,
             min_early_stopping_rate: 0,
         };
-        assert_eq!(p.rung_steps(10), vec![1, 2, 4, 8]);
+        let rungs: Vec<u64> = (0..)
+            .map_while(|r| p.rung_step(r))
+            .take_while(|&s| s <= 10)
+            .collect();
+        assert_eq!(rungs, vec![1, 2, 4, 8]);
         let min = Direction::Minimize;
         let others = vec![
             trial(0, TrialState::Complete, &[(1, 0.1), (2, 0.05), (4, 0.01)]),

@@ -204,7 +204,6 @@ fn apply_method(
                 begin_step: 0,
                 end_step: (g.steps - 1) as u64,
                 power: g.power,
-                frequency: 1,
             };
             schedule.validate()?;
             let total = t.cfg.epochs;

@@ -92,6 +92,11 @@ async fn top_up(
     let mut created = children.len();
     let mut queued_any = false;
     let mut slots = spec.parallelism.saturating_sub(active);
+    if slots > 0 && created < n_trials && !study_accepts_trials(ctx, study).await? {
+        // A cancel of the study reaches its trials (which then end) before the study's own
+        // heartbeat tells it: ended trials must not be replaced meanwhile.
+        return Ok((created, false));
+    }
     while slots > 0 && created < n_trials {
         queue_trial(ctx, study, created).await?;
         created += 1;
@@ -104,6 +109,15 @@ async fn top_up(
         }
     }
     Ok((created, queued_any))
+}
+
+/// Whether the study still runs and nobody asked to cancel it.
+async fn study_accepts_trials(ctx: &JobContext, study: Uuid) -> Result<bool, JobError> {
+    Ok(ctx
+        .store
+        .get_job(ctx.job.tenant_id, study)
+        .await?
+        .is_some_and(|j| !j.state.is_terminal() && j.cancel_requested_at.is_none()))
 }
 
 /// Queue trial `number` (idempotent: a retried study finds the trials it queued before).

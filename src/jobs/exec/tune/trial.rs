@@ -268,22 +268,15 @@ async fn finish(
     row.intermediate = json!(cv.intermediate);
     row.finished_at = Some(Utc::now());
     ctx.store.upsert_trial(row).await?;
-    let study_live = ctx
-        .store
-        .get_job(ctx.job.tenant_id, spec.study_job_id)
-        .await?
-        .is_some_and(|j| !j.state.is_terminal() && j.cancel_requested_at.is_none());
-    if study_live {
-        let children = ctx.store.list_child_jobs(spec.study_job_id).await?;
-        top_up(
-            ctx,
-            spec.study_job_id,
-            &setup.study,
-            &children,
-            Some(ctx.job.id),
-        )
-        .await?;
-    }
+    let children = ctx.store.list_child_jobs(spec.study_job_id).await?;
+    top_up(
+        ctx,
+        spec.study_job_id,
+        &setup.study,
+        &children,
+        Some(ctx.job.id),
+    )
+    .await?;
     JobOutput::of(&TrialResult {
         study_job_id: spec.study_job_id,
         number: spec.number,
