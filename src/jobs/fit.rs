@@ -30,9 +30,10 @@ pub struct FitInputs {
 }
 
 /// The result of a fit (the `train` job's result, a study's `refit`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FitResult {
     pub task: Task,
+    #[schema(value_type = Object)]
     pub loss: Loss,
     pub layer_sizes: Vec<usize>,
     pub n_params: usize,
@@ -53,7 +54,7 @@ pub struct FitResult {
 }
 
 /// The task's headline metric at the end of a fit, named after it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum HeadlineFit {
     Accuracy {

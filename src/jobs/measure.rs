@@ -10,7 +10,7 @@ use crate::kernels::nn::{inference_speed, quality, Mlp, Quality, Targets};
 
 /// The metrics of a model on a dataset (the `evaluate` result and the before/after reports
 /// of quantize and prune).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModelEvaluation {
     #[serde(flatten)]
     pub metrics: Metrics,
@@ -23,7 +23,7 @@ pub struct ModelEvaluation {
 }
 
 /// Quality metrics by task (`task` names which).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Metrics {
     Classification {
@@ -33,6 +33,7 @@ pub enum Metrics {
         precision_macro: f64,
         recall_macro: f64,
         log_loss: Option<f64>,
+        #[schema(value_type = Vec<Object>)]
         per_class: Vec<ClassMetrics>,
         /// `confusion_matrix[true][predicted]` counts.
         confusion_matrix: Vec<Vec<u64>>,
@@ -105,7 +106,7 @@ impl ModelEvaluation {
 }
 
 /// Headline figures of a [`ModelEvaluation`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EvaluationSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,

@@ -16,25 +16,27 @@ use crate::kernels::stats::{tensor_stats, ModelTotals, TensorStats};
 pub struct AnalyzeExecutor;
 
 /// The result of an `analyze` job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AnalyzeResult {
     pub model_id: Uuid,
     pub n_tensors: usize,
     pub tensors: Vec<TensorAnalysis>,
     /// Totals over the floating-point tensors.
+    #[schema(value_type = Object)]
     pub totals: ModelTotals,
     /// Elements of integer tensors (no statistics).
     pub integer_elements: u64,
 }
 
 /// One tensor's statistics.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TensorAnalysis {
     pub name: String,
     pub dtype: String,
     pub shape: Vec<usize>,
     pub n_elements: u64,
     /// `null` for integer tensors.
+    #[schema(value_type = Option<Object>)]
     pub stats: Option<TensorStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,

@@ -15,7 +15,7 @@ use crate::jobs::{JobContext, JobError};
 pub struct EvaluateExecutor;
 
 /// The result of an `evaluate` job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvaluateResult {
     pub model_id: Uuid,
     pub dataset_id: Uuid,

@@ -191,6 +191,71 @@ impl Executors {
 mod tests {
     use super::*;
 
+    /// Every `$ref` in `v`.
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x.as_str()) {
+                        ("$ref", Some(r)) => out.push(r.to_string()),
+                        _ => refs(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn result_schemas_resolve_every_reference() {
+        #[derive(utoipa::OpenApi)]
+        #[openapi(components(schemas(
+            analyze::AnalyzeResult,
+            evaluate::EvaluateResult,
+            crate::jobs::fit::FitResult,
+            quantize::QuantizeResult,
+            prune::PruneResult,
+            tune::StudyResult,
+            tune::TrialResult
+        )))]
+        struct Results;
+        let doc = serde_json::to_value(<Results as utoipa::OpenApi>::openapi()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in [
+            "AnalyzeResult",
+            "EvaluateResult",
+            "QuantizeResult",
+            "StudyResult",
+        ] {
+            assert!(schemas.contains_key(name), "{name} missing");
+        }
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(
+                schemas.contains_key(name),
+                "{r} is referenced but not defined"
+            );
+        }
+        // The evaluate result documents its metrics through the shared evaluation it flattens.
+        let evaluate = serde_json::to_string(&schemas["EvaluateResult"]).unwrap();
+        assert!(
+            evaluate.contains("#/components/schemas/ModelEvaluation"),
+            "{evaluate}"
+        );
+        let evaluation = serde_json::to_string(&schemas["ModelEvaluation"]).unwrap();
+        assert!(evaluation.contains("throughput_rows_per_s"), "{evaluation}");
+        let metrics = serde_json::to_string(&schemas["Metrics"]).unwrap();
+        assert!(metrics.contains("confusion_matrix"), "{metrics}");
+        assert!(
+            !metrics.contains("\"predicted\""),
+            "skipped fields stay out: {metrics}"
+        );
+    }
+
     #[test]
     fn every_kind_has_an_executor_and_trials_are_internal() {
         let e = Executors::standard();

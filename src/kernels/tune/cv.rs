@@ -277,6 +277,16 @@ mod tests {
         )
     }
 
+    /// `k` stratified folds of `blobs(n)`.
+    fn blob_folds(n: usize, k: usize, standardize: bool) -> Vec<FoldData> {
+        let (x, y) = blobs(n);
+        study_folds(&y, Some(k), None, 0)
+            .unwrap()
+            .iter()
+            .map(|f| FoldData::new(x.view(), &y, f, standardize).unwrap())
+            .collect()
+    }
+
     fn accuracy(m: &Mlp, x: ArrayView2<f32>, y: &Targets) -> Result<f64, KernelError> {
         Ok(quality(m, x, y, false)?.headline().1)
     }
@@ -330,12 +340,7 @@ mod tests {
 
     #[test]
     fn both_schedules_learn_separable_blobs_and_agree() {
-        let (x, y) = blobs(30);
-        let folds = study_folds(&y, Some(3), None, 0).unwrap();
-        let data: Vec<FoldData> = folds
-            .iter()
-            .map(|f| FoldData::new(x.view(), &y, f, true).unwrap())
-            .collect();
+        let data = blob_folds(30, 3, true);
         let cfg = config(5);
         let mut runs = Vec::new();
         for schedule in [Schedule::Independent, Schedule::Lockstep] {
@@ -366,12 +371,7 @@ mod tests {
 
     #[test]
     fn lockstep_stops_when_the_report_says_so_and_honours_stop() {
-        let (x, y) = blobs(10);
-        let folds = study_folds(&y, Some(2), None, 0).unwrap();
-        let data: Vec<FoldData> = folds
-            .iter()
-            .map(|f| FoldData::new(x.view(), &y, f, false).unwrap())
-            .collect();
+        let data = blob_folds(10, 2, false);
         let cfg = config(10);
         let mut ms = models(2);
         let run = cross_validate(

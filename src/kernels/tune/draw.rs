@@ -37,7 +37,7 @@ fn random_value(d: &Distribution, rng: &mut ChaCha8Rng) -> Value {
         } => {
             let n = Distribution::float_steps(low, high, step);
             let i = rng.random_range(0..=n);
-            float_value((low + i as f64 * step).min(high))
+            Distribution::float_step_value(low, high, step, i)
         }
         Distribution::Float {
             low,

@@ -147,6 +147,11 @@ impl Distribution {
         ((high - low) / step + 1e-9).floor().max(0.0) as u64
     }
 
+    /// The `i`-th step position of a stepped float (never past `high`).
+    pub(crate) fn float_step_value(low: f64, high: f64, step: f64, i: u64) -> Value {
+        float_value((low + i as f64 * step).min(high))
+    }
+
     /// Largest `i` with `low + i·step ≤ high` for ints.
     pub(crate) fn int_steps(low: i64, high: i64, step: i64) -> u64 {
         (high.saturating_sub(low) / step.max(1)).max(0) as u64
@@ -165,7 +170,7 @@ impl Distribution {
             } => {
                 let n = Self::float_steps(low, high, step);
                 (0..=n)
-                    .map(|i| float_value((low + i as f64 * step).min(high)))
+                    .map(|i| Self::float_step_value(low, high, step, i))
                     .collect()
             }
             Distribution::Float {

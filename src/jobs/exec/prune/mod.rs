@@ -42,7 +42,7 @@ struct Inputs {
 }
 
 /// The result of a `prune` job.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct PruneResult {
     pub model_id: Uuid,
     pub method: Option<PruneMethod>,
@@ -81,9 +81,10 @@ pub struct PruneResult {
 }
 
 /// The parameters of the rule that chose the weights.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct RuleFields {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub scope: Option<Scope>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_sparsity: Option<f64>,
@@ -98,7 +99,7 @@ pub struct RuleFields {
 }
 
 /// Zeros of one pruned tensor.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TensorPruned {
     pub name: String,
     pub dtype: String,
@@ -111,7 +112,7 @@ pub struct TensorPruned {
 }
 
 /// Zeros over several tensors.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Sparsity {
     pub numel: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,7 +137,7 @@ impl Sparsity {
 }
 
 /// A selected tensor that was not pruned, and why.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SkippedTensor {
     pub name: String,
     pub dtype: String,
@@ -144,7 +145,7 @@ pub struct SkippedTensor {
 }
 
 /// What fine-tuning after pruning did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FinetuneReport {
     pub epochs_run: usize,
     pub train_loss: Vec<f64>,
@@ -152,7 +153,7 @@ pub struct FinetuneReport {
 }
 
 /// One round of a gradual prune.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GradualRound {
     pub round: usize,
     pub sparsity: f64,
@@ -160,7 +161,7 @@ pub struct GradualRound {
 }
 
 /// The headline metric before and after, and the evaluations.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QualityFields {
     pub metric: &'static str,
     /// `accuracy_before`/`accuracy_after` (or `r2_…`).

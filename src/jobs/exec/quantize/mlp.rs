@@ -139,7 +139,7 @@ impl MlpModel {
 }
 
 /// What quantization-aware fine-tuning did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QatReport {
     pub epochs_run: usize,
     pub final_train_loss: f64,
@@ -176,7 +176,7 @@ impl EvalBaseline {
 }
 
 /// The eval dataset's headline metric before and after quantization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QualityChange {
     pub metric: &'static str,
     pub before: f64,

@@ -43,7 +43,7 @@ struct Inputs {
 }
 
 /// The result of a `quantize` job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuantizeResult {
     #[serde(flatten)]
     pub pass: PassSummary,
@@ -66,7 +66,7 @@ pub struct QuantizeResult {
 }
 
 /// The eval dataset's verdict in the result.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvalFields {
     pub eval_metric: &'static str,
     pub eval_before: f64,
@@ -98,7 +98,7 @@ impl EvalFields {
 }
 
 /// A quantization scheme as reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SchemeReport {
     pub bits: u8,
     pub symmetric: bool,
@@ -130,7 +130,7 @@ impl From<&QuantScheme> for SchemeReport {
 }
 
 /// One scheme tried under `tolerable_loss`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub scheme: SchemeReport,
     pub bits_per_weight: Option<f64>,

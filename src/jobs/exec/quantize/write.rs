@@ -53,7 +53,7 @@ pub struct Pass {
 }
 
 /// The report of one pass.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PassSummary {
     pub n_tensors_quantized: usize,
     pub n_tensors_copied: usize,
@@ -68,7 +68,7 @@ pub struct PassSummary {
 }
 
 /// The error of one quantized tensor.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TensorReport {
     pub name: String,
     pub shape: Vec<usize>,

@@ -25,9 +25,10 @@ use crate::store::{DatasetRow, DynStore, JobRow, MetricPoint, TrialRow};
 pub struct StudyExecutor;
 
 /// The result of a `tune` job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StudyResult {
     pub metric: &'static str,
+    #[schema(value_type = String)]
     pub direction: Direction,
     pub best_value: Option<f64>,
     pub best_params: BTreeMap<String, Value>,
@@ -38,7 +39,9 @@ pub struct StudyResult {
     pub trials_failed: usize,
     pub cv_folds: Option<usize>,
     pub holdout_fraction: Option<f64>,
+    #[schema(value_type = Option<Object>)]
     pub sampler: Option<Sampler>,
+    #[schema(value_type = Option<Object>)]
     pub pruner: Option<Pruner>,
     /// Epochs the trials trained (per fold), pruned ones stopping early.
     pub epochs_trained: usize,

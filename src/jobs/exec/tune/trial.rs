@@ -28,7 +28,7 @@ use crate::store::{DatasetRow, DynStore, TrialRow};
 pub struct TrialExecutor;
 
 /// The result of a `trial` job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrialResult {
     pub study_job_id: Uuid,
     pub number: usize,
