@@ -176,3 +176,63 @@ pub fn measure(
         latency_batch1_us: speed.latency_batch1_us,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::nn::{Activation, Dense};
+    use ndarray::{arr1, arr2};
+
+    /// Two inputs, two logits: class = the larger input.
+    fn argmax_model() -> (Mlp, MlpArchitecture) {
+        let mlp = Mlp::new(vec![Dense {
+            weight: arr2(&[[1.0, 0.0], [0.0, 1.0]]),
+            bias: arr1(&[0.0, 0.0]),
+            activation: Activation::Identity,
+        }])
+        .unwrap();
+        let arch = MlpArchitecture::of(&mlp);
+        (mlp, arch)
+    }
+
+    #[test]
+    fn classification_measures_agree_with_a_hand_count() {
+        let (mlp, arch) = argmax_model();
+        let x = arr2(&[[1.0f32, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]]);
+        let y = Targets::Classification {
+            labels: vec![0, 1, 1, 1],
+            n_classes: 2,
+        };
+        let m = measure(&mlp, &arch, x.view(), &y, Some(2)).unwrap();
+        assert_eq!(m.headline(), ("accuracy", 0.75));
+        assert_eq!(m.predicted(), Some(&[0, 1, 0, 1][..]));
+        assert_eq!(m.agreement_with(&m), Some(1.0));
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["task"], "classification");
+        assert_eq!(
+            json["confusion_matrix"],
+            serde_json::json!([[1, 0], [1, 2]])
+        );
+        assert!(
+            json.get("predicted").is_none(),
+            "per-row predictions stay out"
+        );
+        let summary = serde_json::to_value(m.summary()).unwrap();
+        assert_eq!(summary["accuracy"], 0.75);
+        assert!(summary.get("mse").is_none());
+    }
+
+    #[test]
+    fn a_feature_mismatch_is_the_users_error() {
+        let (mlp, arch) = argmax_model();
+        let x = arr2(&[[1.0f32, 0.0, 0.0]]);
+        let y = Targets::Classification {
+            labels: vec![0],
+            n_classes: 2,
+        };
+        assert!(matches!(
+            measure(&mlp, &arch, x.view(), &y, None),
+            Err(JobError::Invalid(_))
+        ));
+    }
+}

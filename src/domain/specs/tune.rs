@@ -604,6 +604,42 @@ fn describe(errs: &ValidationErrors) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn metrics_pick_their_field_and_refuse_the_other_task() {
+        use crate::kernels::nn::metrics::{ClassificationReport, RegressionReport};
+        let c = Quality::Classification {
+            report: ClassificationReport {
+                accuracy: 0.9,
+                precision_macro: 0.1,
+                recall_macro: 0.8,
+                f1_macro: 0.7,
+                f1_weighted: 0.6,
+                per_class: Vec::new(),
+                confusion: Vec::new(),
+                log_loss: Some(0.3),
+            },
+            predictions: Vec::new(),
+        };
+        assert_eq!(TuneMetric::Accuracy.value_of(&c), Ok(0.9));
+        assert_eq!(TuneMetric::BalancedAccuracy.value_of(&c), Ok(0.8));
+        assert_eq!(TuneMetric::F1.value_of(&c), Ok(0.7));
+        assert_eq!(TuneMetric::F1Weighted.value_of(&c), Ok(0.6));
+        assert_eq!(TuneMetric::LogLoss.value_of(&c), Ok(0.3));
+        assert!(TuneMetric::R2.value_of(&c).is_err());
+        let r = Quality::Regression(RegressionReport {
+            mse: 4.0,
+            rmse: 2.0,
+            mae: 1.5,
+            r2: 0.5,
+        });
+        assert_eq!(TuneMetric::Rmse.value_of(&r), Ok(2.0));
+        assert_eq!(TuneMetric::R2.value_of(&r), Ok(0.5));
+        assert!(TuneMetric::Accuracy
+            .value_of(&r)
+            .unwrap_err()
+            .contains("classification metric"));
+    }
+
     fn spec(v: Value) -> Result<TuneSpec, ValidationErrors> {
         parse_typed::<TuneSpec>(&v)
     }

@@ -545,6 +545,16 @@ fn gauss_jordan_inverse(a: &[f64], n: usize) -> Result<Vec<f64>, KernelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_hessian_is_twice_the_mean_outer_product() {
+        // X = [[1, 2], [3, 4]]: XᵀX = [[10, 14], [14, 20]]; 2·XᵀX / 2 rows = the same.
+        let x = ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
+        assert_eq!(
+            layer_hessian(x.view()),
+            ndarray::array![[10.0f32, 14.0], [14.0, 20.0]]
+        );
+    }
     use crate::kernels::quant::{dequantize, quantize, QuantMethod};
     use ndarray::Array2;
     use rand::SeedableRng;
