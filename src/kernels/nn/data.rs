@@ -134,14 +134,6 @@ impl Targets {
             Targets::Regression(y) => y.ncols(),
         }
     }
-
-    /// The task these targets describe.
-    pub fn task(&self) -> Task {
-        match self {
-            Targets::Classification { .. } => Task::Classification,
-            Targets::Regression(_) => Task::Regression,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,8 @@ pub enum Quality {
 
 impl Quality {
     /// The headline metric: `("accuracy", …)` or `("r2", …)`.
-    pub fn headline(&self) -> (&'static str, f64) {
+    #[cfg(test)]
+    pub(crate) fn headline(&self) -> (&'static str, f64) {
         match self {
             Quality::Classification { report, .. } => ("accuracy", report.accuracy),
             Quality::Regression(r) => ("r2", r.r2),
@@ -30,7 +31,8 @@ impl Quality {
     }
 
     /// Predicted classes (classification only).
-    pub fn predictions(&self) -> Option<&[usize]> {
+    #[cfg(test)]
+    pub(crate) fn predictions(&self) -> Option<&[usize]> {
         match self {
             Quality::Classification { predictions, .. } => Some(predictions),
             Quality::Regression(_) => None,

@@ -37,6 +37,14 @@ pub(super) struct Workspace {
     pub(super) grad_b: Vec<Vec<f32>>,
 }
 
+/// The rows of one mini-batch: row-major features, targets, and the row indices to take.
+#[derive(Clone, Copy)]
+pub(super) struct Batch<'a> {
+    pub x: &'a [f32],
+    pub targets: &'a TargetRows<'a>,
+    pub idx: &'a [usize],
+}
+
 impl Workspace {
     pub(super) fn new(model: &Mlp, cap: usize, dropout: bool) -> Self {
         let sizes = model.layer_sizes();
@@ -81,18 +89,16 @@ impl Workspace {
 
     /// Forward, loss and backward for the rows `idx`; fills `grad_w`/`grad_b` with the
     /// batch-mean gradient and returns the summed per-sample loss.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn forward_backward(
         &mut self,
         model: &Mlp,
         fwd: &[Option<Array2<f32>>],
-        x: &[f32],
-        targets: &TargetRows<'_>,
-        idx: &[usize],
+        batch: Batch<'_>,
         loss: Loss,
         dropout: Option<(f32, &mut ChaCha8Rng)>,
         parallel: bool,
     ) -> Result<f64, KernelError> {
+        let Batch { x, targets, idx } = batch;
         let bs = idx.len();
         let cap = self.cap;
         let n_in = model.n_inputs();
@@ -314,9 +320,11 @@ mod tests {
             .forward_backward(
                 model,
                 &fwd,
-                x.as_slice().unwrap(),
-                &rows,
-                &idx,
+                Batch {
+                    x: x.as_slice().unwrap(),
+                    targets: &rows,
+                    idx: &idx,
+                },
                 loss,
                 drop,
                 false,

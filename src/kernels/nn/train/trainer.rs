@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::backprop::Workspace;
+use super::backprop::{Batch, Workspace};
 use super::config::{EpochReport, Evaluation, Monitor, TrainConfig, TrainObserver, TrainReport};
 use super::targets::{contiguous_values, TargetRows, Targets};
 use crate::kernels::nn::activation::Activation;
@@ -388,9 +388,14 @@ impl<'a> Trainer<'a> {
                 .lr_schedule
                 .lr_at(base_lr, epoch, step_in_epoch, steps_per_epoch, cfg.epochs);
             let drop = self.dropout.map(|p| (p, &mut self.dropout_rng));
-            let batch_loss = self.ws.forward_backward(
-                self.model, &self.fwd, xs, &targets, idx, cfg.loss, drop, parallel,
-            )?;
+            let batch = Batch {
+                x: xs,
+                targets: &targets,
+                idx,
+            };
+            let batch_loss = self
+                .ws
+                .forward_backward(self.model, &self.fwd, batch, cfg.loss, drop, parallel)?;
             if !batch_loss.is_finite() {
                 return Err(KernelError::Numerical(format!(
                     "training loss became {batch_loss} at epoch {} step {}",
