@@ -788,7 +788,44 @@ async fn system_endpoints(backend: Backend) {
     app.finish().await;
 }
 
+/// Workers that run none of a kind make admission refuse it by name; the job is not queued.
+async fn a_kind_no_running_worker_executes_is_refused(backend: Backend) {
+    let mut executors = Executors::default();
+    executors.register("test_fail", AlwaysFail);
+    let opts = TestOptions {
+        executors,
+        ..TestOptions::default()
+    };
+    let Some(app) = spawn_app(backend, opts).await else {
+        return;
+    };
+    // The worker records its presence as it starts.
+    let start = std::time::Instant::now();
+    while app
+        .store
+        .live_worker_kinds(whittle::jobs::runner::live_since())
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no worker presence"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let model = app
+        .upload_model("digits", fixture("digits_mlp.safetensors"))
+        .await;
+    let body = json!({"kind": "analyze", "spec": {"model_id": model["id"]}});
+    app.assert_rejected(&body, "kind").await;
+    let (_, jobs) = app.get_json("/v1/jobs").await;
+    assert_eq!(jobs["items"].as_array().map(Vec::len), Some(0), "{jobs}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_kind_no_running_worker_executes_is_refused,
     upload_then_analyze,
     analyze_reports_integer_and_half_tensors,
     idempotency_key_under_concurrency,

@@ -27,6 +27,7 @@ pub async fn admit(
     spec: &Value,
 ) -> Result<JobSpec, AdmissionError> {
     let parsed = JobSpec::parse(kind, spec).map_err(AdmissionError::Invalid)?;
+    check_executable(store, kind).await?;
     let mut errors = ValidationErrors::new();
     for (field, reference) in parsed.references() {
         let found = match reference {
@@ -44,6 +45,24 @@ pub async fn admit(
     errors.into_result().map_err(AdmissionError::Invalid)?;
     check_compatibility(store, tenant_id, &parsed).await?;
     Ok(parsed)
+}
+
+/// Refuses a kind that running workers exist for but none executes (an older worker
+/// version, or workers started with a narrower registry). With no running worker the job is
+/// queued until one starts.
+async fn check_executable(store: &DynStore, kind: JobKind) -> Result<(), AdmissionError> {
+    let live = store.live_worker_kinds(super::runner::live_since()).await?;
+    if live.is_empty() || live.iter().any(|k| k == kind.as_str()) {
+        return Ok(());
+    }
+    Err(AdmissionError::Invalid(ValidationErrors::single(
+        "kind",
+        format!(
+            "no running worker executes '{kind}' (running workers execute: {}); start a worker \
+             that runs it",
+            live.join(", ")
+        ),
+    )))
 }
 
 /// Checks that need the rows a spec refers to (feature counts, tasks, architectures).

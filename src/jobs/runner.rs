@@ -21,6 +21,14 @@ use crate::config::WorkerConfig;
 use crate::domain::retry::retry_delay;
 use crate::store::{AttemptError, DynStore, Fence, JobRow, NewModel};
 
+/// How often a running worker records its presence and kinds.
+pub const PRESENCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Workers seen since this instant count as running (three presence intervals ago).
+pub fn live_since() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::TimeDelta::seconds(3 * PRESENCE_INTERVAL.as_secs() as i64)
+}
+
 /// One worker process's job runner (`slots` jobs at a time).
 pub struct Runner {
     store: DynStore,
@@ -92,8 +100,10 @@ impl Runner {
         let runner = Arc::new(self);
         tokio::spawn(async move {
             let rescuer = tokio::spawn(runner.clone().rescue_loop(shutdown.clone()));
+            let presence = tokio::spawn(runner.clone().presence_loop(shutdown.clone()));
             runner.claim_loop(shutdown).await;
             let _ = rescuer.await;
+            let _ = presence.await;
         })
     }
 
@@ -185,6 +195,21 @@ impl Runner {
             );
             hard_stop.cancel();
             while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    /// Tells the store, now and every [`PRESENCE_INTERVAL`], that this worker runs its kinds
+    /// (admission refuses kinds that live workers exist for but none executes).
+    async fn presence_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let kinds = self.executors.kinds();
+        loop {
+            if let Err(e) = self.store.record_worker(&self.worker_id, &kinds).await {
+                warn!(error = %e, "recording this worker's presence failed");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(PRESENCE_INTERVAL) => {}
+            }
         }
     }
 

@@ -421,10 +421,26 @@ pub trait Store: Send + Sync + 'static {
     async fn list_trials(&self, job_id: Uuid) -> StoreResult<Vec<TrialRow>>;
     /// Number of jobs per (kind, state) across tenants.
     async fn job_counts(&self) -> StoreResult<Vec<JobCount>>;
+
+    /// Record that worker `worker_id` is alive and runs `kinds` (upsert, stamped now).
+    async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()>;
+    /// Kinds run by workers seen at or after `since` (sorted, each once; empty: no live worker).
+    async fn live_worker_kinds(&self, since: DateTime<Utc>) -> StoreResult<Vec<String>>;
 }
 
 /// Open the store a database URL names: `sqlite://path` (created if missing, WAL mode) or
 /// `postgres://…`. Does not migrate.
+/// The sorted union of workers' kind lists (JSON arrays of names).
+fn union_of_kinds<'a>(lists: impl Iterator<Item = &'a str>) -> StoreResult<Vec<String>> {
+    let mut all = std::collections::BTreeSet::new();
+    for list in lists {
+        let kinds: Vec<String> = serde_json::from_str(list)
+            .map_err(|e| StoreError::Corrupt(format!("worker kinds: {e}")))?;
+        all.extend(kinds);
+    }
+    Ok(all.into_iter().collect())
+}
+
 pub async fn connect(url: &str) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PostgresStore::connect(url).await?))

@@ -944,4 +944,30 @@ impl Store for PostgresStore {
             })
             .collect()
     }
+
+    async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()> {
+        let kinds = serde_json::to_value(kinds)
+            .map_err(|e| StoreError::Corrupt(format!("worker kinds: {e}")))?;
+        sqlx::query(
+            "INSERT INTO workers (id, kinds, last_seen_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (id) DO UPDATE SET kinds = excluded.kinds, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(worker_id)
+        .bind(kinds)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn live_worker_kinds(&self, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT kinds::text AS kinds FROM workers WHERE last_seen_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        let lists = rows
+            .iter()
+            .map(|r| col::<String>(r, "kinds"))
+            .collect::<StoreResult<Vec<String>>>()?;
+        super::union_of_kinds(lists.iter().map(String::as_str))
+    }
 }

@@ -1040,6 +1040,34 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+
+    async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()> {
+        let kinds = serde_json::to_string(kinds)
+            .map_err(|e| StoreError::Corrupt(format!("worker kinds: {e}")))?;
+        sqlx::query(
+            "INSERT INTO workers (id, kinds, last_seen_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET kinds = excluded.kinds, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(worker_id)
+        .bind(kinds)
+        .bind(ts_text(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn live_worker_kinds(&self, since: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        // Timestamps are fixed-width RFC 3339 UTC text, so text order is time order.
+        let rows = sqlx::query("SELECT kinds FROM workers WHERE last_seen_at >= ?1")
+            .bind(ts_text(since))
+            .fetch_all(&self.pool)
+            .await?;
+        let lists = rows
+            .iter()
+            .map(|r| Cols(r).get::<String>("kinds"))
+            .collect::<StoreResult<Vec<String>>>()?;
+        super::union_of_kinds(lists.iter().map(String::as_str))
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod models_datasets;
 mod notifications;
 mod setup;
 mod trials_metrics;
+mod workers;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -156,6 +157,9 @@ macro_rules! conformance {
 }
 
 conformance!(
+    workers: [
+        worker_presence_unions_live_kinds,
+    ],
     setup: [
         migrate_twice_and_ping,
         tenants_anonymous_and_ensure_idempotent,
