@@ -42,6 +42,7 @@ use super::AppState;
         crate::domain::specs::TuneSpec,
         crate::domain::specs::tune::TuneMetric,
         crate::domain::JobKind,
+        super::datasets::DatasetFormat,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
