@@ -79,25 +79,26 @@ impl ModelEvaluation {
 
     /// The headline figures (what prune keeps of each evaluation).
     pub fn summary(&self) -> EvaluationSummary {
-        let (accuracy, f1_macro, log_loss, regression) = match &self.metrics {
+        let headline = match &self.metrics {
             Metrics::Classification {
                 accuracy,
                 f1_macro,
                 log_loss,
                 ..
-            } => (Some(*accuracy), Some(*f1_macro), *log_loss, None),
-            Metrics::Regression { mse, rmse, mae, r2 } => {
-                (None, None, None, Some((*mse, *rmse, *mae, *r2)))
-            }
+            } => SummaryMetrics::Classification {
+                accuracy: *accuracy,
+                f1_macro: *f1_macro,
+                log_loss: *log_loss,
+            },
+            Metrics::Regression { mse, rmse, mae, r2 } => SummaryMetrics::Regression {
+                mse: *mse,
+                rmse: *rmse,
+                mae: *mae,
+                r2: *r2,
+            },
         };
         EvaluationSummary {
-            accuracy,
-            f1_macro,
-            log_loss,
-            mse: regression.map(|r| r.0),
-            rmse: regression.map(|r| r.1),
-            mae: regression.map(|r| r.2),
-            r2: regression.map(|r| r.3),
+            headline,
             rows: self.rows,
             throughput_rows_per_s: self.throughput_rows_per_s,
             latency_batch1_us: self.latency_batch1_us,
@@ -108,23 +109,28 @@ impl ModelEvaluation {
 /// Headline figures of a [`ModelEvaluation`].
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EvaluationSummary {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accuracy: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub f1_macro: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_loss: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mse: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rmse: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mae: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r2: Option<f64>,
+    #[serde(flatten)]
+    pub headline: SummaryMetrics,
     pub rows: usize,
     pub throughput_rows_per_s: f64,
     pub latency_batch1_us: f64,
+}
+
+/// The headline metrics of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SummaryMetrics {
+    Classification {
+        accuracy: f64,
+        f1_macro: f64,
+        log_loss: Option<f64>,
+    },
+    Regression {
+        mse: f64,
+        rmse: f64,
+        mae: f64,
+        r2: f64,
+    },
 }
 
 /// Measures `mlp` (with `arch`'s standardization folded in) on raw features `x` and targets

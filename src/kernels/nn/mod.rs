@@ -23,7 +23,7 @@ pub use data::{select_rows, Standardization, Task};
 pub use loss::Loss;
 pub use model::{argmax, outputs_to_proba, Dense, Init, Mlp};
 pub use optim::{LrDecay, LrSchedule, OptimizerConfig};
-pub use quality::{classes_of, inference_speed, quality, InferenceSpeed, Quality};
+pub use quality::{inference_speed, quality, InferenceSpeed, Quality};
 pub use train::{
     evaluate, train, EarlyStopping, EpochReport, Evaluation, Monitor, NoopObserver, Targets,
     TrainConfig, TrainObserver, TrainReport, Trainer,

@@ -41,7 +41,7 @@ impl Quality {
 }
 
 /// Predicted class of each row of class probabilities (first class on ties).
-pub fn classes_of(proba: ArrayView2<f32>) -> Vec<usize> {
+fn classes_of(proba: ArrayView2<f32>) -> Vec<usize> {
     proba
         .rows()
         .into_iter()

@@ -46,12 +46,7 @@ fn random_value(d: &Distribution, rng: &mut ChaCha8Rng) -> Value {
             step: None,
         } => {
             let u: f64 = rng.random();
-            let v = if log {
-                (low.ln() + u * (high.ln() - low.ln())).exp()
-            } else {
-                low + u * (high - low)
-            };
-            float_value(v.clamp(low, high))
+            float_value(Distribution::float_at(low, high, log, u).clamp(low, high))
         }
         Distribution::Int {
             low,

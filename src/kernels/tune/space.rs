@@ -147,6 +147,16 @@ impl Distribution {
         ((high - low) / step + 1e-9).floor().max(0.0) as u64
     }
 
+    /// The point a fraction `t` ∈ [0, 1] of the way from `low` to `high`, on a log scale
+    /// when `log`.
+    pub(crate) fn float_at(low: f64, high: f64, log: bool, t: f64) -> f64 {
+        if log {
+            (low.ln() + t * (high.ln() - low.ln())).exp()
+        } else {
+            low + t * (high - low)
+        }
+    }
+
     /// The `i`-th step position of a stepped float (never past `high`).
     pub(crate) fn float_step_value(low: f64, high: f64, step: f64, i: u64) -> Value {
         float_value((low + i as f64 * step).min(high))
@@ -185,11 +195,7 @@ impl Distribution {
                 (0..points)
                     .map(|i| {
                         let t = i as f64 / (points - 1) as f64;
-                        let v = if log {
-                            (low.ln() + t * (high.ln() - low.ln())).exp()
-                        } else {
-                            low + t * (high - low)
-                        };
+                        let v = Self::float_at(low, high, log, t);
                         // The ends exactly, whatever the rounding of exp/ln.
                         float_value(if i == 0 { low } else { v.min(high) })
                     })

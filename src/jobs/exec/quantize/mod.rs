@@ -17,7 +17,6 @@ use uuid::Uuid;
 use self::mlp::{mlp_weight_names, EvalBaseline, MlpModel, QatReport, QualityChange};
 use self::write::{write_pass, PassSettings, PassSummary, Replacements};
 use super::{JobOutput, KindExecutor, OutputFile};
-use crate::domain::selection::TensorSelection;
 use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OutputSpec};
 use crate::domain::specs::QuantizeSpec;
 use crate::formats::compressed_tensors::CompressionFormat;
@@ -293,11 +292,11 @@ fn quantize_model(
     let mapped = MappedModel::open(&inputs.model.1)?;
     let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
     let work = mlp_work(&inputs, &names, &control)?;
-    let settings = |scheme| PassSettings {
+    let base = PassSettings {
         mapped: &mapped,
         names: &names,
         selection: &selection,
-        scheme,
+        scheme: spec.quant_scheme(),
         compressed: (spec.output == OutputSpec::Compressed).then(|| {
             match spec.compressed_format() {
                 CompressedFormatSpec::IntQuantized => CompressionFormat::IntQuantized,
@@ -312,14 +311,7 @@ fn quantize_model(
         output: &inputs.output,
         job_id: &inputs.job_id,
     };
-    let ladder = |index, span| Ladder {
-        index,
-        span,
-        selection: &selection,
-        control: &control,
-        tx: &tx,
-    };
-    let (outcome, attempts) = climb(spec, work.as_ref(), settings, ladder)?;
+    let (outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;
     let bytes_before = std::fs::metadata(&inputs.model.1)?.len();
     let bytes_after = std::fs::metadata(&inputs.output)?.len();
     let name = spec
@@ -345,11 +337,12 @@ fn quantize_model(
 
 /// Tries the requested scheme (and, under `tolerable_loss`, finer ones) until one keeps the
 /// metric's drop within it; returns that scheme's outcome and every attempt.
-fn climb<'a>(
+fn climb(
     spec: &QuantizeSpec,
     work: Option<&MlpWork>,
-    settings: impl Fn(QuantScheme) -> PassSettings<'a>,
-    ladder: impl Fn(usize, (f64, f64)) -> Ladder<'a>,
+    base: &PassSettings<'_>,
+    control: &Arc<JobControl>,
+    tx: &MetricSender,
 ) -> Result<(Outcome, Vec<Attempt>), JobError> {
     let schemes = match spec.tolerable_loss {
         Some(_) => finer_schemes(spec.quant_scheme()),
@@ -358,7 +351,17 @@ fn climb<'a>(
     let mut attempts = Vec::new();
     for (i, scheme) in schemes.iter().enumerate() {
         let span = (i as f64 / schemes.len() as f64, 1.0 / schemes.len() as f64);
-        let outcome = try_scheme(&settings(*scheme), spec, work, &ladder(i, span))?;
+        let settings = PassSettings {
+            scheme: *scheme,
+            ..base.clone()
+        };
+        let ladder = Ladder {
+            index: i,
+            span,
+            control,
+            tx,
+        };
+        let outcome = try_scheme(&settings, spec, work, &ladder)?;
         let loss = outcome.evaluation.as_ref().map(|e| e.loss);
         let passed = match (spec.tolerable_loss, loss) {
             (Some(t), Some(l)) => l <= t,
@@ -391,7 +394,6 @@ struct Ladder<'a> {
     index: usize,
     /// Progress (start, width) of this scheme.
     span: (f64, f64),
-    selection: &'a TensorSelection,
     control: &'a Arc<JobControl>,
     tx: &'a MetricSender,
 }
@@ -424,14 +426,14 @@ fn try_scheme(
         series.step_offset = (ladder.index * f.epochs) as i64;
         let (mlp, report) =
             w.model
-                .finetune_qat(data, &scheme, f, ladder.selection, &mut series)?;
+                .finetune_qat(data, &scheme, f, settings.selection, &mut series)?;
         replacements.floats = tuned_tensors(&w.model, &mlp, settings.names);
         finetune = Some(report);
         tuned = Some(mlp);
     }
     if let (Some(w), Some(x)) = (work, work.and_then(|w| w.calibration.as_ref())) {
         let base = tuned.as_ref().unwrap_or(&w.model.mlp);
-        replacements.quantized = w.model.gptq(base, &x.x, &scheme, ladder.selection)?;
+        replacements.quantized = w.model.gptq(base, &x.x, &scheme, settings.selection)?;
     }
     let pass = write_pass(settings, replacements, ladder.control, ladder.span)?;
     let evaluation = match (work, work.and_then(|w| w.eval.as_ref())) {

@@ -24,6 +24,7 @@ use crate::kernels::quant::{
 use crate::kernels::KernelError;
 
 /// What one pass writes and how.
+#[derive(Clone)]
 pub struct PassSettings<'a> {
     pub mapped: &'a MappedModel,
     pub names: &'a [String],
