@@ -206,7 +206,113 @@ async fn bad_train_and_evaluate_specs(backend: Backend) {
     app.finish().await;
 }
 
+/// The digits training set reduced to the rows whose label is in `labels`, at most `max` rows.
+fn digits_subset(labels: &[&str], max: usize) -> Vec<u8> {
+    let text = String::from_utf8(fixture("digits_train.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for line in lines
+        .filter(|l| labels.contains(&l.rsplit(',').next().unwrap()))
+        .take(max)
+    {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// Submit `body` and assert a 422 with an error on `field` whose message contains `needle`.
+async fn assert_refused_because(app: &common::TestApp, body: &Value, field: &str, needle: &str) {
+    let r = app
+        .client
+        .post(app.url("/v1/jobs"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "{body}");
+    let p: Value = r.json().await.unwrap();
+    let found = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["field"] == field && e["message"].as_str().unwrap().contains(needle));
+    assert!(found, "expected {field}: …{needle}… in {p}");
+}
+
+/// Data a job cannot learn from (one class, one row) and text the database cannot store
+/// (U+0000) are refused at submit for every kind that trains, not failed at run time.
+async fn untrainable_data_and_nul_text_are_refused_at_submit(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
+        return;
+    };
+    let one_class = app
+        .upload_csv("zeros", "label", digits_subset(&["0"], 100))
+        .await;
+    let one_row = app
+        .upload_csv("one-row", "label", digits_subset(&["0"], 1))
+        .await;
+    let two_classes = app
+        .upload_csv("zeros-ones", "label", digits_subset(&["0", "1"], 100))
+        .await;
+    let model = app
+        .upload_model("sk", fixture("digits_mlp.safetensors"))
+        .await;
+    let train = |ds: &Value| json!({"kind": "train", "spec": {"dataset_id": ds["id"], "architecture": {"hidden": [8]}, "epochs": 2}});
+    for ds in [&one_class, &one_row] {
+        assert_refused_because(&app, &train(ds), "spec.dataset_id", "at least 2").await;
+        assert_refused_because(
+            &app,
+            &json!({"kind": "tune", "spec": {"dataset_id": ds["id"], "base": {"architecture": {"hidden": [8]}, "epochs": 2},
+                    "search_space": {"optimizer.lr": {"type": "categorical", "choices": [0.001, 0.01]}}, "n_trials": 2}}),
+            "spec.dataset_id",
+            "at least 2",
+        )
+        .await;
+        for kind in ["quantize", "prune"] {
+            let mut spec =
+                json!({"model_id": model["id"], "finetune": {"dataset_id": ds["id"], "epochs": 1}});
+            if kind == "prune" {
+                spec["method"] = json!("magnitude");
+                spec["sparsity"] = json!(0.5);
+            }
+            assert_refused_because(
+                &app,
+                &json!({"kind": kind, "spec": spec}),
+                "spec.finetune.dataset_id",
+                "at least 2",
+            )
+            .await;
+        }
+    }
+    // The same requests on data with two classes are accepted.
+    app.submit(train(&two_classes)).await;
+    let digits = app
+        .upload_csv("digits", "label", fixture("digits_train.csv"))
+        .await;
+    app.submit(json!({"kind": "quantize", "spec": {"model_id": model["id"], "finetune": {"dataset_id": digits["id"], "epochs": 1}}}))
+        .await;
+
+    let nul_cases = [
+        (
+            json!({"kind": "train", "spec": {"dataset_id": two_classes["id"], "architecture": {"hidden": [8]}, "output_name": "net\u{0}"}}),
+            "spec.output_name",
+        ),
+        (
+            json!({"kind": "analyze", "spec": {"model_id": model["id"], "exclude": ["ok", "layers\u{0}*"]}}),
+            "spec.exclude[1]",
+        ),
+    ];
+    for (body, field) in nul_cases {
+        app.assert_rejected(&body, field).await;
+    }
+    let (_, jobs) = app.get_json("/v1/jobs").await;
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 2, "{jobs}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    untrainable_data_and_nul_text_are_refused_at_submit,
     evaluate_sklearn_model_reproduces_scikit_learn,
     train_digits_then_evaluate,
     regression_reaches_r2,

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::extract::{AppPath, AppQuery};
 use super::{check_limit, ApiError, AppJson, AppState, Caller, Problem};
-use crate::domain::{JobKind, JobState, ValidationErrors};
+use crate::domain::{JobState, ValidationErrors};
 use crate::jobs::admission::{admit, AdmissionError};
+use crate::jobs::JobKind;
 use crate::store::{AttemptError, InsertedJob, JobFilter, JobRow, NewJob};
 
 pub fn routes() -> Router<AppState> {
@@ -155,7 +156,7 @@ pub async fn create_job(
     };
     let spec = match kind {
         Some(kind) => match admit(&state.store, caller.tenant_id, kind, &req.spec).await {
-            Ok(spec) => Some(spec),
+            Ok(spec) => Some((kind, spec)),
             Err(AdmissionError::Invalid(e)) => {
                 errors.extend(e);
                 None
@@ -165,14 +166,14 @@ pub async fn create_job(
         None => None,
     };
     errors.into_result()?;
-    let Some(spec) = spec else {
+    let Some((kind, spec)) = spec else {
         return Err(ApiError::field("spec", "invalid spec"));
     };
     let new = NewJob {
         id: Uuid::now_v7(),
         tenant_id: caller.tenant_id,
-        kind: spec.kind().as_str().to_string(),
-        spec: spec.to_value(),
+        kind: kind.as_str().to_string(),
+        spec,
         priority: req.priority,
         max_attempts: req.max_attempts,
         idempotency_key,

@@ -41,7 +41,7 @@ use super::AppState;
         crate::domain::specs::train::Task,
         crate::domain::specs::TuneSpec,
         crate::domain::specs::tune::TuneMetric,
-        crate::domain::JobKind,
+        crate::jobs::JobKind,
         super::datasets::DatasetFormat,
     )),
     modifiers(&BearerAuth),

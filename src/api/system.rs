@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{ApiError, AppState, Problem};
-use crate::domain::{JobKind, JobState};
+use crate::domain::JobState;
+use crate::jobs::JobKind;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

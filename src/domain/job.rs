@@ -1,4 +1,4 @@
-//! Job kinds and the job state machine.
+//! The job state machine. (Job kinds are the registry in `jobs::exec`.)
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -61,64 +61,6 @@ impl FromStr for JobState {
     }
 }
 
-/// The kinds of work a user can submit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Analyze,
-    Train,
-    Evaluate,
-    Quantize,
-    Prune,
-    Tune,
-}
-
-impl JobKind {
-    /// Every kind the API accepts.
-    pub const ALL: [JobKind; 6] = [
-        JobKind::Analyze,
-        JobKind::Train,
-        JobKind::Evaluate,
-        JobKind::Quantize,
-        JobKind::Prune,
-        JobKind::Tune,
-    ];
-
-    /// The database / wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Analyze => "analyze",
-            JobKind::Train => "train",
-            JobKind::Evaluate => "evaluate",
-            JobKind::Quantize => "quantize",
-            JobKind::Prune => "prune",
-            JobKind::Tune => "tune",
-        }
-    }
-}
-
-impl fmt::Display for JobKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JobKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JobKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown job kind '{s}' (expected one of {})",
-                    all.join(", ")
-                )
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,13 +74,5 @@ mod tests {
         assert!(!JobState::Running.is_terminal());
         assert!(JobState::Canceled.is_terminal());
         assert!("done".parse::<JobState>().is_err());
-    }
-
-    #[test]
-    fn kinds_round_trip() {
-        for k in JobKind::ALL {
-            assert_eq!(k.as_str().parse::<JobKind>().unwrap(), k);
-        }
-        assert!("sleep".parse::<JobKind>().unwrap_err().contains("analyze"));
     }
 }

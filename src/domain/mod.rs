@@ -1,4 +1,4 @@
-//! Pure domain types: ids, job kinds and their specs, the job state machine, retry policy and
+//! Pure domain types: ids, job specs, the job state machine, retry policy and
 //! field-level validation errors. No sqlx, no axum, no tokio.
 pub mod job;
 pub mod retry;
@@ -6,5 +6,5 @@ pub mod selection;
 pub mod specs;
 pub mod validation;
 
-pub use job::{JobKind, JobState};
+pub use job::JobState;
 pub use validation::{FieldError, ValidationErrors};

@@ -1,6 +1,37 @@
 //! Field-level validation errors, collected so a user sees every problem at once.
 use serde::Serialize;
 
+/// The dotted path (`a.b[2]`, `""` for the root) of the first string or object key in `value`
+/// that holds U+0000, which databases refuse to store as text.
+pub fn nul_in_json(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            nul_in_json(v).map(|p| {
+                if p.is_empty() || p.starts_with('[') {
+                    format!("[{i}]{p}")
+                } else {
+                    format!("[{i}].{p}")
+                }
+            })
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(k.replace('\0', "\\u0000"));
+            }
+            nul_in_json(v).map(|p| {
+                if p.is_empty() || p.starts_with('[') {
+                    format!("{k}{p}")
+                } else {
+                    format!("{k}.{p}")
+                }
+            })
+        }),
+        _ => None,
+    }
+}
+
 /// One problem with one field of a request. `field` is a JSON-pointer-like dotted path
 /// (`spec.optimizer.lr`, `spec.architecture.hidden[0]`).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -90,3 +121,27 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::nul_in_json;
+    use serde_json::json;
+
+    #[test]
+    fn finds_the_path_of_the_first_nul() {
+        assert_eq!(nul_in_json(&json!({"a": "ok", "b": [1, "x"]})), None);
+        assert_eq!(nul_in_json(&json!("a\u{0}")), Some(String::new()));
+        assert_eq!(
+            nul_in_json(&json!({"output_name": "y\u{0}"})).as_deref(),
+            Some("output_name")
+        );
+        assert_eq!(
+            nul_in_json(&json!({"exclude": ["ok", "bad\u{0}*"]})).as_deref(),
+            Some("exclude[1]")
+        );
+        assert_eq!(
+            nul_in_json(&json!({"base": {"optimizer": [{"k\u{0}": 1}]}})).as_deref(),
+            Some("base.optimizer[0].k\\u0000")
+        );
+    }
+}

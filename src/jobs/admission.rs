@@ -1,12 +1,16 @@
 //! Submit-time checks of a job spec: types and values (domain), then the resources it names
-//! exist for the caller's tenant and fit together. The API calls this before enqueueing so a
+//! exist for the caller's tenant and fit together (the per-kind checks here are what each
+//! executor's `KindExecutor::admit` calls). The API calls this before enqueueing so a
 //! bad request is a 422 naming the field, not a job that fails later.
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::{JobKind, KindExecutor};
 use crate::domain::specs::train::{check_loss_task, Task};
-use crate::domain::specs::{JobSpec, Reference};
-use crate::domain::{JobKind, ValidationErrors};
+use crate::domain::specs::{
+    parse_spec, EvaluateSpec, KindSpec, PruneSpec, QuantizeSpec, Reference, TrainSpec, TuneSpec,
+};
+use crate::domain::ValidationErrors;
 use crate::formats::mlp::MlpArchitecture;
 use crate::store::{DatasetRow, DynStore, ModelRow, StoreError};
 
@@ -19,32 +23,56 @@ pub enum AdmissionError {
     Store(#[from] StoreError),
 }
 
-/// Parse, validate and check the references of a job submission.
+/// Parse, validate and check the references of a job submission; the normalized spec (defaults
+/// filled in) to store in the job row.
 pub async fn admit(
     store: &DynStore,
     tenant_id: Uuid,
     kind: JobKind,
     spec: &Value,
-) -> Result<JobSpec, AdmissionError> {
-    let parsed = JobSpec::parse(kind, spec).map_err(AdmissionError::Invalid)?;
+) -> Result<Value, AdmissionError> {
+    kind.admit(store, tenant_id, spec).await
+}
+
+/// [`admit`] for the kind whose executor is `executor` (the registry dispatches here).
+pub(crate) async fn admit_as<E: KindExecutor>(
+    executor: &E,
+    kind: JobKind,
+    store: &DynStore,
+    tenant_id: Uuid,
+    spec: &Value,
+) -> Result<Value, AdmissionError> {
+    let parsed: E::Spec = parse_spec(spec).map_err(AdmissionError::Invalid)?;
     check_executable(store, kind).await?;
+    check_references(store, tenant_id, parsed.references()).await?;
+    executor
+        .admit(store, tenant_id, &parsed)
+        .await?
+        .into_result()
+        .map_err(AdmissionError::Invalid)?;
+    serde_json::to_value(&parsed)
+        .map_err(|e| AdmissionError::Invalid(ValidationErrors::single("spec", e.to_string())))
+}
+
+/// Every model and dataset a spec names exists for the tenant.
+async fn check_references(
+    store: &DynStore,
+    tenant_id: Uuid,
+    references: Vec<(String, Reference)>,
+) -> Result<(), AdmissionError> {
     let mut errors = ValidationErrors::new();
-    for (field, reference) in parsed.references() {
-        let found = match reference {
-            Reference::Model(id) => store.get_model(tenant_id, id).await?.is_some(),
-            Reference::Dataset(id) => store.get_dataset(tenant_id, id).await?.is_some(),
+    for (field, reference) in references {
+        let (found, what) = match reference {
+            Reference::Model(id) => (store.get_model(tenant_id, id).await?.is_some(), "model"),
+            Reference::Dataset(id) => {
+                (store.get_dataset(tenant_id, id).await?.is_some(), "dataset")
+            }
         };
         if !found {
-            let what = match reference {
-                Reference::Model(_) => "model",
-                Reference::Dataset(_) => "dataset",
-            };
             errors.add(field, format!("no {what} with this id"));
         }
     }
-    errors.into_result().map_err(AdmissionError::Invalid)?;
-    check_compatibility(store, tenant_id, &parsed).await?;
-    Ok(parsed)
+    errors.into_result().map_err(AdmissionError::Invalid)
 }
 
 /// Refuses a kind that running workers exist for but none executes (an older worker
@@ -65,75 +93,80 @@ async fn check_executable(store: &DynStore, kind: JobKind) -> Result<(), Admissi
     )))
 }
 
-/// Checks that need the rows a spec refers to (feature counts, tasks, architectures).
-pub async fn check_compatibility(
+/// A train job: task and loss fit the dataset, a base model and a validation set fit it too.
+pub(crate) async fn check_train(
     store: &DynStore,
     tenant_id: Uuid,
-    spec: &JobSpec,
-) -> Result<(), AdmissionError> {
+    s: &TrainSpec,
+) -> Result<ValidationErrors, StoreError> {
     let mut e = ValidationErrors::new();
-    match spec {
-        JobSpec::Train(s) => {
-            let Some(ds) = store.get_dataset(tenant_id, s.dataset_id).await? else {
-                return Ok(());
-            };
-            let task = ds.task.as_str();
-            if let Some(t) = s.task {
-                e.check(
-                    t.as_str() == task,
-                    "spec.task",
-                    format!("the dataset is a {task} dataset"),
-                );
-            }
-            if let Some(loss) = s.loss {
-                let t = if task == "regression" {
-                    Task::Regression
-                } else {
-                    Task::Classification
-                };
-                let mut loss_errors = ValidationErrors::new();
-                check_loss_task(&mut loss_errors, loss, t);
-                e.extend(loss_errors.nest("spec"));
-            }
-            if let Some(id) = s.base_model_id {
-                if let Some(m) = store.get_model(tenant_id, id).await? {
-                    check_model_fits(&mut e, "spec.base_model_id", &m, &ds);
-                }
-            }
-            if let Some(vid) = s.validation.as_ref().and_then(|v| v.dataset_id) {
-                if let Some(v) = store.get_dataset(tenant_id, vid).await? {
-                    check_like_training_set(&mut e, "spec.validation.dataset_id", &v, &ds);
-                }
-            }
-        }
-        JobSpec::Evaluate(s) => {
-            let (Some(m), Some(ds)) = (
-                store.get_model(tenant_id, s.model_id).await?,
-                store.get_dataset(tenant_id, s.dataset_id).await?,
-            ) else {
-                return Ok(());
-            };
-            check_model_fits(&mut e, "spec.model_id", &m, &ds);
-        }
-        JobSpec::Analyze(_) => {}
-        JobSpec::Prune(s) => check_prune(store, tenant_id, s, &mut e).await?,
-        JobSpec::Quantize(s) => check_quantize(store, tenant_id, s, &mut e).await?,
-        JobSpec::Tune(s) => check_tune(store, tenant_id, s, &mut e).await?,
+    let Some(ds) = store.get_dataset(tenant_id, s.dataset_id).await? else {
+        return Ok(e);
+    };
+    check_trainable(&mut e, "spec.dataset_id", &ds);
+    let task = ds.task.as_str();
+    if let Some(t) = s.task {
+        e.check(
+            t.as_str() == task,
+            "spec.task",
+            format!("the dataset is a {task} dataset"),
+        );
     }
-    e.into_result().map_err(AdmissionError::Invalid)
+    if let Some(loss) = s.loss {
+        let mut loss_errors = ValidationErrors::new();
+        check_loss_task(&mut loss_errors, loss, task_of(&ds));
+        e.extend(loss_errors.nest("spec"));
+    }
+    if let Some(id) = s.base_model_id {
+        if let Some(m) = store.get_model(tenant_id, id).await? {
+            check_model_fits(&mut e, "spec.base_model_id", &m, &ds);
+        }
+    }
+    if let Some(vid) = s.validation.as_ref().and_then(|v| v.dataset_id) {
+        if let Some(v) = store.get_dataset(tenant_id, vid).await? {
+            check_like_training_set(&mut e, "spec.validation.dataset_id", &v, &ds);
+        }
+    }
+    Ok(e)
+}
+
+/// An evaluate job: the model is an MLP whose inputs and outputs fit the dataset.
+pub(crate) async fn check_evaluate(
+    store: &DynStore,
+    tenant_id: Uuid,
+    s: &EvaluateSpec,
+) -> Result<ValidationErrors, StoreError> {
+    let mut e = ValidationErrors::new();
+    if let (Some(m), Some(ds)) = (
+        store.get_model(tenant_id, s.model_id).await?,
+        store.get_dataset(tenant_id, s.dataset_id).await?,
+    ) {
+        check_model_fits(&mut e, "spec.model_id", &m, &ds);
+    }
+    Ok(e)
+}
+
+/// The task of a stored dataset.
+fn task_of(ds: &DatasetRow) -> Task {
+    if ds.task == "regression" {
+        Task::Regression
+    } else {
+        Task::Classification
+    }
 }
 
 /// A tune job: the metric and the base loss fit the dataset's task, the folds have rows (and
 /// every class) to work with, and an eval dataset has the same features and task.
-async fn check_tune(
+pub(crate) async fn check_tune(
     store: &DynStore,
     tenant_id: Uuid,
-    s: &crate::domain::specs::TuneSpec,
-    e: &mut ValidationErrors,
-) -> Result<(), AdmissionError> {
+    s: &TuneSpec,
+) -> Result<ValidationErrors, StoreError> {
+    let mut e = ValidationErrors::new();
     let Some(ds) = store.get_dataset(tenant_id, s.dataset_id).await? else {
-        return Ok(());
+        return Ok(e);
     };
+    check_trainable(&mut e, "spec.dataset_id", &ds);
     let classification = ds.task == "classification";
     if let Some(m) = s.metric {
         e.check(
@@ -142,11 +175,7 @@ async fn check_tune(
             format!("'{}' does not fit a {} dataset", m.as_str(), ds.task),
         );
     }
-    let task = if classification {
-        Task::Classification
-    } else {
-        Task::Regression
-    };
+    let task = task_of(&ds);
     if let Ok(base) = s.trial_spec(&Default::default()) {
         if let Some(loss) = base.loss {
             let mut loss_errors = ValidationErrors::new();
@@ -197,30 +226,30 @@ async fn check_tune(
     }
     if let Some(id) = s.eval_dataset_id {
         if let Some(v) = store.get_dataset(tenant_id, id).await? {
-            check_like_training_set(e, "spec.eval_dataset_id", &v, &ds);
+            check_like_training_set(&mut e, "spec.eval_dataset_id", &v, &ds);
         }
     }
-    Ok(())
+    Ok(e)
 }
 
 /// A quantize job: the model is not already quantized, and what needs an MLP (gptq,
 /// accuracy checks) gets one whose features fit the datasets.
-async fn check_quantize(
+pub(crate) async fn check_quantize(
     store: &DynStore,
     tenant_id: Uuid,
-    s: &crate::domain::specs::QuantizeSpec,
-    e: &mut ValidationErrors,
-) -> Result<(), AdmissionError> {
+    s: &QuantizeSpec,
+) -> Result<ValidationErrors, StoreError> {
+    let mut e = ValidationErrors::new();
     use crate::domain::specs::quantize::MethodSpec;
     let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
-        return Ok(());
+        return Ok(e);
     };
     if m.format == "compressed-tensors" {
         e.add(
             "spec.model_id",
             "this model is already quantized (compressed-tensors): quantize its float original",
         );
-        return Ok(());
+        return Ok(e);
     }
     let Some(arch) = mlp_architecture(&m) else {
         let why = NOT_AN_MLP;
@@ -233,33 +262,33 @@ async fn check_quantize(
         if s.finetune.is_some() {
             e.add("spec.finetune", format!("fine-tuning {why}"));
         }
-        return Ok(());
+        return Ok(e);
     };
     let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
     check_mlp_datasets(
         store,
         tenant_id,
-        e,
+        &mut e,
         (&m, &arch),
         finetune,
         s.eval_dataset_id,
         s.calibration_dataset_id,
     )
     .await?;
-    Ok(())
+    Ok(e)
 }
 
 /// A prune job: what needs an MLP (structured, wanda, fine-tuning, evaluation) gets one, and
 /// the datasets it names fit the model's inputs.
-async fn check_prune(
+pub(crate) async fn check_prune(
     store: &DynStore,
     tenant_id: Uuid,
-    s: &crate::domain::specs::PruneSpec,
-    e: &mut ValidationErrors,
-) -> Result<(), AdmissionError> {
+    s: &PruneSpec,
+) -> Result<ValidationErrors, StoreError> {
+    let mut e = ValidationErrors::new();
     use crate::domain::specs::prune::PruneMethod;
     let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
-        return Ok(());
+        return Ok(e);
     };
     let Some(arch) = mlp_architecture(&m) else {
         let why = NOT_AN_MLP;
@@ -283,20 +312,20 @@ async fn check_prune(
         if s.eval_dataset_id.is_some() {
             e.add("spec.eval_dataset_id", format!("accuracy checks {why}"));
         }
-        return Ok(());
+        return Ok(e);
     };
     let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
     check_mlp_datasets(
         store,
         tenant_id,
-        e,
+        &mut e,
         (&m, &arch),
         finetune,
         s.eval_dataset_id,
         s.calibration_dataset_id,
     )
     .await?;
-    Ok(())
+    Ok(e)
 }
 
 /// A second dataset (validation, evaluation) has the training set's features and task.
@@ -346,15 +375,12 @@ async fn check_mlp_datasets(
     eval: Option<Uuid>,
     calibration: Option<Uuid>,
 ) -> Result<(), StoreError> {
-    check_dataset_fits(
-        store,
-        tenant_id,
-        e,
-        "spec.finetune.dataset_id",
-        model,
-        finetune,
-    )
-    .await?;
+    if let Some(id) = finetune {
+        if let Some(ds) = store.get_dataset(tenant_id, id).await? {
+            check_model_fits(e, "spec.finetune.dataset_id", model, &ds);
+            check_trainable(e, "spec.finetune.dataset_id", &ds);
+        }
+    }
     check_dataset_fits(store, tenant_id, e, "spec.eval_dataset_id", model, eval).await?;
     if let Some(id) = calibration {
         if let Some(ds) = store.get_dataset(tenant_id, id).await? {
@@ -367,6 +393,35 @@ async fn check_mlp_datasets(
         }
     }
     Ok(())
+}
+
+/// A dataset a job trains on (train, a study, fine-tuning) has something to learn from: two
+/// rows or more and, for classification, two classes or more.
+fn check_trainable(e: &mut ValidationErrors, field: &str, ds: &DatasetRow) {
+    e.check(
+        ds.rows >= 2,
+        field,
+        format!(
+            "training needs at least 2 rows; the dataset has {}",
+            ds.rows
+        ),
+    );
+    if ds.task == "classification" {
+        let n = n_classes(ds);
+        e.check(
+            n >= 2,
+            field,
+            format!("a classifier needs at least 2 classes to learn; the dataset has {n}"),
+        );
+    }
+}
+
+/// The number of classes of a classification dataset (0 when not recorded).
+fn n_classes(ds: &DatasetRow) -> i64 {
+    ds.classes
+        .as_ref()
+        .and_then(|c| c.as_array().map(|a| a.len() as i64))
+        .unwrap_or(0)
 }
 
 /// The model is an MLP whose inputs (and, for classification, outputs) fit the dataset.
@@ -387,11 +442,7 @@ fn check_model_fits(e: &mut ValidationErrors, field: &str, model: &ModelRow, ds:
         );
     }
     if ds.task == "classification" {
-        let n_classes = ds
-            .classes
-            .as_ref()
-            .and_then(|c| c.as_array().map(|a| a.len() as i64))
-            .unwrap_or(0);
+        let n_classes = n_classes(ds);
         if arch.classes.is_none() && outputs != n_classes && !(outputs == 1 && n_classes == 2) {
             e.add(
                 field,

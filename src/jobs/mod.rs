@@ -1,5 +1,5 @@
 //! Job orchestration: the claim loop, leases and heartbeats, the rescuer, the bridge that runs
-//! kernels on a rayon pool, one executor per job kind (`exec/`), and what executors share:
+//! kernels on a rayon pool, one executor per job kind and the kind registry (`exec/`, `kinds`), and what executors share:
 //! loading inputs (`inputs`), per-epoch series (`epochs`), fitting an MLP to a train spec
 //! (`fit`) and measuring a model on a dataset (`measure`). No HTTP types here.
 pub mod admission;
@@ -9,12 +9,13 @@ pub mod epochs;
 pub mod exec;
 pub mod fit;
 pub mod inputs;
+mod kinds;
 pub mod measure;
 pub mod runner;
 
 pub use compute::ComputePool;
 pub use context::{JobContext, JobControl, StopReason};
-pub use exec::{Executor, Executors, JobOutput, KindExecutor, OutputFile, OutputModel};
+pub use exec::{Executor, Executors, JobKind, JobOutput, KindExecutor, OutputFile, OutputModel};
 pub use runner::Runner;
 
 use crate::artifacts::ArtifactError;

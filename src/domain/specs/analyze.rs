@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Validate;
+use super::{KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
 
@@ -42,11 +42,16 @@ impl Validate for AnalyzeSpec {
     }
 }
 
+impl KindSpec for AnalyzeSpec {
+    fn references(&self) -> Vec<(String, Reference)> {
+        vec![("spec.model_id".into(), Reference::Model(self.model_id))]
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_typed, JobSpec};
+    use super::super::{parse_spec, parse_typed};
     use super::*;
-    use crate::domain::JobKind;
     use serde_json::json;
 
     #[test]
@@ -61,8 +66,7 @@ mod tests {
 
     #[test]
     fn reports_every_bad_field() {
-        let err = JobSpec::parse(
-            JobKind::Analyze,
+        let err = parse_spec::<AnalyzeSpec>(
             &json!({"model_id": Uuid::nil(), "histogram_bins": 0, "include": ["a[", "ok"], "exclude": ["[z"]}),
         )
         .unwrap_err();
@@ -75,7 +79,7 @@ mod tests {
 
     #[test]
     fn bad_type_names_the_field() {
-        let err = JobSpec::parse(JobKind::Analyze, &json!({"model_id": "nope"})).unwrap_err();
+        let err = parse_spec::<AnalyzeSpec>(&json!({"model_id": "nope"})).unwrap_err();
         assert_eq!(err.0[0].field, "spec.model_id");
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checks::{check_finetune, check_output_name, check_tolerable_loss};
-use super::Validate;
+use super::{optional_ref, KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
 use crate::kernels::prune::{Norm, Scope};
@@ -292,15 +292,36 @@ impl Validate for PruneSpec {
     }
 }
 
+impl KindSpec for PruneSpec {
+    fn references(&self) -> Vec<(String, Reference)> {
+        let mut r = vec![("spec.model_id".into(), Reference::Model(self.model_id))];
+        r.extend(optional_ref(
+            "spec.finetune.dataset_id",
+            self.finetune.as_ref().map(|f| f.dataset_id),
+            Reference::Dataset,
+        ));
+        r.extend(optional_ref(
+            "spec.eval_dataset_id",
+            self.eval_dataset_id,
+            Reference::Dataset,
+        ));
+        r.extend(optional_ref(
+            "spec.calibration_dataset_id",
+            self.calibration_dataset_id,
+            Reference::Dataset,
+        ));
+        r
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{JobSpec, Reference};
+    use super::super::{parse_spec, Reference};
     use super::*;
-    use crate::domain::JobKind;
     use serde_json::json;
 
     fn fields(v: serde_json::Value) -> Vec<String> {
-        JobSpec::parse(JobKind::Prune, &v)
+        parse_spec::<PruneSpec>(&v)
             .unwrap_err()
             .0
             .into_iter()
@@ -311,14 +332,13 @@ mod tests {
     #[test]
     fn the_issue_examples_parse() {
         let (m, d, t) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let spec = JobSpec::parse(
-            JobKind::Prune,
+        let p = parse_spec::<PruneSpec>(
             &json!({"model_id": m, "method": "magnitude", "sparsity": 0.9, "scope": "global",
                     "finetune": {"dataset_id": d, "epochs": 10, "lr": 0.001}, "eval_dataset_id": t}),
         )
         .unwrap();
         assert_eq!(
-            spec.references(),
+            p.references(),
             vec![
                 ("spec.model_id".to_string(), Reference::Model(m)),
                 (
@@ -328,9 +348,6 @@ mod tests {
                 ("spec.eval_dataset_id".to_string(), Reference::Dataset(t)),
             ]
         );
-        let JobSpec::Prune(p) = spec else {
-            panic!("prune")
-        };
         assert!(p.needs_mlp());
         assert_eq!(p.finetune.unwrap().batch_size, 64);
         let nm: PruneSpec =

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checks::{check_finetune, check_output_name, check_tolerable_loss};
-use super::Validate;
+use super::{optional_ref, KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
 use crate::kernels::quant::{Granularity, QuantMethod, QuantScheme, ScaleDtype};
@@ -268,11 +268,32 @@ impl Validate for QuantizeSpec {
     }
 }
 
+impl KindSpec for QuantizeSpec {
+    fn references(&self) -> Vec<(String, Reference)> {
+        let mut r = vec![("spec.model_id".into(), Reference::Model(self.model_id))];
+        r.extend(optional_ref(
+            "spec.eval_dataset_id",
+            self.eval_dataset_id,
+            Reference::Dataset,
+        ));
+        r.extend(optional_ref(
+            "spec.calibration_dataset_id",
+            self.calibration_dataset_id,
+            Reference::Dataset,
+        ));
+        r.extend(optional_ref(
+            "spec.finetune.dataset_id",
+            self.finetune.as_ref().map(|f| f.dataset_id),
+            Reference::Dataset,
+        ));
+        r
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_typed, JobSpec, Reference};
+    use super::super::{parse_spec, parse_typed, Reference};
     use super::*;
-    use crate::domain::JobKind;
     use serde_json::json;
 
     #[test]
@@ -294,8 +315,7 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported() {
-        let err = JobSpec::parse(
-            JobKind::Quantize,
+        let err = parse_spec::<QuantizeSpec>(
             &json!({"model_id": Uuid::nil(), "scheme": {"bits": 9, "granularity": "group", "group_size": 0},
                     "method": "gptq", "tolerable_loss": -1.0, "exclude": ["["]}),
         )
@@ -312,19 +332,15 @@ mod tests {
                 "spec.exclude[0]"
             ]
         );
-        let err = JobSpec::parse(
-            JobKind::Quantize,
-            &json!({"model_id": Uuid::nil(), "method": "awq"}),
-        )
-        .unwrap_err();
+        let err = parse_spec::<QuantizeSpec>(&json!({"model_id": Uuid::nil(), "method": "awq"}))
+            .unwrap_err();
         assert_eq!(err.0[0].field, "spec.method");
     }
 
     #[test]
     fn references_name_their_fields() {
         let (m, d, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let s = JobSpec::parse(
-            JobKind::Quantize,
+        let s = parse_spec::<QuantizeSpec>(
             &json!({"model_id": m, "eval_dataset_id": d, "method": "gptq", "calibration_dataset_id": c}),
         )
         .unwrap();

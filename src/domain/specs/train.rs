@@ -3,7 +3,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checks::check_output_name;
-use super::Validate;
+use serde_json::Value;
+use std::borrow::Cow;
+
+use super::{optional_ref, KindSpec, Reference, Validate};
 use crate::domain::ValidationErrors;
 use crate::kernels::nn::{Activation, EarlyStopping, Init, Loss, LrSchedule, OptimizerConfig};
 use crate::kernels::KernelError;
@@ -273,15 +276,54 @@ impl Validate for EvaluateSpec {
     }
 }
 
+impl KindSpec for TrainSpec {
+    fn references(&self) -> Vec<(String, Reference)> {
+        let mut r = vec![(
+            "spec.dataset_id".into(),
+            Reference::Dataset(self.dataset_id),
+        )];
+        r.extend(optional_ref(
+            "spec.base_model_id",
+            self.base_model_id,
+            Reference::Model,
+        ));
+        r.extend(optional_ref(
+            "spec.validation.dataset_id",
+            self.validation.as_ref().and_then(|v| v.dataset_id),
+            Reference::Dataset,
+        ));
+        r
+    }
+
+    fn normalize(spec: &Value) -> Result<Cow<'_, Value>, ValidationErrors> {
+        let mut spec = spec.clone();
+        super::tune::normalize_train_value(&mut spec)
+            .map_err(|(f, m)| ValidationErrors::single(f, m))?;
+        Ok(Cow::Owned(spec))
+    }
+}
+
+impl KindSpec for EvaluateSpec {
+    fn references(&self) -> Vec<(String, Reference)> {
+        vec![
+            ("spec.model_id".into(), Reference::Model(self.model_id)),
+            (
+                "spec.dataset_id".into(),
+                Reference::Dataset(self.dataset_id),
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{JobSpec, Reference};
-    use crate::domain::JobKind;
+    use super::super::{parse_spec, KindSpec, Reference};
+    use super::TrainSpec;
     use serde_json::json;
     use uuid::Uuid;
 
     fn fields(v: serde_json::Value) -> Vec<String> {
-        JobSpec::parse(JobKind::Train, &v)
+        parse_spec::<TrainSpec>(&v)
             .unwrap_err()
             .0
             .into_iter()
@@ -292,19 +334,15 @@ mod tests {
     #[test]
     fn the_issue_example_parses_with_defaults() {
         let id = Uuid::now_v7();
-        let spec = JobSpec::parse(
-            JobKind::Train,
+        let t = parse_spec::<TrainSpec>(
             &json!({"dataset_id": id, "architecture": {"hidden": [256, 256], "activation": "relu"},
                     "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 64, "epochs": 30, "seed": 0}),
         )
         .unwrap();
         assert_eq!(
-            spec.references(),
+            t.references(),
             vec![("spec.dataset_id".to_string(), Reference::Dataset(id))]
         );
-        let JobSpec::Train(t) = spec else {
-            panic!("train")
-        };
         assert!(t.standardize);
         assert_eq!(t.epochs, 30);
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::checks::check_output_name;
-use super::{parse_typed, TrainSpec, Validate};
+use super::{optional_ref, parse_typed, KindSpec, Reference, TrainSpec, Validate};
 use crate::domain::ValidationErrors;
 use crate::kernels::nn::Quality;
 use crate::kernels::tune::{grid_size, Direction, Distribution, Pruner, Sampler, SearchSpace};
@@ -598,6 +598,21 @@ fn describe(errs: &ValidationErrors) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl KindSpec for TuneSpec {
+    fn references(&self) -> Vec<(String, Reference)> {
+        let mut r = vec![(
+            "spec.dataset_id".into(),
+            Reference::Dataset(self.dataset_id),
+        )];
+        r.extend(optional_ref(
+            "spec.eval_dataset_id",
+            self.eval_dataset_id,
+            Reference::Dataset,
+        ));
+        r
+    }
 }
 
 #[cfg(test)]

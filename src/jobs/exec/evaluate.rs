@@ -9,7 +9,9 @@ use super::{JobOutput, KindExecutor};
 use crate::domain::specs::EvaluateSpec;
 use crate::jobs::inputs::{load_dataset, load_model, targets};
 use crate::jobs::measure::{measure, ModelEvaluation};
-use crate::jobs::{JobContext, JobError};
+use crate::domain::ValidationErrors;
+use crate::jobs::{admission, JobContext, JobError};
+use crate::store::{DynStore, StoreError};
 
 /// Runs `evaluate` jobs.
 pub struct EvaluateExecutor;
@@ -29,6 +31,15 @@ pub struct EvaluateResult {
 #[async_trait]
 impl KindExecutor for EvaluateExecutor {
     type Spec = EvaluateSpec;
+
+    async fn admit(
+        &self,
+        store: &DynStore,
+        tenant_id: Uuid,
+        spec: &EvaluateSpec,
+    ) -> Result<ValidationErrors, StoreError> {
+        admission::check_evaluate(store, tenant_id, spec).await
+    }
 
     async fn execute(&self, ctx: &JobContext, spec: EvaluateSpec) -> Result<JobOutput, JobError> {
         let (model_row, model_path) = ctx.model(spec.model_id).await?;

@@ -1,30 +1,46 @@
-//! One executor per job kind, and the registry the runner dispatches on.
+//! One executor per job kind, and the registry the runner and admission dispatch on.
 //!
 //! An executor is a recipe: it declares its spec type ([`KindExecutor::Spec`]), which the
 //! registry parses once, then loads its inputs, calls kernels, writes its outputs and reports.
 //! Everything two executors share lives outside this folder (`jobs::inputs`, `jobs::epochs`,
-//! `jobs::fit`, `jobs::measure`), never in a sibling executor.
+//! `jobs::fit`, `jobs::measure`, `jobs::admission`), never in a sibling executor.
 //!
-//! Adding a kind: a file here with a `KindExecutor` impl, and its arm in [`executor_for`] —
-//! the match is exhaustive, so a `JobKind` without an executor does not compile.
-pub mod analyze;
-pub mod evaluate;
-pub mod prune;
-pub mod quantize;
-pub mod train;
-pub mod tune;
+//! Adding a kind is one file and one line: a module here whose executor implements
+//! [`KindExecutor`] (its spec type — defined in the same file or in `domain::specs` — and,
+//! when the kind has them, submit-time checks that need stored rows in
+//! [`KindExecutor::admit`]), and its line in the [`job_kinds!`] list below, which declares the
+//! module, the `JobKind` variant with its wire name, and the executor. Everything that
+//! dispatches on a kind (runner, admission, the API's kind enum, metrics) is generated from
+//! that list, so no other file changes.
+
+job_kinds! {
+    /// Per-tensor statistics of a model (shape, dtype, value histograms, outliers).
+    Analyze = "analyze" => analyze::AnalyzeExecutor,
+    /// Train an MLP on a dataset.
+    Train = "train" => train::TrainExecutor,
+    /// Measure a model on a labelled dataset.
+    Evaluate = "evaluate" => evaluate::EvaluateExecutor,
+    /// Quantize a model's weights (rtn, mse, hqq, gptq), optionally under an accuracy budget.
+    Quantize = "quantize" => quantize::QuantizeExecutor,
+    /// Prune a model's weights (magnitude, threshold, n:m, structured, wanda).
+    Prune = "prune" => prune::PruneExecutor,
+    /// A hyper-parameter study over a train spec.
+    Tune = "tune" => tune::StudyExecutor,
+}
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use uuid::Uuid;
 
+use super::kinds::job_kinds;
 use super::{JobContext, JobError};
-use crate::domain::specs::{parse_typed, Validate};
-use crate::domain::JobKind;
+use crate::domain::specs::{parse_spec, KindSpec};
+use crate::domain::ValidationErrors;
+use crate::store::{DynStore, StoreError};
 
 /// What a successful attempt produced.
 #[derive(Debug)]
@@ -110,7 +126,19 @@ pub trait Executor: Send + Sync + 'static {
 #[async_trait]
 pub trait KindExecutor: Send + Sync + 'static {
     /// The spec stored in the job row.
-    type Spec: DeserializeOwned + Validate + Send + Sync + 'static;
+    type Spec: KindSpec;
+
+    /// Submit-time checks that need stored rows (feature counts, tasks, architectures), run
+    /// after the spec parsed and every model and dataset it references was found. Field paths
+    /// start at `spec`.
+    async fn admit(
+        &self,
+        _store: &DynStore,
+        _tenant_id: Uuid,
+        _spec: &Self::Spec,
+    ) -> Result<ValidationErrors, StoreError> {
+        Ok(ValidationErrors::new())
+    }
 
     async fn execute(&self, ctx: &JobContext, spec: Self::Spec) -> Result<JobOutput, JobError>;
 }
@@ -122,26 +150,24 @@ struct Typed<E>(E);
 impl<E: KindExecutor> Executor for Typed<E> {
     async fn run(&self, ctx: &JobContext) -> Result<JobOutput, JobError> {
         let spec: E::Spec =
-            parse_typed(&ctx.job.spec).map_err(|e| JobError::Invalid(e.to_string()))?;
+            parse_spec(&ctx.job.spec).map_err(|e| JobError::Invalid(e.to_string()))?;
         self.0.execute(ctx, spec).await
     }
 }
 
-/// The executor of each user-facing kind. Exhaustive: a new `JobKind` needs its arm here.
+/// `E` as the runner's executor.
+fn typed<E: KindExecutor>(executor: E) -> Arc<dyn Executor> {
+    Arc::new(Typed(executor))
+}
+
+/// The executor of each user-facing kind.
 pub fn executor_for(kind: JobKind) -> Arc<dyn Executor> {
-    match kind {
-        JobKind::Analyze => Arc::new(Typed(analyze::AnalyzeExecutor)),
-        JobKind::Train => Arc::new(Typed(train::TrainExecutor)),
-        JobKind::Evaluate => Arc::new(Typed(evaluate::EvaluateExecutor)),
-        JobKind::Quantize => Arc::new(Typed(quantize::QuantizeExecutor)),
-        JobKind::Prune => Arc::new(Typed(prune::PruneExecutor)),
-        JobKind::Tune => Arc::new(Typed(tune::StudyExecutor)),
-    }
+    kind.executor()
 }
 
 /// Kinds that only whittle itself queues (never submitted over the API), with executors.
 fn internal_executors() -> Vec<(&'static str, Arc<dyn Executor>)> {
-    vec![(tune::TRIAL_KIND, Arc::new(Typed(tune::TrialExecutor)))]
+    vec![(tune::TRIAL_KIND, typed(tune::TrialExecutor))]
 }
 
 /// Executors by kind name.
@@ -154,7 +180,7 @@ impl Executors {
     /// Every product job kind, and the internal ones they queue.
     pub fn standard() -> Self {
         let mut e = Self::default();
-        for kind in JobKind::ALL {
+        for &kind in JobKind::ALL {
             e.by_kind
                 .insert(kind.as_str().to_string(), executor_for(kind));
         }
@@ -189,7 +215,7 @@ mod tests {
     #[test]
     fn every_kind_has_an_executor_and_trials_are_internal() {
         let e = Executors::standard();
-        for kind in JobKind::ALL {
+        for &kind in JobKind::ALL {
             assert!(e.get(kind.as_str()).is_some(), "{kind} has no executor");
         }
         assert!(e.get(tune::TRIAL_KIND).is_some());

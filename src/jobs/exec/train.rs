@@ -6,7 +6,10 @@ use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::specs::TrainSpec;
 use crate::jobs::epochs::compute_with_metrics;
 use crate::jobs::fit::{fit, FitInputs};
-use crate::jobs::{JobContext, JobError};
+use crate::domain::ValidationErrors;
+use crate::jobs::{admission, JobContext, JobError};
+use crate::store::{DynStore, StoreError};
+use uuid::Uuid;
 
 /// Runs `train` jobs.
 pub struct TrainExecutor;
@@ -14,6 +17,15 @@ pub struct TrainExecutor;
 #[async_trait]
 impl KindExecutor for TrainExecutor {
     type Spec = TrainSpec;
+
+    async fn admit(
+        &self,
+        store: &DynStore,
+        tenant_id: Uuid,
+        spec: &TrainSpec,
+    ) -> Result<ValidationErrors, StoreError> {
+        admission::check_train(store, tenant_id, spec).await
+    }
 
     async fn execute(&self, ctx: &JobContext, spec: TrainSpec) -> Result<JobOutput, JobError> {
         let dataset = ctx.dataset(spec.dataset_id).await?;

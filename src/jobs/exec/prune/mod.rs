@@ -17,9 +17,10 @@ use crate::domain::selection::TensorSelection;
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
 use crate::jobs::epochs::compute_with_metrics;
 use crate::jobs::measure::EvaluationSummary;
-use crate::jobs::{JobContext, JobError};
+use crate::domain::ValidationErrors;
+use crate::jobs::{admission, JobContext, JobError};
 use crate::kernels::prune::Scope;
-use crate::store::{DatasetRow, ModelRow};
+use crate::store::{DatasetRow, DynStore, ModelRow, StoreError};
 
 /// Runs `prune` jobs.
 pub struct PruneExecutor;
@@ -179,6 +180,15 @@ pub struct QualityFields {
 #[async_trait]
 impl KindExecutor for PruneExecutor {
     type Spec = PruneSpec;
+
+    async fn admit(
+        &self,
+        store: &DynStore,
+        tenant_id: Uuid,
+        spec: &PruneSpec,
+    ) -> Result<ValidationErrors, StoreError> {
+        admission::check_prune(store, tenant_id, spec).await
+    }
 
     async fn execute(&self, ctx: &JobContext, spec: PruneSpec) -> Result<JobOutput, JobError> {
         let selection = spec

@@ -23,9 +23,10 @@ use crate::formats::compressed_tensors::CompressionFormat;
 use crate::formats::safetensors::MappedModel;
 use crate::jobs::epochs::{compute_with_metrics, EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
-use crate::jobs::{JobContext, JobControl, JobError};
+use crate::domain::ValidationErrors;
+use crate::jobs::{admission, JobContext, JobControl, JobError};
 use crate::kernels::quant::{Granularity, QuantMethod, QuantScheme, ScaleDtype};
-use crate::store::{DatasetRow, ModelRow};
+use crate::store::{DatasetRow, DynStore, ModelRow, StoreError};
 
 /// Runs `quantize` jobs.
 pub struct QuantizeExecutor;
@@ -142,6 +143,15 @@ pub struct Attempt {
 #[async_trait]
 impl KindExecutor for QuantizeExecutor {
     type Spec = QuantizeSpec;
+
+    async fn admit(
+        &self,
+        store: &DynStore,
+        tenant_id: Uuid,
+        spec: &QuantizeSpec,
+    ) -> Result<ValidationErrors, StoreError> {
+        admission::check_quantize(store, tenant_id, spec).await
+    }
 
     async fn execute(&self, ctx: &JobContext, spec: QuantizeSpec) -> Result<JobOutput, JobError> {
         let model = ctx.model(spec.model_id).await?;

@@ -41,6 +41,9 @@ impl crate::domain::specs::Validate for TrialJobSpec {
     }
 }
 
+/// Trials are queued by their study, never submitted: nothing to reference or normalize.
+impl crate::domain::specs::KindSpec for TrialJobSpec {}
+
 /// The stored spelling of a trial state.
 fn trial_state_str(s: TrialState) -> &'static str {
     match s {

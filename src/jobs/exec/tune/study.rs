@@ -11,15 +11,15 @@ use uuid::Uuid;
 
 use super::{is_finished_trial, record_of, top_up, TrialJobSpec};
 use crate::domain::specs::TuneSpec;
-use crate::domain::JobState;
+use crate::domain::{JobState, ValidationErrors};
 use crate::jobs::epochs::compute_with_metrics;
 use crate::jobs::exec::{JobOutput, KindExecutor, OutputFile};
 use crate::jobs::fit::{fit, FitInputs, FitResult};
 use crate::jobs::inputs::{load_dataset, load_model_file, targets};
 use crate::jobs::measure::{measure, ModelEvaluation};
-use crate::jobs::{JobContext, JobError, StopReason};
+use crate::jobs::{admission, JobContext, JobError, StopReason};
 use crate::kernels::tune::{Direction, Pruner, Sampler, TrialRecord, TrialState};
-use crate::store::{DatasetRow, DynStore, JobRow, MetricPoint, TrialRow};
+use crate::store::{DatasetRow, DynStore, JobRow, MetricPoint, StoreError, TrialRow};
 
 /// Runs `tune` jobs (the study).
 pub struct StudyExecutor;
@@ -63,6 +63,15 @@ pub struct StudyResult {
 #[async_trait]
 impl KindExecutor for StudyExecutor {
     type Spec = TuneSpec;
+
+    async fn admit(
+        &self,
+        store: &DynStore,
+        tenant_id: Uuid,
+        spec: &TuneSpec,
+    ) -> Result<ValidationErrors, StoreError> {
+        admission::check_tune(store, tenant_id, spec).await
+    }
 
     async fn execute(&self, ctx: &JobContext, spec: TuneSpec) -> Result<JobOutput, JobError> {
         let started = Instant::now();
