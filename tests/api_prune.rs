@@ -345,6 +345,11 @@ async fn wanda_and_gradual_reach_their_sparsity(backend: Backend) {
 
 /// A tensor dict that is not an MLP: one 4×4 F32 matrix.
 fn not_an_mlp() -> Vec<u8> {
+    embed_model(|i| i as f32 - 7.5)
+}
+
+/// One 4×4 F32 matrix `embed.weight` with element `i` = `value(i)`.
+fn embed_model(value: impl Fn(usize) -> f32) -> Vec<u8> {
     let header = br#"{"embed.weight":{"dtype":"F32","shape":[4,4],"data_offsets":[0,64]}}"#;
     let mut h = header.to_vec();
     while !h.len().is_multiple_of(8) {
@@ -352,8 +357,51 @@ fn not_an_mlp() -> Vec<u8> {
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();
     out.extend(h);
-    out.extend((0..16).flat_map(|i| (i as f32 - 7.5).to_le_bytes()));
+    out.extend((0..16).flat_map(|i| value(i).to_le_bytes()));
     out
+}
+
+/// NaN or ±inf weights fail every prune rule (as they fail quantize), naming the tensor,
+/// instead of producing a model derived from them.
+async fn non_finite_weights_fail_every_rule(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    for bad in [f32::NAN, f32::INFINITY] {
+        let model = app
+            .upload_model(
+                "bad",
+                embed_model(|i| if i == 5 { bad } else { i as f32 - 7.5 }),
+            )
+            .await;
+        let specs = [
+            json!({"model_id": model["id"], "method": "magnitude", "sparsity": 0.5}),
+            json!({"model_id": model["id"], "method": "magnitude", "sparsity": 0.5, "scope": "layer"}),
+            json!({"model_id": model["id"], "method": "threshold", "threshold": 1.0}),
+            json!({"model_id": model["id"], "method": "nm", "n": 2, "m": 4}),
+        ];
+        for spec in specs {
+            let job = app.submit(json!({"kind": "prune", "spec": spec})).await;
+            let done = app
+                .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60))
+                .await;
+            assert_eq!(done["state"], "failed", "{spec}: {done}");
+            let error = done["error"].as_str().unwrap();
+            assert!(
+                error.contains("embed.weight") && error.contains("NaN or infinite"),
+                "{error}"
+            );
+            assert!(done["output_model_id"].is_null());
+        }
+        let job = app
+            .submit(json!({"kind": "quantize", "spec": {"model_id": model["id"]}}))
+            .await;
+        let done = app
+            .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60))
+            .await;
+        assert_eq!(done["state"], "failed", "{done}");
+    }
+    app.finish().await;
 }
 
 async fn bad_prune_specs(backend: Backend) {
@@ -419,4 +467,5 @@ on_both_backends!(
     structured_halves_hidden_widths,
     wanda_and_gradual_reach_their_sparsity,
     bad_prune_specs,
+    non_finite_weights_fail_every_rule,
 );

@@ -221,25 +221,6 @@ fn digits_subset(labels: &[&str], max: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Submit `body` and assert a 422 with an error on `field` whose message contains `needle`.
-async fn assert_refused_because(app: &common::TestApp, body: &Value, field: &str, needle: &str) {
-    let r = app
-        .client
-        .post(app.url("/v1/jobs"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422, "{body}");
-    let p: Value = r.json().await.unwrap();
-    let found = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["field"] == field && e["message"].as_str().unwrap().contains(needle));
-    assert!(found, "expected {field}: …{needle}… in {p}");
-}
-
 /// Data a job cannot learn from (one class, one row) and text the database cannot store
 /// (U+0000) are refused at submit for every kind that trains, not failed at run time.
 async fn untrainable_data_and_nul_text_are_refused_at_submit(backend: Backend) {
@@ -260,9 +241,9 @@ async fn untrainable_data_and_nul_text_are_refused_at_submit(backend: Backend) {
         .await;
     let train = |ds: &Value| json!({"kind": "train", "spec": {"dataset_id": ds["id"], "architecture": {"hidden": [8]}, "epochs": 2}});
     for ds in [&one_class, &one_row] {
-        assert_refused_because(&app, &train(ds), "spec.dataset_id", "at least 2").await;
-        assert_refused_because(
-            &app,
+        app.assert_rejected_with(&train(ds), "spec.dataset_id", "at least 2")
+            .await;
+        app.assert_rejected_with(
             &json!({"kind": "tune", "spec": {"dataset_id": ds["id"], "base": {"architecture": {"hidden": [8]}, "epochs": 2},
                     "search_space": {"optimizer.lr": {"type": "categorical", "choices": [0.001, 0.01]}}, "n_trials": 2}}),
             "spec.dataset_id",
@@ -276,8 +257,7 @@ async fn untrainable_data_and_nul_text_are_refused_at_submit(backend: Backend) {
                 spec["method"] = json!("magnitude");
                 spec["sparsity"] = json!(0.5);
             }
-            assert_refused_because(
-                &app,
+            app.assert_rejected_with(
                 &json!({"kind": kind, "spec": spec}),
                 "spec.finetune.dataset_id",
                 "at least 2",

@@ -220,6 +220,12 @@ impl TestApp {
 
     /// Submit a job and assert a 422 problem whose field errors include `field`.
     pub async fn assert_rejected(&self, body: &Value, field: &str) {
+        self.assert_rejected_with(body, field, "").await
+    }
+
+    /// Submit a job and assert a 422 problem with an error on `field` whose message contains
+    /// `needle`.
+    pub async fn assert_rejected_with(&self, body: &Value, field: &str, needle: &str) {
         let r = self
             .client
             .post(self.url("/v1/jobs"))
@@ -229,13 +235,12 @@ impl TestApp {
             .unwrap();
         assert_eq!(r.status(), 422, "{body}");
         let p: Value = r.json().await.unwrap();
-        let fields: Vec<&str> = p["errors"]
+        let found = p["errors"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert!(fields.contains(&field), "expected {field} in {p}");
+            .any(|e| e["field"] == field && e["message"].as_str().unwrap().contains(needle));
+        assert!(found, "expected {field}: …{needle}… in {p}");
     }
 
     /// Status of a GET with `Authorization: Bearer <key>`.

@@ -50,6 +50,33 @@ pub fn parse_spec<S: KindSpec>(spec: &Value) -> Result<S, ValidationErrors> {
     parse_typed(&spec)
 }
 
+/// What a job over a stored model names: the model, and the datasets it fine-tunes on,
+/// evaluates on and calibrates with (quantize and prune).
+pub fn model_job_references(
+    model_id: Uuid,
+    finetune_dataset: Option<Uuid>,
+    eval_dataset: Option<Uuid>,
+    calibration_dataset: Option<Uuid>,
+) -> Vec<(String, Reference)> {
+    let mut r = vec![("spec.model_id".into(), Reference::Model(model_id))];
+    r.extend(optional_ref(
+        "spec.finetune.dataset_id",
+        finetune_dataset,
+        Reference::Dataset,
+    ));
+    r.extend(optional_ref(
+        "spec.eval_dataset_id",
+        eval_dataset,
+        Reference::Dataset,
+    ));
+    r.extend(optional_ref(
+        "spec.calibration_dataset_id",
+        calibration_dataset,
+        Reference::Dataset,
+    ));
+    r
+}
+
 /// `(field, reference)` for an optional id, for [`KindSpec::references`].
 pub fn optional_ref(
     field: &str,

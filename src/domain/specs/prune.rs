@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checks::{check_finetune, check_output_name, check_tolerable_loss};
-use super::{optional_ref, KindSpec, Reference, Validate};
+use super::{model_job_references, KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
 use crate::kernels::prune::{Norm, Scope};
@@ -294,23 +294,12 @@ impl Validate for PruneSpec {
 
 impl KindSpec for PruneSpec {
     fn references(&self) -> Vec<(String, Reference)> {
-        let mut r = vec![("spec.model_id".into(), Reference::Model(self.model_id))];
-        r.extend(optional_ref(
-            "spec.finetune.dataset_id",
+        model_job_references(
+            self.model_id,
             self.finetune.as_ref().map(|f| f.dataset_id),
-            Reference::Dataset,
-        ));
-        r.extend(optional_ref(
-            "spec.eval_dataset_id",
             self.eval_dataset_id,
-            Reference::Dataset,
-        ));
-        r.extend(optional_ref(
-            "spec.calibration_dataset_id",
             self.calibration_dataset_id,
-            Reference::Dataset,
-        ));
-        r
+        )
     }
 }
 

@@ -34,6 +34,17 @@ fn view2_mut<'a>(shape: &[usize], data: &'a mut [f32]) -> Result<ArrayViewMut2<'
     ArrayViewMut2::from_shape(as_matrix(shape), data).map_err(|e| JobError::Invalid(e.to_string()))
 }
 
+/// Weights with NaN or ±inf are refused, as every job that computes with weights does
+/// (`analyze` is the one that counts them).
+fn require_finite(name: &str, values: &[f32]) -> Result<(), JobError> {
+    if values.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
+    Err(JobError::Invalid(format!(
+        "tensor {name} contains NaN or infinite values; run analyze to find them"
+    )))
+}
+
 /// Zeroes `w` where `mask` is false (`+0.0`).
 fn apply_mask_view(mut w: ArrayViewMut2<f32>, mask: &Array2<bool>) {
     ndarray::Zip::from(&mut w).and(mask).for_each(|x, &keep| {
@@ -128,6 +139,7 @@ fn rule(
                             Some(s) => Cow::Borrowed(s),
                             None => Cow::Owned(to_f32(&t)?),
                         };
+                        require_finite(t.name, &v)?;
                         values.push((t.shape.to_vec(), v));
                     }
                     let views = values
@@ -211,6 +223,7 @@ pub(super) fn prune_stream(
             continue;
         }
         to_f32_into(&t, &mut buffer)?;
+        require_finite(t.name, &buffer)?;
         let before = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
         rule.apply(k, view2_mut(t.shape, &mut buffer)?)?;
         let after = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
