@@ -116,7 +116,12 @@ async fn nul_in_names_is_a_422_naming_the_field(backend: Backend) {
     .await;
     assert_problem(r, 422, "name").await;
     let csv = b"a,b,label\n1,2,0\n3,4,1\n".to_vec();
-    assert_problem(post_csv(&app, &[("name", "data\0set")], csv.clone()).await, 422, "name").await;
+    assert_problem(
+        post_csv(&app, &[("name", "data\0set")], csv.clone()).await,
+        422,
+        "name",
+    )
+    .await;
     assert_problem(
         post_csv(&app, &[("name", "d"), ("target", "la\0bel")], csv.clone()).await,
         422,
@@ -345,7 +350,11 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot(backend: Backend) {
         .expect("served after the slow clients are dropped")
         .unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
-    assert!(start.elapsed() >= Duration::from_millis(1500), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
     app.finish().await;
 }
 
@@ -430,14 +439,21 @@ async fn stored_bytes_quota_refuses_with_413_and_stores_nothing(backend: Backend
 
     assert_eq!(count(&app, "/v1/models").await, 1, "nothing stored");
     assert_eq!(count(&app, "/v1/datasets").await, 0, "nothing stored");
-    assert_eq!(spooled_files(&app), 0, "rejected uploads leave no spooled file");
+    assert_eq!(
+        spooled_files(&app),
+        0,
+        "rejected uploads leave no spooled file"
+    );
     let (_, tenant) = app.get_json("/v1/tenant").await;
     assert_eq!(tenant["quotas"]["max_stored_bytes"], limit);
     assert_eq!(tenant["usage"]["stored_bytes"], used);
 
     // What fits in the rest of the quota is accepted.
     let small = b"a,b,label\n1,2,0\n3,4,1\n".to_vec();
-    assert_eq!(post_csv(&app, &[("name", "small")], small).await.status(), 201);
+    assert_eq!(
+        post_csv(&app, &[("name", "small")], small).await.status(),
+        201
+    );
     app.finish().await;
 }
 

@@ -274,8 +274,14 @@ mod tests {
         })
         .await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!((p["quota"].clone(), p["limit"].clone(), p["used"].clone()),
-            (serde_json::json!("active_jobs"), serde_json::json!(3), serde_json::json!(3)));
+        assert_eq!(
+            (p["quota"].clone(), p["limit"].clone(), p["used"].clone()),
+            (
+                serde_json::json!("active_jobs"),
+                serde_json::json!(3),
+                serde_json::json!(3)
+            )
+        );
         let (status, p) = problem_of(ApiError::QuotaExceeded {
             quota: Quota::StoredBytes,
             limit: 10,

@@ -251,7 +251,13 @@ mod tests {
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
-        for value in ["Bearer k1", "bearer k1", "BEARER k1", "bEaReR   k1 ", "Bearer\tk1"] {
+        for value in [
+            "Bearer k1",
+            "bearer k1",
+            "BEARER k1",
+            "bEaReR   k1 ",
+            "Bearer\tk1",
+        ] {
             assert_eq!(bearer_credential(value), Some("k1"), "{value:?}");
         }
     }

@@ -48,7 +48,10 @@ mod tests {
         let e200 = "é".repeat(200);
         assert_eq!(e200.len(), 400);
         assert_eq!(display_name("name", &e200).ok(), Some(e200.clone()));
-        assert_eq!(refused_field(display_name("name", &"é".repeat(201))), "name");
+        assert_eq!(
+            refused_field(display_name("name", &"é".repeat(201))),
+            "name"
+        );
         assert_eq!(display_name("name", "  mlp ").ok().as_deref(), Some("mlp"));
         assert_eq!(refused_field(display_name("name", "   ")), "name");
     }

@@ -146,7 +146,8 @@ impl UploadAllowance {
 
     /// The most bytes to spool.
     pub fn spool_limit(&self) -> u64 {
-        self.quota_left().map_or(self.cap, |left| left.min(self.cap))
+        self.quota_left()
+            .map_or(self.cap, |left| left.min(self.cap))
     }
 
     /// A spooling error as the client should see it: a quota problem when the quota, not the

@@ -10,7 +10,11 @@ use whittle::store::{DynStore, NewJob, StoreError, TenantUsage, ANONYMOUS_TENANT
 pub async fn get_tenant_by_id(s: DynStore) {
     let acme = s.ensure_tenant("acme").await.expect("acme");
     assert_eq!(s.get_tenant(acme.id).await.expect("get"), Some(acme));
-    let anonymous = s.get_tenant(ANONYMOUS_TENANT).await.expect("get").expect("exists");
+    let anonymous = s
+        .get_tenant(ANONYMOUS_TENANT)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(anonymous.name, "anonymous");
     assert_eq!(s.get_tenant(Uuid::now_v7()).await.expect("get"), None);
 }
@@ -26,7 +30,9 @@ pub async fn tenant_usage_counts_active_top_level_jobs_and_stored_bytes(s: DynSt
     // Two models (1234 bytes each) and one dataset (99 bytes) for acme; one model for other.
     s.insert_model(&new_model(acme, "a")).await.expect("model");
     let b = s.insert_model(&new_model(acme, "b")).await.expect("model");
-    s.insert_dataset(&new_dataset(acme, "d")).await.expect("dataset");
+    s.insert_dataset(&new_dataset(acme, "d"))
+        .await
+        .expect("dataset");
     s.insert_model(&new_model(other, "o")).await.expect("model");
 
     // acme: two running jobs, one queued, and a queued child of the first.
@@ -59,7 +65,10 @@ pub async fn tenant_usage_counts_active_top_level_jobs_and_stored_bytes(s: DynSt
         .complete_job(&fence_of(&claimed), &json!({}), None)
         .await
         .expect("complete"));
-    s.delete_model(acme, b.id).await.expect("delete").expect("deleted");
+    s.delete_model(acme, b.id)
+        .await
+        .expect("delete")
+        .expect("deleted");
     let usage = s.tenant_usage(acme).await.expect("usage");
     assert_eq!(usage.active_jobs, 2);
     assert_eq!((usage.models, usage.stored_bytes), (1, 1234 + 99));
