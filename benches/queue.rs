@@ -209,6 +209,7 @@ async fn get_latency(
     let cfg = ServeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
         insecure_no_auth: false,
+        metrics_token: None,
         limits: Default::default(),
         worker: WorkerConfig {
             workers: 0,

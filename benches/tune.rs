@@ -64,6 +64,7 @@ async fn main() {
     let cfg = ServeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
         insecure_no_auth: false,
+        metrics_token: None,
         limits: LimitsConfig::default(),
         worker: WorkerConfig {
             workers,

@@ -5,13 +5,18 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Notify;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{debug, info, warn};
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 
 use crate::api::{self, AppState, AuthState};
 use crate::artifacts::ArtifactStore;
-use crate::config::{ServeConfig, StorageConfig, WorkerConfig};
+use crate::config::{LimitsConfig, ServeConfig, StorageConfig, WorkerConfig};
 use crate::jobs::{ComputePool, Executors, Runner};
 use crate::store::{self, DynStore};
 
@@ -99,7 +104,10 @@ pub async fn start_server(
         store: store.clone(),
         artifacts: artifacts.clone(),
         limits: cfg.limits.clone(),
-        auth: Arc::new(AuthState::new(loopback || cfg.insecure_no_auth)),
+        auth: Arc::new(
+            AuthState::new(loopback || cfg.insecure_no_auth)
+                .with_metrics_token(cfg.metrics_token.as_deref()),
+        ),
         wake: wake.clone(),
         metrics: metrics_handle(),
     };
@@ -118,10 +126,9 @@ pub async fn start_server(
         shutdown.clone(),
     )?;
     let stop = shutdown.clone();
+    let limits = cfg.limits.clone();
     let handle = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await?;
+        serve_http(listener, router, &limits, stop).await;
         if let Some(w) = worker {
             w.await.context("worker task")?;
         }
@@ -135,6 +142,71 @@ pub async fn start_server(
         shutdown,
         handle,
     })
+}
+
+/// Serve `router` on `listener` until `stop` fires, then let in-flight requests finish.
+///
+/// Unlike `axum::serve`, a client must send a request's headers within the header timeout
+/// (hyper's timer also runs while a keep-alive connection waits for its next request, so idle
+/// connections close after as long), and at most `max_connections` connections are served at
+/// once (each holds a permit; the rest wait in the listen backlog): slow or idle clients cannot
+/// pile up connections.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: &LimitsConfig,
+    stop: CancellationToken,
+) {
+    let max = limits.max_connections.clamp(1, u32::MAX as usize);
+    let permits = Arc::new(Semaphore::new(max));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout())
+        .keep_alive(true);
+    loop {
+        let permit = tokio::select! {
+            _ = stop.cancelled() => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                ended = conn.as_mut() => {
+                    if let Err(e) = ended {
+                        debug!(error = %e, "connection closed");
+                    }
+                    return;
+                }
+                _ = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    // Every connection task holds a permit: all of them back means every connection closed.
+    let _ = permits.acquire_many(max as u32).await;
 }
 
 /// Start the job runner unless `cfg.workers` is 0.
@@ -220,7 +292,7 @@ pub async fn create_api_key(store: &DynStore, tenant: &str) -> anyhow::Result<St
     use rand::RngCore;
     let tenant = tenant.trim();
     anyhow::ensure!(
-        !tenant.is_empty() && tenant.len() <= 100,
+        !tenant.is_empty() && tenant.chars().count() <= 100,
         "--tenant must be 1 to 100 characters"
     );
     let mut secret = [0u8; 24];

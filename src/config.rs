@@ -102,13 +102,18 @@ pub struct ServeConfig {
     /// Accept anonymous requests even when bound beyond loopback with no API keys.
     #[arg(long, env = "WHITTLE_INSECURE_NO_AUTH", default_value_t = false)]
     pub insecure_no_auth: bool,
+    /// Bearer token for `/metrics`. When set, only this token opens `/metrics` (API keys do
+    /// not, so no tenant sees the others' job counts); unset, `/metrics` needs an API key once
+    /// keys exist.
+    #[arg(long, env = "WHITTLE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     #[command(flatten)]
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub worker: WorkerConfig,
 }
 
-/// Request size caps.
+/// Request size caps, connection limits and per-tenant quotas.
 #[derive(Debug, Clone, Args)]
 pub struct LimitsConfig {
     /// Largest model upload, bytes.
@@ -123,6 +128,19 @@ pub struct LimitsConfig {
     /// Largest safetensors header accepted, bytes.
     #[arg(long, env = "WHITTLE_MAX_HEADER_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_header_bytes: u64,
+    /// Seconds a client has to send the headers of a request; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "WHITTLE_HEADER_TIMEOUT_SECS", default_value_t = 15)]
+    pub header_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen backlog.
+    #[arg(long, env = "WHITTLE_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Queued plus running jobs one tenant may have (submissions beyond: 429). Unset: no quota.
+    #[arg(long, env = "WHITTLE_TENANT_MAX_ACTIVE_JOBS")]
+    pub tenant_max_active_jobs: Option<u64>,
+    /// Bytes of models and datasets one tenant may store (uploads beyond: 413). Unset: no quota.
+    #[arg(long, env = "WHITTLE_TENANT_MAX_STORED_BYTES")]
+    pub tenant_max_stored_bytes: Option<u64>,
 }
 
 impl Default for LimitsConfig {
@@ -132,7 +150,18 @@ impl Default for LimitsConfig {
             max_dataset_bytes: 1024 * 1024 * 1024,
             max_json_bytes: 1024 * 1024,
             max_header_bytes: 100 * 1024 * 1024,
+            header_timeout_secs: 15,
+            max_connections: 512,
+            tenant_max_active_jobs: None,
+            tenant_max_stored_bytes: None,
         }
+    }
+}
+
+impl LimitsConfig {
+    /// The header read (and keep-alive idle) timeout, at least one second.
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
     }
 }
 

@@ -851,6 +851,7 @@ async fn non_loopback_without_keys_refuses_to_start() {
     let cfg = whittle::config::ServeConfig {
         bind: "0.0.0.0:0".parse().unwrap(),
         insecure_no_auth: false,
+        metrics_token: None,
         limits: Default::default(),
         worker: common::fast_worker_config(0),
     };

@@ -109,17 +109,24 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 /// default last). Bad cells are reported with their row and column.
 #[utoipa::path(post, path = "/v1/datasets", tag = "datasets", params(UploadDatasetQuery),
     request_body(content = String, content_type = "text/csv", description = "the CSV (or NPY with application/octet-stream)"),
-    responses((status = 201, body = DatasetDto), (status = 413, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = DatasetDto), (status = 413, description = "too large, or beyond the tenant's stored-bytes quota", body = Problem), (status = 422, body = Problem)))]
 pub async fn upload_dataset(
     State(state): State<AppState>,
     caller: Caller,
     AppQuery(q): AppQuery<UploadDatasetQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let name = q.name.clone().unwrap_or_else(|| "dataset".into());
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(ApiError::field("name", "must be 1 to 200 characters"));
+    let name = super::names::display_name("name", q.name.as_deref().unwrap_or("dataset"))?;
+    if let Some(target) = &q.target {
+        super::names::check_no_nul("target", target)?;
     }
+    let allowance = super::tenant::UploadAllowance::for_tenant(
+        &state,
+        caller.tenant_id,
+        state.limits.max_dataset_bytes,
+        super::tenant::content_length(req.headers()),
+    )
+    .await?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -129,8 +136,9 @@ pub async fn upload_dataset(
     let stream = req.into_body().into_data_stream();
     let spooled = state
         .artifacts
-        .spool(stream, state.limits.max_dataset_bytes)
-        .await?;
+        .spool(stream, allowance.spool_limit())
+        .await
+        .map_err(|e| allowance.spool_error(e))?;
     if spooled.bytes == 0 {
         return Err(ApiError::field("body", "the file is empty"));
     }
@@ -185,7 +193,7 @@ pub async fn upload_dataset(
     let new = NewDataset {
         id,
         tenant_id: caller.tenant_id,
-        name: name.trim().to_string(),
+        name,
         format: fmt.into(),
         artifact_key: key.clone(),
         sha256: spooled.sha256.clone(),

@@ -21,6 +21,33 @@ pub struct Problem {
     pub detail: String,
     /// One entry per offending field (empty when the problem is not about fields).
     pub errors: Vec<FieldError>,
+    /// Quota problems only: the quota that was reached (`active_jobs`, `stored_bytes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<String>,
+    /// Quota problems only: the tenant's limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Quota problems only: what the tenant uses now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used: Option<u64>,
+}
+
+/// A per-tenant quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// Queued plus running jobs (429 when reached).
+    ActiveJobs,
+    /// Bytes of stored models and datasets (413 when an upload would exceed it).
+    StoredBytes,
+}
+
+impl Quota {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quota::ActiveJobs => "active_jobs",
+            Quota::StoredBytes => "stored_bytes",
+        }
+    }
 }
 
 /// Everything a handler can fail with.
@@ -45,6 +72,13 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{detail}")]
+    QuotaExceeded {
+        quota: Quota,
+        limit: u64,
+        used: u64,
+        detail: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -93,6 +127,14 @@ impl ApiError {
                 "unavailable",
                 "Service unavailable",
             ),
+            ApiError::QuotaExceeded {
+                quota: Quota::ActiveJobs,
+                ..
+            } => (StatusCode::TOO_MANY_REQUESTS, "quota", "Quota exceeded"),
+            ApiError::QuotaExceeded {
+                quota: Quota::StoredBytes,
+                ..
+            } => (StatusCode::PAYLOAD_TOO_LARGE, "quota", "Quota exceeded"),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -105,6 +147,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
+        let quota = match &self {
+            ApiError::QuotaExceeded {
+                quota, limit, used, ..
+            } => Some((quota.as_str().to_string(), *limit, *used)),
+            _ => None,
+        };
         let (detail, errors) = match self {
             ApiError::Validation(v) => {
                 let detail = if v.0.len() == 1 {
@@ -134,6 +182,9 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             errors,
+            quota: quota.as_ref().map(|q| q.0.clone()),
+            limit: quota.as_ref().map(|q| q.1),
+            used: quota.as_ref().map(|q| q.2),
         };
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut().insert(
@@ -150,7 +201,14 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            // Handlers check the text they take; this catches what slipped through.
+            StoreError::InvalidText(m) => ApiError::field(
+                "request",
+                format!("text must not contain NUL (U+0000) characters ({m})"),
+            ),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -182,5 +240,59 @@ impl From<FormatError> for ApiError {
             FormatError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
             other => ApiError::field("body", other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn problem_of(e: ApiError) -> (StatusCode, serde_json::Value) {
+        let resp = e.into_response();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).expect("problem json"))
+    }
+
+    #[tokio::test]
+    async fn text_the_database_refused_is_a_422_not_a_500() {
+        let e: ApiError = StoreError::InvalidText("invalid byte sequence".into()).into();
+        let (status, p) = problem_of(e).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "request");
+    }
+
+    #[tokio::test]
+    async fn quota_problems_carry_their_limit() {
+        let (status, p) = problem_of(ApiError::QuotaExceeded {
+            quota: Quota::ActiveJobs,
+            limit: 3,
+            used: 3,
+            detail: "full".into(),
+        })
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            (p["quota"].clone(), p["limit"].clone(), p["used"].clone()),
+            (
+                serde_json::json!("active_jobs"),
+                serde_json::json!(3),
+                serde_json::json!(3)
+            )
+        );
+        let (status, p) = problem_of(ApiError::QuotaExceeded {
+            quota: Quota::StoredBytes,
+            limit: 10,
+            used: 4,
+            detail: "full".into(),
+        })
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(p["quota"], "stored_bytes");
+        // Other problems do not carry quota members.
+        let (_, p) = problem_of(ApiError::NotFound("model")).await;
+        assert!(p.get("limit").is_none() && p.get("quota").is_none(), "{p}");
     }
 }

@@ -80,6 +80,8 @@ pub struct AuthState {
     /// `--insecure-no-auth`).
     pub anonymous_without_keys: bool,
     keys_exist: Mutex<Option<(Instant, bool)>>,
+    /// sha256 of the `/metrics` token, when one is configured.
+    metrics_token_sha256: Option<String>,
 }
 
 impl AuthState {
@@ -87,7 +89,17 @@ impl AuthState {
         Self {
             anonymous_without_keys,
             keys_exist: Mutex::new(None),
+            metrics_token_sha256: None,
         }
+    }
+
+    /// Require this bearer token (and only it) for `/metrics`.
+    pub fn with_metrics_token(mut self, token: Option<&str>) -> Self {
+        self.metrics_token_sha256 = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(hash_api_key);
+        self
     }
 }
 
@@ -98,6 +110,27 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// The credential of an `Authorization: Bearer <credential>` value. The scheme is
+/// case-insensitive (RFC 9110 §11.1); None for another scheme or an empty credential.
+fn bearer_credential(value: &str) -> Option<&str> {
+    let (scheme, credential) = value.trim().split_once([' ', '\t'])?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
+}
+
+/// The bearer credential of a request, if it sent an `Authorization` header.
+fn request_bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    bearer_credential(value)
+        .map(Some)
+        .ok_or_else(|| ApiError::Unauthorized("use 'Authorization: Bearer <api key>'".into()))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -105,17 +138,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let value = value
-                .to_str()
-                .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
-            let key = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("use 'Authorization: Bearer <api key>'".into())
-                })?
-                .trim();
+        if let Some(key) = request_bearer(parts)? {
             return match state.store.tenant_for_api_key(&hash_api_key(key)).await? {
                 Some(tenant_id) => Ok(Caller { tenant_id }),
                 None => Err(ApiError::Unauthorized("unknown or revoked API key".into())),
@@ -127,6 +150,31 @@ impl FromRequestParts<AppState> for Caller {
             });
         }
         Err(ApiError::Unauthorized("an API key is required: 'Authorization: Bearer <api key>' (create one with `whittle apikey create --tenant NAME`)".into()))
+    }
+}
+
+/// Permission to read `/metrics`: the configured metrics token when there is one (API keys do
+/// not open it then), otherwise what any endpoint takes (an API key once keys exist).
+pub struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(expected) = &state.auth.metrics_token_sha256 else {
+            Caller::from_request_parts(parts, state).await?;
+            return Ok(MetricsReader);
+        };
+        // Comparing digests keeps the comparison time independent of the token's bytes.
+        match request_bearer(parts)? {
+            Some(token) if hash_api_key(token) == *expected => Ok(MetricsReader),
+            _ => Err(ApiError::Unauthorized(
+                "/metrics needs 'Authorization: Bearer <metrics token>'".into(),
+            )),
+        }
     }
 }
 
@@ -193,6 +241,31 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath
                 "id",
                 format!("invalid path parameter: {}", e.body_text()),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_credential;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for value in [
+            "Bearer k1",
+            "bearer k1",
+            "BEARER k1",
+            "bEaReR   k1 ",
+            "Bearer\tk1",
+        ] {
+            assert_eq!(bearer_credential(value), Some("k1"), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn other_schemes_and_empty_credentials_are_refused() {
+        for value in ["Basic k1", "Bearerk1", "Bearer", "Bearer   ", "k1", ""] {
+            assert_eq!(bearer_credential(value), None, "{value:?}");
         }
     }
 }

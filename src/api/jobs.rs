@@ -119,7 +119,8 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = CreateJobRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "dedupes submissions per tenant")),
     responses((status = 202, description = "queued (or the job an earlier request with this key created)", body = JobDto),
-        (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "the tenant's quota of queued and running jobs is reached", body = Problem)))]
 pub async fn create_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,6 +170,7 @@ pub async fn create_job(
     let Some((kind, spec)) = spec else {
         return Err(ApiError::field("spec", "invalid spec"));
     };
+    super::tenant::check_active_jobs_quota(&state, caller.tenant_id).await?;
     let new = NewJob {
         id: Uuid::now_v7(),
         tenant_id: caller.tenant_id,
@@ -239,7 +241,8 @@ pub struct JobListQuery {
     /// Only children of this job (the trials of a tune job); without it, trials are left out.
     pub parent_job_id: Option<Uuid>,
     /// Page size, 1..=200 (default 50).
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
 }
@@ -265,7 +268,7 @@ pub async fn list_jobs(
         parent_job_id: q.parent_job_id,
         top_level_only: true,
         cursor: q.cursor,
-        limit: check_limit(q.limit)?,
+        limit: check_limit(q.limit.as_deref())?,
     };
     let page = state.store.list_jobs(caller.tenant_id, &filter).await?;
     Ok(Json(JobPage {

@@ -5,8 +5,10 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod models;
+pub mod names;
 pub mod openapi;
 pub mod system;
+pub mod tenant;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -45,7 +47,8 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(models::routes(&state))
         .merge(datasets::routes(&state))
-        .merge(jobs::routes());
+        .merge(jobs::routes())
+        .merge(tenant::routes());
     Router::new()
         .nest("/v1", v1)
         .merge(system::routes())
@@ -94,7 +97,8 @@ async fn record_http_metrics(
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1..=200 (default 50).
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<uuid::Uuid>,
 }
@@ -104,16 +108,38 @@ impl PageQuery {
     pub fn to_page(&self) -> Result<crate::store::PageRequest, ApiError> {
         Ok(crate::store::PageRequest {
             cursor: self.cursor,
-            limit: check_limit(self.limit)?,
+            limit: check_limit(self.limit.as_deref())?,
         })
     }
 }
 
-/// Validate a `limit` query parameter.
-pub fn check_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit {
+/// Validate a `limit` query parameter: any value that is not an integer from 1 to 200 (zero,
+/// huge, negative, not a number) is the same 422.
+pub fn check_limit(limit: Option<&str>) -> Result<i64, ApiError> {
+    match limit.map(|l| l.trim().parse::<i64>()) {
         None => Ok(50),
-        Some(l) if (1..=200).contains(&l) => Ok(l),
-        Some(_) => Err(ApiError::field("limit", "must be between 1 and 200")),
+        Some(Ok(l)) if (1..=200).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            "must be an integer between 1 and 200",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_limit;
+
+    #[test]
+    fn one_rule_for_every_bad_limit() {
+        assert_eq!(check_limit(None).ok(), Some(50));
+        assert_eq!(check_limit(Some("1")).ok(), Some(1));
+        assert_eq!(check_limit(Some("200")).ok(), Some(200));
+        for bad in ["0", "201", "-1", "99999999999999999999", "ten", "", "1.5"] {
+            match check_limit(Some(bad)) {
+                Err(super::ApiError::Validation(v)) => assert_eq!(v.0[0].field, "limit"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

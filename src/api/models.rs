@@ -138,11 +138,8 @@ fn refuse_pickle(what: &str) -> ApiError {
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
-    let trimmed = name.trim();
-    if trimmed.is_empty() || trimmed.len() > 200 {
-        return Err(ApiError::field("name", "must be 1 to 200 characters"));
-    }
-    if has_pickle_checkpoint_extension(trimmed) {
+    let trimmed = super::names::display_name("name", name)?;
+    if has_pickle_checkpoint_extension(&trimmed) {
         return Err(refuse_pickle(&format!("'{trimmed}'")));
     }
     Ok(())
@@ -157,7 +154,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/v1/models", tag = "models", params(UploadModelQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the safetensors file"),
     responses((status = 201, description = "model stored", body = ModelDto),
-        (status = 413, description = "too large", body = Problem), (status = 415, description = "not safetensors", body = Problem),
+        (status = 413, description = "too large, or beyond the tenant's stored-bytes quota", body = Problem), (status = 415, description = "not safetensors", body = Problem),
         (status = 422, description = "invalid safetensors", body = Problem)))]
 pub async fn upload_model(
     State(state): State<AppState>,
@@ -165,12 +162,25 @@ pub async fn upload_model(
     AppQuery(q): AppQuery<UploadModelQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let limit = state.limits.max_model_bytes;
+    if let Some(name) = &q.name {
+        check_name(name)?;
+    }
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    // A multipart body's length includes its framing: only a raw body's is the file's size.
+    let allowance = super::tenant::UploadAllowance::for_tenant(
+        &state,
+        caller.tenant_id,
+        state.limits.max_model_bytes,
+        (!is_multipart)
+            .then(|| super::tenant::content_length(req.headers()))
+            .flatten(),
+    )
+    .await?;
+    let limit = allowance.spool_limit();
     let (spooled, name) = if is_multipart {
         let mut multipart = Multipart::from_request(req, &state)
             .await
@@ -189,7 +199,12 @@ pub async fn upload_model(
                         check_name(f)?;
                     }
                     let stream = field.map_err(|e| e.body_text());
-                    file = Some((state.artifacts.spool(stream, limit).await?, file_name));
+                    let spooled = state
+                        .artifacts
+                        .spool(stream, limit)
+                        .await
+                        .map_err(|e| allowance.spool_error(e))?;
+                    file = Some((spooled, file_name));
                 }
                 Some("name") => {
                     name = Some(
@@ -211,7 +226,11 @@ pub async fn upload_model(
     } else {
         let stream = req.into_body().into_data_stream();
         (
-            state.artifacts.spool(stream, limit).await?,
+            state
+                .artifacts
+                .spool(stream, limit)
+                .await
+                .map_err(|e| allowance.spool_error(e))?,
             q.name.clone().unwrap_or_else(|| "model".into()),
         )
     };

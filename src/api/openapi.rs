@@ -20,6 +20,7 @@ use super::AppState;
         super::jobs::create_job, super::jobs::list_jobs, super::jobs::get_job, super::jobs::cancel_job,
         super::jobs::job_metrics, super::jobs::job_trials,
         super::system::healthz, super::system::readyz, super::system::prometheus_metrics,
+        super::tenant::get_tenant,
     ),
     components(schemas(
         crate::domain::specs::AnalyzeSpec,
@@ -51,6 +52,7 @@ use super::AppState;
         (name = "datasets", description = "Upload CSV / NPY datasets"),
         (name = "jobs", description = "Queue and follow analyze, train, evaluate, quantize, prune and tune jobs"),
         (name = "system", description = "Health, readiness and metrics"),
+        (name = "tenant", description = "The calling tenant, its quotas and usage"),
     )
 )]
 pub struct ApiDoc;

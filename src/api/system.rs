@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::extract::MetricsReader;
 use super::{ApiError, AppState, Problem};
 use crate::domain::JobState;
 use crate::jobs::JobKind;
@@ -52,8 +53,15 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 }
 
 /// Prometheus metrics: jobs by kind and state, queue depth, job durations, HTTP latencies.
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
-pub async fn prometheus_metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+///
+/// Counts cover every tenant, so once API keys exist this needs a key, or the metrics token
+/// when one is configured (`WHITTLE_METRICS_TOKEN`; API keys are refused then).
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+    (status = 401, description = "a key or the metrics token is required", body = Problem)))]
+pub async fn prometheus_metrics(
+    State(state): State<AppState>,
+    _reader: MetricsReader,
+) -> Result<Response, ApiError> {
     let counts = state.store.job_counts().await?;
     // Every (kind, state) pair is set, zeros included, so a drained state does not keep
     // its last non-zero value.

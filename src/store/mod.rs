@@ -25,13 +25,35 @@ pub const ANONYMOUS_TENANT: Uuid = Uuid::nil();
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The database refused a text value as invalid in its encoding (Postgres: U+0000 in
+    /// text, `\u0000` in jsonb). Bad input, never a server fault.
+    #[error("the database refused a text value: {0}")]
+    InvalidText(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database url: {0}")]
     UnsupportedUrl(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+/// SQLSTATEs of text Postgres cannot store: `character_not_in_repertoire` (a NUL byte in
+/// text) and `untranslatable_character` (`\u0000` in jsonb).
+const INVALID_TEXT_SQLSTATES: [&str; 2] = ["22021", "22P05"];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db
+                .code()
+                .is_some_and(|c| INVALID_TEXT_SQLSTATES.iter().any(|s| *s == c))
+            {
+                return StoreError::InvalidText(db.message().to_string());
+            }
+        }
+        StoreError::Database(e)
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -276,6 +298,17 @@ pub struct JobCount {
     pub count: i64,
 }
 
+/// What one tenant holds, for quotas: top-level jobs queued or running (a study's trials are
+/// part of the study), and the models and datasets it stores with their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TenantUsage {
+    pub active_jobs: i64,
+    pub models: i64,
+    pub datasets: i64,
+    /// Bytes of every model and dataset file of the tenant.
+    pub stored_bytes: i64,
+}
+
 /// Every API key with its tenant's name, oldest first (the same SQL on both backends).
 pub(crate) const LIST_API_KEYS: &str = "SELECT k.*, t.name AS tenant_name FROM api_keys k \
      JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id";
@@ -293,6 +326,10 @@ pub trait Store: Send + Sync + 'static {
     // --- tenants and API keys -------------------------------------------------------------
     /// Get the tenant with this name, creating it when missing.
     async fn ensure_tenant(&self, name: &str) -> StoreResult<Tenant>;
+    /// The tenant with this id, if any.
+    async fn get_tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>>;
+    /// Active jobs and stored files of a tenant (zeros for an unknown tenant).
+    async fn tenant_usage(&self, tenant_id: Uuid) -> StoreResult<TenantUsage>;
     /// Store a new key (only its sha256 hex and display prefix) for a tenant.
     async fn create_api_key(
         &self,

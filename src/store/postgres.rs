@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::{
     ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount, JobFilter,
     JobRow, MetricPoint, ModelRow, NewDataset, NewJob, NewModel, Page, PageRequest, Store,
-    StoreError, StoreResult, Tenant, TrialRow,
+    StoreError, StoreResult, Tenant, TenantUsage, TrialRow,
 };
 use crate::domain::JobState;
 
@@ -356,6 +356,36 @@ impl Store for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         tenant_from_row(&row)
+    }
+
+    async fn get_tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn tenant_usage(&self, tenant_id: Uuid) -> StoreResult<TenantUsage> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT count(*) FROM jobs WHERE tenant_id = $1 AND parent_job_id IS NULL \
+                  AND state IN ('queued', 'running')) AS active_jobs, \
+               (SELECT count(*) FROM models WHERE tenant_id = $1) AS models, \
+               (SELECT count(*) FROM datasets WHERE tenant_id = $1) AS datasets, \
+               (SELECT coalesce(sum(bytes), 0) FROM models WHERE tenant_id = $1)::bigint \
+                 + (SELECT coalesce(sum(bytes), 0) FROM datasets WHERE tenant_id = $1)::bigint \
+                 AS stored_bytes",
+        )
+        .bind(tenant_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(TenantUsage {
+            active_jobs: col(&row, "active_jobs")?,
+            models: col(&row, "models")?,
+            datasets: col(&row, "datasets")?,
+            stored_bytes: col(&row, "stored_bytes")?,
+        })
     }
 
     async fn create_api_key(

@@ -34,7 +34,7 @@ use uuid::Uuid;
 use super::{
     ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount, JobFilter,
     JobRow, MetricPoint, ModelRow, NewDataset, NewJob, NewModel, Page, PageRequest, Store,
-    StoreError, StoreResult, Tenant, TrialRow,
+    StoreError, StoreResult, Tenant, TenantUsage, TrialRow,
 };
 use crate::domain::JobState;
 
@@ -467,6 +467,37 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         tenant_from_row(&row)
+    }
+
+    async fn get_tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = ?")
+            .bind(id_text(id))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn tenant_usage(&self, tenant_id: Uuid) -> StoreResult<TenantUsage> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND parent_job_id IS NULL \
+                  AND state IN ('queued', 'running')) AS active_jobs, \
+               (SELECT count(*) FROM models WHERE tenant_id = ?1) AS models, \
+               (SELECT count(*) FROM datasets WHERE tenant_id = ?1) AS datasets, \
+               (SELECT coalesce(sum(bytes), 0) FROM models WHERE tenant_id = ?1) \
+                 + (SELECT coalesce(sum(bytes), 0) FROM datasets WHERE tenant_id = ?1) \
+                 AS stored_bytes",
+        )
+        .bind(id_text(tenant_id))
+        .fetch_one(&self.pool)
+        .await?;
+        let c = Cols(&row);
+        Ok(TenantUsage {
+            active_jobs: c.get("active_jobs")?,
+            models: c.get("models")?,
+            datasets: c.get("datasets")?,
+            stored_bytes: c.get("stored_bytes")?,
+        })
     }
 
     async fn create_api_key(

@@ -26,6 +26,7 @@ pub struct TestOptions {
     pub limits: LimitsConfig,
     pub bind: SocketAddr,
     pub insecure_no_auth: bool,
+    pub metrics_token: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -37,6 +38,7 @@ impl Default for TestOptions {
             limits: LimitsConfig::default(),
             bind: "127.0.0.1:0".parse().unwrap(),
             insecure_no_auth: false,
+            metrics_token: None,
         }
     }
 }
@@ -132,6 +134,7 @@ pub async fn spawn_app(backend: Backend, opts: TestOptions) -> Option<TestApp> {
     let cfg = ServeConfig {
         bind: opts.bind,
         insecure_no_auth: opts.insecure_no_auth,
+        metrics_token: opts.metrics_token,
         limits: opts.limits,
         worker,
     };

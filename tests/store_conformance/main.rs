@@ -25,6 +25,7 @@ mod leases;
 mod models_datasets;
 mod notifications;
 mod setup;
+mod tenant_usage;
 mod trials_metrics;
 mod workers;
 
@@ -166,6 +167,11 @@ conformance!(
     ],
     api_keys: [
         api_keys_lookup_and_count,
+    ],
+    tenant_usage: [
+        get_tenant_by_id,
+        tenant_usage_counts_active_top_level_jobs_and_stored_bytes,
+        nul_in_text_is_invalid_text_not_a_database_error,
     ],
     models_datasets: [
         models_round_trip_and_tenant_isolation,
