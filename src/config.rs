@@ -123,6 +123,16 @@ pub struct LimitsConfig {
     /// Largest safetensors header accepted, bytes.
     #[arg(long, env = "WHITTLE_MAX_HEADER_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_header_bytes: u64,
+    /// Most tensors in one uploaded safetensors file.
+    #[arg(long, env = "WHITTLE_MAX_TENSORS", default_value_t = 100_000)]
+    pub max_tensors: usize,
+    /// Largest `__metadata__` of an uploaded safetensors file, bytes (keys and values, plus
+    /// 32 per entry).
+    #[arg(long, env = "WHITTLE_MAX_METADATA_BYTES", default_value_t = 1024 * 1024)]
+    pub max_metadata_bytes: usize,
+    /// Most feature columns (besides the target) in an uploaded CSV or NPY dataset.
+    #[arg(long, env = "WHITTLE_MAX_DATASET_FEATURES", default_value_t = 100_000)]
+    pub max_dataset_features: usize,
 }
 
 impl Default for LimitsConfig {
@@ -132,6 +142,9 @@ impl Default for LimitsConfig {
             max_dataset_bytes: 1024 * 1024 * 1024,
             max_json_bytes: 1024 * 1024,
             max_header_bytes: 100 * 1024 * 1024,
+            max_tensors: 100_000,
+            max_metadata_bytes: 1024 * 1024,
+            max_dataset_features: 100_000,
         }
     }
 }
