@@ -141,6 +141,16 @@ pub struct LimitsConfig {
     /// Bytes of models and datasets one tenant may store (uploads beyond: 413). Unset: no quota.
     #[arg(long, env = "WHITTLE_TENANT_MAX_STORED_BYTES")]
     pub tenant_max_stored_bytes: Option<u64>,
+    /// Most tensors in one uploaded safetensors file.
+    #[arg(long, env = "WHITTLE_MAX_TENSORS", default_value_t = 100_000)]
+    pub max_tensors: usize,
+    /// Largest `__metadata__` of an uploaded safetensors file, bytes (keys and values, plus
+    /// 32 per entry).
+    #[arg(long, env = "WHITTLE_MAX_METADATA_BYTES", default_value_t = 1024 * 1024)]
+    pub max_metadata_bytes: usize,
+    /// Most feature columns (besides the target) in an uploaded CSV or NPY dataset.
+    #[arg(long, env = "WHITTLE_MAX_DATASET_FEATURES", default_value_t = 100_000)]
+    pub max_dataset_features: usize,
 }
 
 impl Default for LimitsConfig {
@@ -154,6 +164,9 @@ impl Default for LimitsConfig {
             max_connections: 512,
             tenant_max_active_jobs: None,
             tenant_max_stored_bytes: None,
+            max_tensors: 100_000,
+            max_metadata_bytes: 1024 * 1024,
+            max_dataset_features: 100_000,
         }
     }
 }

@@ -152,6 +152,7 @@ pub async fn upload_dataset(
     let path = spooled.path.clone();
     let target = q.target.clone();
     let task = q.task;
+    let max_features = state.limits.max_dataset_features;
     let dataset: Dataset = tokio::task::spawn_blocking(move || -> Result<Dataset, ApiError> {
         match format {
             DatasetFormat::Csv => {
@@ -160,6 +161,7 @@ pub async fn upload_dataset(
                 let opts = CsvOptions {
                     target,
                     task,
+                    max_features,
                     ..CsvOptions::default()
                 };
                 Ok(parse_csv(std::io::BufReader::new(file), &opts)?)
@@ -175,6 +177,7 @@ pub async fn upload_dataset(
                 let opts = NpyOptions {
                     target_column,
                     task,
+                    max_features,
                     ..NpyOptions::default()
                 };
                 Ok(parse_npy(&bytes, &opts)?)

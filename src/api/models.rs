@@ -18,9 +18,9 @@ use super::extract::{AppPath, AppQuery};
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
 use crate::artifacts::{model_key, SpooledFile};
 use crate::formats::safetensors::{
-    has_pickle_checkpoint_extension, looks_like_pickle_or_zip, Inventory, MappedModel,
+    has_pickle_checkpoint_extension, looks_like_pickle_or_zip, HeaderLimits, Inventory, MappedModel,
 };
-use crate::store::{ModelRow, NewModel};
+use crate::store::{ModelListRow, ModelRow, NewModel};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let upload_limit = axum::extract::DefaultBodyLimit::max(
@@ -60,9 +60,14 @@ pub struct ModelDto {
     pub dtype_histogram: BTreeMap<String, u64>,
     /// The file's `__metadata__`.
     pub metadata: BTreeMap<String, String>,
-    /// Tensor inventory in file order (omitted in lists).
+    /// Tensor inventory in file order (omitted in lists): at most `tensors_limit` tensors
+    /// from `tensors_offset` (the first 10000 by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensors: Option<Vec<TensorDto>>,
+    /// Present when the inventory has more tensors than `tensors` lists: the
+    /// `tensors_offset` of the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tensors_next_offset: Option<usize>,
     /// The MLP whittle can run (layer sizes, activations, task), or null.
     #[schema(value_type = Option<Object>)]
     pub architecture: Option<Value>,
@@ -71,30 +76,57 @@ pub struct ModelDto {
     pub created_at: DateTime<Utc>,
 }
 
+/// Most tensors one model response lists (`tensors_limit` at most, and its default).
+pub const MAX_TENSORS_PAGE: usize = 10_000;
+
+/// Which tensors of the inventory a model response lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TensorWindow {
+    offset: usize,
+    limit: usize,
+}
+
+impl TensorWindow {
+    const FIRST: TensorWindow = TensorWindow {
+        offset: 0,
+        limit: MAX_TENSORS_PAGE,
+    };
+}
+
+/// What list pages keep of the inventory (the store's summary column).
+#[derive(Debug, Default, Deserialize)]
+struct InventorySummary {
+    #[serde(default)]
+    n_tensors: usize,
+    #[serde(default)]
+    dtype_histogram: BTreeMap<String, u64>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
 impl ModelDto {
-    fn from_row(row: ModelRow, with_tensors: bool) -> Self {
+    /// The single-model view: the inventory's tensors in `window`.
+    fn from_row(row: ModelRow, window: TensorWindow) -> Self {
         let inv: Option<Inventory> = serde_json::from_value(row.inventory).ok();
-        let (n_tensors, hist, metadata, tensors) = match inv {
+        let (n_tensors, hist, metadata, tensors, next) = match inv {
             Some(inv) => {
                 let n = inv.tensors.len();
-                let tensors = with_tensors.then(|| {
-                    inv.tensors
-                        .into_iter()
-                        .map(|t| TensorDto {
-                            name: t.name,
-                            dtype: t.dtype,
-                            shape: t.shape,
-                        })
-                        .collect()
-                });
-                (n, inv.dtype_histogram, inv.metadata, tensors)
+                let end = window.offset.saturating_add(window.limit).min(n);
+                let tensors: Vec<TensorDto> = inv
+                    .tensors
+                    .into_iter()
+                    .skip(window.offset)
+                    .take(window.limit)
+                    .map(|t| TensorDto {
+                        name: t.name,
+                        dtype: t.dtype,
+                        shape: t.shape,
+                    })
+                    .collect();
+                let next = (end < n).then_some(end);
+                (n, inv.dtype_histogram, inv.metadata, tensors, next)
             }
-            None => (
-                0,
-                BTreeMap::new(),
-                BTreeMap::new(),
-                with_tensors.then(Vec::new),
-            ),
+            None => (0, BTreeMap::new(), BTreeMap::new(), Vec::new(), None),
         };
         ModelDto {
             id: row.id,
@@ -106,11 +138,63 @@ impl ModelDto {
             n_tensors,
             dtype_histogram: hist,
             metadata,
-            tensors,
+            tensors: Some(tensors),
+            tensors_next_offset: next,
             architecture: row.architecture,
             source_job_id: row.source_job_id,
             created_at: row.created_at,
         }
+    }
+
+    /// The list view: the summary, no tensors.
+    fn from_list_row(row: ModelListRow) -> Self {
+        let summary: InventorySummary = row
+            .summary
+            .and_then(|s| serde_json::from_value(s).ok())
+            .unwrap_or_default();
+        ModelDto {
+            id: row.id,
+            name: row.name,
+            format: row.format,
+            sha256: row.sha256,
+            bytes: row.bytes,
+            n_params: row.n_params,
+            n_tensors: summary.n_tensors,
+            dtype_histogram: summary.dtype_histogram,
+            metadata: summary.metadata,
+            tensors: None,
+            tensors_next_offset: None,
+            architecture: row.architecture,
+            source_job_id: row.source_job_id,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Query of `GET /v1/models/{id}`: which tensors of the inventory to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ModelTensorsQuery {
+    /// Index of the first tensor listed (file order; default 0).
+    pub tensors_offset: Option<usize>,
+    /// Most tensors listed, 1 to 10000 (default 10000). When more follow, the response's
+    /// `tensors_next_offset` is the offset of the next page.
+    pub tensors_limit: Option<usize>,
+}
+
+impl ModelTensorsQuery {
+    fn window(&self) -> Result<TensorWindow, ApiError> {
+        let limit = self.tensors_limit.unwrap_or(MAX_TENSORS_PAGE);
+        if !(1..=MAX_TENSORS_PAGE).contains(&limit) {
+            return Err(ApiError::field(
+                "tensors_limit",
+                format!("must be between 1 and {MAX_TENSORS_PAGE}"),
+            ));
+        }
+        Ok(TensorWindow {
+            offset: self.tensors_offset.unwrap_or(0),
+            limit,
+        })
     }
 }
 
@@ -241,10 +325,14 @@ pub async fn upload_model(
     if let Some(kind) = looks_like_pickle_or_zip(&spooled.prefix) {
         return Err(refuse_pickle(&format!("the upload ({kind})")));
     }
-    let max_header = state.limits.max_header_bytes as usize;
+    let limits = HeaderLimits {
+        max_header_bytes: usize::try_from(state.limits.max_header_bytes).unwrap_or(usize::MAX),
+        max_tensors: state.limits.max_tensors,
+        max_metadata_bytes: state.limits.max_metadata_bytes,
+    };
     let path: PathBuf = spooled.path.clone();
     let (inventory, shapes) = tokio::task::spawn_blocking(move || {
-        MappedModel::open_with_limit(&path, max_header).map(|m| {
+        MappedModel::open_with_limits(&path, limits).map(|m| {
             let inventory = m.inventory().clone();
             // A quantized (compressed-tensors) MLP is detected from its pre-quantization shapes.
             let shapes = if model_format(&inventory) == "compressed-tensors" {
@@ -288,7 +376,11 @@ pub async fn upload_model(
         }
     };
     let location = format!("/v1/models/{}", row.id);
-    let mut resp = (StatusCode::CREATED, Json(ModelDto::from_row(row, true))).into_response();
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(ModelDto::from_row(row, TensorWindow::FIRST)),
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -311,26 +403,32 @@ pub async fn list_models(
         items: page
             .items
             .into_iter()
-            .map(|r| ModelDto::from_row(r, false))
+            .map(ModelDto::from_list_row)
             .collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
 /// Get one model with its tensor inventory.
-#[utoipa::path(get, path = "/v1/models/{id}", tag = "models", params(("id" = Uuid, Path, description = "model id")),
-    responses((status = 200, body = ModelDto), (status = 404, body = Problem)))]
+///
+/// The inventory is paginated: `tensors` lists at most `tensors_limit` tensors (default and
+/// maximum 10000) from `tensors_offset`; `tensors_next_offset` is present when more follow.
+#[utoipa::path(get, path = "/v1/models/{id}", tag = "models",
+    params(("id" = Uuid, Path, description = "model id"), ModelTensorsQuery),
+    responses((status = 200, body = ModelDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn get_model(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<Uuid>,
+    AppQuery(q): AppQuery<ModelTensorsQuery>,
 ) -> Result<Json<ModelDto>, ApiError> {
+    let window = q.window()?;
     let row = state
         .store
         .get_model(caller.tenant_id, id)
         .await?
         .ok_or(ApiError::NotFound("model"))?;
-    Ok(Json(ModelDto::from_row(row, true)))
+    Ok(Json(ModelDto::from_row(row, window)))
 }
 
 /// Download the model file (safetensors), with `Content-Length` and a sha256 `ETag`.

@@ -162,7 +162,7 @@ pub fn parse_csv<R: Read>(reader: R, opts: &CsvOptions) -> Result<Dataset, Forma
     }
     // Leading blank lines are skipped by the reader, so the header is not always line 1.
     let header_line = format!("line {}", line_of(&mut rdr, &record));
-    let columns = header_names(&record, &header_line)?;
+    let columns = header_names(&record, &header_line, opts.max_features.saturating_add(1))?;
     if let [only] = &columns[..] {
         return Err(invalid(format!(
             "the header has only the column '{only}': a dataset needs at least one feature column and a target column"
@@ -337,8 +337,21 @@ fn read_record<R: Read>(
     })
 }
 
-fn header_names(record: &csv::ByteRecord, line: &str) -> Result<Vec<String>, FormatError> {
+/// Column names of the header row: linear in the number of cells (duplicates found with a
+/// hash map), and refused as soon as there are more than `max_columns` cells.
+fn header_names(
+    record: &csv::ByteRecord,
+    line: &str,
+    max_columns: usize,
+) -> Result<Vec<String>, FormatError> {
+    if record.len() > max_columns {
+        return Err(FormatError::TooLarge(format!(
+            "the header has {} columns, more than the limit of {max_columns} (features and target)",
+            record.len()
+        )));
+    }
     let mut names = Vec::with_capacity(record.len());
+    let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(record.len());
     for (j, cell) in record.iter().enumerate() {
         let cell = if j == 0 {
             cell.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(cell)
@@ -357,7 +370,16 @@ fn header_names(record: &csv::ByteRecord, line: &str) -> Result<Vec<String>, For
                 ),
             ));
         }
-        if let Some(first) = names.iter().position(|n: &String| n == name) {
+        if name.contains('\0') {
+            return Err(at(
+                line,
+                format!(
+                    "header cell {} contains U+0000 (NUL), which names may not hold",
+                    j + 1
+                ),
+            ));
+        }
+        if let Some(first) = first_of.insert(name, j) {
             return Err(at(
                 line,
                 format!(
@@ -499,6 +521,12 @@ impl TextColumn {
         let mut row_ids = Vec::with_capacity(self.len());
         for i in 0..self.len() {
             let cell = self.get(i);
+            if cell.contains(&0) {
+                return Err(at(
+                    locate(i),
+                    "target label contains U+0000 (NUL), which labels may not hold",
+                ));
+            }
             let next = ids.len();
             let id = *ids.entry(cell).or_insert(next);
             if ids.len() > MAX_CLASSES {

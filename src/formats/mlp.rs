@@ -126,6 +126,23 @@ impl MlpArchitecture {
                 }
             }
         }
+        // Labels and names are stored in database text and JSON columns, where Postgres
+        // refuses U+0000.
+        for (name, texts) in [
+            (META_CLASSES, &self.classes),
+            (META_FEATURE_NAMES, &self.feature_names),
+        ] {
+            if let Some(i) = texts.iter().flatten().position(|t| t.contains('\0')) {
+                return Err(FormatError::Invalid(format!(
+                    "{name}[{i}] contains U+0000 (NUL), which names and labels may not hold"
+                )));
+            }
+        }
+        if self.task.as_deref().is_some_and(|t| t.contains('\0')) {
+            return Err(FormatError::Invalid(
+                "task contains U+0000 (NUL)".to_string(),
+            ));
+        }
         if let Some(names) = &self.feature_names {
             if names.len() != n_in {
                 return Err(FormatError::Invalid(format!(

@@ -113,6 +113,48 @@ pub struct ModelRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A model as list pages show it: every column but the inventory, whose place the summary
+/// takes (the inventory without `tensors`, plus `n_tensors`; see [`model_summary`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelListRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub format: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub n_params: i64,
+    /// `None` for a row written without one (not by the store).
+    pub summary: Option<Value>,
+    pub architecture: Option<Value>,
+    pub source_job_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The columns of a [`ModelListRow`] (the same SQL on both backends): never `inventory`.
+pub(crate) const MODEL_LIST_COLUMNS: &str = "id, tenant_id, name, format, sha256, bytes, \
+     n_params, summary, architecture, source_job_id, created_at";
+
+/// The summary column of a model: its inventory object without the `tensors` list, plus
+/// `n_tensors` (the list's length). Kept beside the inventory so that list pages stay small
+/// and cheap however many tensors a model has.
+pub fn model_summary(inventory: &Value) -> Value {
+    let mut summary = serde_json::Map::new();
+    if let Value::Object(fields) = inventory {
+        for (k, v) in fields {
+            if k != "tensors" {
+                summary.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let n_tensors = inventory
+        .get("tensors")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    summary.insert("n_tensors".into(), Value::from(n_tensors));
+    Value::Object(summary)
+}
+
 /// A dataset to insert. The artifact is already published under `artifact_key`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDataset {
@@ -350,7 +392,12 @@ pub trait Store: Send + Sync + 'static {
     // --- models ------------------------------------------------------------------------
     async fn insert_model(&self, model: &NewModel) -> StoreResult<ModelRow>;
     async fn get_model(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ModelRow>>;
-    async fn list_models(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<ModelRow>>;
+    /// A page of models without their inventories (see [`ModelListRow`]).
+    async fn list_models(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<ModelListRow>>;
     /// Delete the row; returns it so the caller can delete the artifact.
     async fn delete_model(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ModelRow>>;
 

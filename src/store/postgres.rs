@@ -26,9 +26,9 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount, JobFilter,
-    JobRow, MetricPoint, ModelRow, NewDataset, NewJob, NewModel, Page, PageRequest, Store,
-    StoreError, StoreResult, Tenant, TenantUsage, TrialRow,
+    model_summary, ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount,
+    JobFilter, JobRow, MetricPoint, ModelListRow, ModelRow, NewDataset, NewJob, NewModel, Page,
+    PageRequest, Store, StoreError, StoreResult, Tenant, TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
 };
 use crate::domain::JobState;
 
@@ -160,6 +160,22 @@ fn model_from_row(row: &PgRow) -> StoreResult<ModelRow> {
     })
 }
 
+fn model_list_row(row: &PgRow) -> StoreResult<ModelListRow> {
+    Ok(ModelListRow {
+        id: col(row, "id")?,
+        tenant_id: col(row, "tenant_id")?,
+        name: col(row, "name")?,
+        format: col(row, "format")?,
+        sha256: col(row, "sha256")?,
+        bytes: col(row, "bytes")?,
+        n_params: col(row, "n_params")?,
+        summary: col(row, "summary")?,
+        architecture: col(row, "architecture")?,
+        source_job_id: col(row, "source_job_id")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
 fn dataset_from_row(row: &PgRow) -> StoreResult<DatasetRow> {
     Ok(DatasetRow {
         id: col(row, "id")?,
@@ -227,8 +243,8 @@ fn attempt_error_json(error: &AttemptError) -> StoreResult<Value> {
 
 const INSERT_MODEL: &str =
     "INSERT INTO models (id, tenant_id, name, format, artifact_key, sha256, \
-     bytes, n_params, inventory, architecture, source_job_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *";
+     bytes, n_params, inventory, architecture, source_job_id, summary) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *";
 
 fn bind_model<'q>(
     query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
@@ -246,6 +262,7 @@ fn bind_model<'q>(
         .bind(&model.inventory)
         .bind(&model.architecture)
         .bind(model.source_job_id)
+        .bind(model_summary(&model.inventory))
 }
 
 /// The fenced success update of `complete_job`.
@@ -459,12 +476,16 @@ impl Store for PostgresStore {
         row.as_ref().map(model_from_row).transpose()
     }
 
-    async fn list_models(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<ModelRow>> {
+    async fn list_models(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<ModelListRow>> {
         let limit = page_limit(page.limit);
-        let rows = sqlx::query(
-            "SELECT * FROM models WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2) \
-             ORDER BY id DESC LIMIT $3",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {MODEL_LIST_COLUMNS} FROM models \
+             WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        ))
         .bind(tenant_id)
         .bind(page.cursor)
         .bind(limit + 1)
@@ -472,9 +493,9 @@ impl Store for PostgresStore {
         .await?;
         let items = rows
             .iter()
-            .map(model_from_row)
+            .map(model_list_row)
             .collect::<StoreResult<_>>()?;
-        Ok(into_page(items, limit, |m: &ModelRow| m.id))
+        Ok(into_page(items, limit, |m: &ModelListRow| m.id))
     }
 
     async fn delete_model(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ModelRow>> {

@@ -32,9 +32,9 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount, JobFilter,
-    JobRow, MetricPoint, ModelRow, NewDataset, NewJob, NewModel, Page, PageRequest, Store,
-    StoreError, StoreResult, Tenant, TenantUsage, TrialRow,
+    model_summary, ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount,
+    JobFilter, JobRow, MetricPoint, ModelListRow, ModelRow, NewDataset, NewJob, NewModel, Page,
+    PageRequest, Store, StoreError, StoreResult, Tenant, TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
 };
 use crate::domain::JobState;
 
@@ -287,6 +287,23 @@ fn model_from_row(row: &SqliteRow) -> StoreResult<ModelRow> {
     })
 }
 
+fn model_list_row(row: &SqliteRow) -> StoreResult<ModelListRow> {
+    let c = Cols(row);
+    Ok(ModelListRow {
+        id: c.uuid("id")?,
+        tenant_id: c.uuid("tenant_id")?,
+        name: c.get("name")?,
+        format: c.get("format")?,
+        sha256: c.get("sha256")?,
+        bytes: c.get("bytes")?,
+        n_params: c.get("n_params")?,
+        summary: c.opt_json("summary")?,
+        architecture: c.opt_json("architecture")?,
+        source_job_id: c.opt_uuid("source_job_id")?,
+        created_at: c.ts("created_at")?,
+    })
+}
+
 fn dataset_from_row(row: &SqliteRow) -> StoreResult<DatasetRow> {
     let c = Cols(row);
     Ok(DatasetRow {
@@ -355,8 +372,8 @@ fn attempt_error_text(error: &AttemptError) -> StoreResult<String> {
 }
 
 const INSERT_MODEL: &str = "INSERT INTO models (id, tenant_id, name, format, artifact_key, \
-     sha256, bytes, n_params, inventory, architecture, source_job_id, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *";
+     sha256, bytes, n_params, inventory, architecture, source_job_id, created_at, summary) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *";
 
 fn bind_model<'q>(
     query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
@@ -375,6 +392,7 @@ fn bind_model<'q>(
         .bind(model.architecture.as_ref().map(Value::to_string))
         .bind(model.source_job_id.map(id_text))
         .bind(ts_text(Utc::now()))
+        .bind(model_summary(&model.inventory).to_string())
 }
 
 /// The fenced success update of `complete_job`.
@@ -572,12 +590,16 @@ impl Store for SqliteStore {
         row.as_ref().map(model_from_row).transpose()
     }
 
-    async fn list_models(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<ModelRow>> {
+    async fn list_models(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<ModelListRow>> {
         let limit = page_limit(page.limit);
-        let rows = sqlx::query(
-            "SELECT * FROM models WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) \
-             ORDER BY id DESC LIMIT ?3",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {MODEL_LIST_COLUMNS} FROM models \
+             WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+        ))
         .bind(id_text(tenant_id))
         .bind(page.cursor.map(id_text))
         .bind(limit + 1)
@@ -585,9 +607,9 @@ impl Store for SqliteStore {
         .await?;
         let items = rows
             .iter()
-            .map(model_from_row)
+            .map(model_list_row)
             .collect::<StoreResult<_>>()?;
-        Ok(into_page(items, limit, |m: &ModelRow| m.id))
+        Ok(into_page(items, limit, |m: &ModelListRow| m.id))
     }
 
     async fn delete_model(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<ModelRow>> {

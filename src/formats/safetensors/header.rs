@@ -10,38 +10,176 @@ use ::safetensors::SafeTensorError;
 use serde::Deserialize;
 
 use super::{
-    at_tensor, element_count, invalid, known_dtype_list, parse_dtype, Dtype, Inventory, TensorInfo,
-    DEFAULT_MAX_HEADER_BYTES,
+    at_tensor, element_count, invalid, known_dtype_list, parse_dtype, Dtype, HeaderLimits,
+    Inventory, TensorInfo, DEFAULT_MAX_HEADER_BYTES,
 };
 use crate::formats::FormatError;
 
 /// Length of the little-endian header-size prefix.
 const LEN_PREFIX: usize = 8;
 
-/// Header entries in the order they appear in the JSON, duplicates kept so we can report them.
-struct RawHeader(Vec<(String, serde_json::Value)>);
+/// One entry of the header as read by [`HeaderVisitor`]: a tensor (with its name) or the
+/// `__metadata__` map.
+enum RawEntry {
+    Tensor(String, RawTensorEntry),
+    Metadata(BTreeMap<String, String>),
+}
 
-impl<'de> Deserialize<'de> for RawHeader {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = RawHeader;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object mapping tensor names to {dtype, shape, data_offsets}")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RawHeader, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    entries.push(entry);
-                }
-                Ok(RawHeader(entries))
-            }
-        }
-        deserializer.deserialize_map(Visit)
+/// Reads the header object entry by entry into typed records (no intermediate
+/// `serde_json::Value` tree), checking as it goes so a hostile header is refused before it
+/// costs memory: more than `max_tensors` tensors, NUL characters in names or metadata, and
+/// entries that are not tensor records. The first such problem is left in `error` (with a
+/// message naming the tensor) and parsing stops.
+struct HeaderVisitor<'e> {
+    limits: HeaderLimits,
+    error: &'e mut Option<FormatError>,
+}
+
+/// Marker error for serde: the real error is in [`HeaderVisitor::error`].
+const STOPPED: &str = "whittle: header check failed";
+
+impl<'de> serde::de::DeserializeSeed<'de> for HeaderVisitor<'_> {
+    type Value = Vec<RawEntry>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
+}
+
+impl<'de> serde::de::Visitor<'de> for HeaderVisitor<'_> {
+    type Value = Vec<RawEntry>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object mapping tensor names to {dtype, shape, data_offsets}")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut stop = |e: FormatError| {
+            *self.error = Some(e);
+            A::Error::custom(STOPPED)
+        };
+        let mut entries = Vec::new();
+        let mut n_tensors = 0usize;
+        let mut index = 0usize;
+        while let Some(name) = map.next_key::<String>()? {
+            if name == "__metadata__" {
+                let mut problem = None;
+                let seed = MetadataVisitor {
+                    max_bytes: self.limits.max_metadata_bytes,
+                    problem: &mut problem,
+                };
+                let metadata = map.next_value_seed(seed);
+                let metadata = match (metadata, problem) {
+                    (_, Some(p)) => return Err(stop(p)),
+                    (Ok(m), None) => m,
+                    (Err(e), None) => {
+                        return Err(stop(invalid(format!(
+                            "__metadata__ must be an object of string values: {e}"
+                        ))))
+                    }
+                };
+                if let Some(problem) = metadata_nul(&metadata) {
+                    return Err(stop(problem));
+                }
+                entries.push(RawEntry::Metadata(metadata));
+                index += 1;
+                continue;
+            }
+            if name.contains('\0') {
+                return Err(stop(invalid(format!(
+                    "tensor name at index {index} contains U+0000 (NUL), which names may not hold"
+                ))));
+            }
+            n_tensors += 1;
+            if n_tensors > self.limits.max_tensors {
+                return Err(stop(FormatError::TooLarge(format!(
+                    "the header lists more than {} tensors, the limit per file (a larger checkpoint \
+                     should be split into shards)",
+                    self.limits.max_tensors
+                ))));
+            }
+            let entry = map.next_value::<RawTensorEntry>().map_err(|e| {
+                stop(at_tensor(
+                    &name,
+                    format!("expected {{\"dtype\", \"shape\", \"data_offsets\"}}: {e}"),
+                ))
+            })?;
+            entries.push(RawEntry::Tensor(name, entry));
+            index += 1;
+        }
+        Ok(entries)
+    }
+}
+
+/// Reads `__metadata__` into a map, refusing it once keys and values exceed `max_bytes`
+/// (each entry also counts [`METADATA_ENTRY_OVERHEAD`] bytes, which bounds the number of
+/// entries and so the map's bookkeeping).
+struct MetadataVisitor<'e> {
+    max_bytes: usize,
+    problem: &'e mut Option<FormatError>,
+}
+
+/// Bytes charged per metadata entry on top of its key and value.
+const METADATA_ENTRY_OVERHEAD: usize = 32;
+
+impl<'de> serde::de::DeserializeSeed<'de> for MetadataVisitor<'_> {
+    type Value = BTreeMap<String, String>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MetadataVisitor<'_> {
+    type Value = BTreeMap<String, String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of string values")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut out = BTreeMap::new();
+        let mut used = 0usize;
+        while let Some((key, value)) = map.next_entry::<String, String>()? {
+            used = used
+                .saturating_add(key.len())
+                .saturating_add(value.len())
+                .saturating_add(METADATA_ENTRY_OVERHEAD);
+            if used > self.max_bytes {
+                *self.problem = Some(FormatError::TooLarge(format!(
+                    "__metadata__ is larger than the limit of {} bytes (keys and values, {} more \
+                     per entry)",
+                    self.max_bytes, METADATA_ENTRY_OVERHEAD
+                )));
+                return Err(A::Error::custom(STOPPED));
+            }
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+}
+
+/// The first NUL character in a `__metadata__` key or value, as an error naming it.
+fn metadata_nul(metadata: &BTreeMap<String, String>) -> Option<FormatError> {
+    metadata.iter().enumerate().find_map(|(i, (key, value))| {
+        if key.contains('\0') {
+            Some(FormatError::At {
+                location: "__metadata__".into(),
+                message: format!(
+                    "key at index {i} (in sorted order) contains U+0000 (NUL), which metadata may not hold"
+                ),
+            })
+        } else if value.contains('\0') {
+            Some(FormatError::At {
+                location: format!("__metadata__.{key}"),
+                message: "value contains U+0000 (NUL), which metadata may not hold".into(),
+            })
+        } else {
+            None
+        }
+    })
 }
 
 #[derive(Deserialize)]
@@ -72,11 +210,22 @@ pub(super) struct Parsed {
 /// shape × dtype size fits in 64 bits, offsets are ordered, inside the data section, without
 /// overlaps or gaps, and cover it exactly. Finally the `safetensors` crate must accept it too.
 pub fn inspect(bytes: &[u8], max_header_bytes: usize) -> Result<Inventory, FormatError> {
-    parse(bytes, max_header_bytes).map(|p| p.inventory)
+    inspect_with_limits(
+        bytes,
+        HeaderLimits {
+            max_header_bytes,
+            ..HeaderLimits::default()
+        },
+    )
 }
 
-pub(super) fn parse(bytes: &[u8], max_header_bytes: usize) -> Result<Parsed, FormatError> {
-    let header_len = read_header_len(bytes, max_header_bytes)?;
+/// [`inspect`] with every cap explicit (header bytes and tensor count).
+pub fn inspect_with_limits(bytes: &[u8], limits: HeaderLimits) -> Result<Inventory, FormatError> {
+    parse(bytes, limits).map(|p| p.inventory)
+}
+
+pub(super) fn parse(bytes: &[u8], limits: HeaderLimits) -> Result<Parsed, FormatError> {
+    let header_len = read_header_len(bytes, limits.max_header_bytes)?;
     // read_header_len checked header_len <= bytes.len() - 8, so these conversions and slices hold.
     let header_end = LEN_PREFIX + header_len;
     let header = bytes
@@ -95,32 +244,39 @@ pub(super) fn parse(bytes: &[u8], max_header_bytes: usize) -> Result<Parsed, For
             "header does not start with '{': not a safetensors file (expected a JSON object after the 8-byte length)",
         ));
     }
-    let RawHeader(entries) = serde_json::from_str(text)
-        .map_err(|e| invalid(format!("header is not valid JSON: {e}")))?;
+    let mut stopped = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = HeaderVisitor {
+        limits,
+        error: &mut stopped,
+    };
+    let entries = serde::de::DeserializeSeed::deserialize(seed, &mut de)
+        .and_then(|entries| de.end().map(|()| entries));
+    let entries = match (entries, stopped) {
+        (_, Some(e)) => return Err(e),
+        (Ok(entries), None) => entries,
+        (Err(e), None) => return Err(invalid(format!("header is not valid JSON: {e}"))),
+    };
 
     let mut seen = HashSet::with_capacity(entries.len());
     let mut metadata = BTreeMap::new();
     let mut located = Vec::with_capacity(entries.len());
     let mut dtype_histogram = BTreeMap::new();
     let mut n_params: u64 = 0;
-    for (name, value) in entries {
+    for entry in entries {
+        let (name, entry) = match entry {
+            RawEntry::Tensor(name, entry) => (name, entry),
+            RawEntry::Metadata(m) => {
+                if !seen.insert("__metadata__".to_string()) {
+                    return Err(invalid("header lists '__metadata__' more than once"));
+                }
+                metadata = m;
+                continue;
+            }
+        };
         if !seen.insert(name.clone()) {
             return Err(invalid(format!("header lists '{name}' more than once")));
         }
-        if name == "__metadata__" {
-            metadata = serde_json::from_value::<BTreeMap<String, String>>(value).map_err(|e| {
-                invalid(format!(
-                    "__metadata__ must be an object of string values: {e}"
-                ))
-            })?;
-            continue;
-        }
-        let entry: RawTensorEntry = serde_json::from_value(value).map_err(|e| {
-            at_tensor(
-                &name,
-                format!("expected {{\"dtype\", \"shape\", \"data_offsets\"}}: {e}"),
-            )
-        })?;
         let dtype = parse_dtype(&entry.dtype).map_err(|_| {
             at_tensor(
                 &name,

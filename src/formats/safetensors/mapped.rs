@@ -9,7 +9,7 @@ use std::path::Path;
 use memmap2::Mmap;
 
 use super::header::{parse, Located, Parsed};
-use super::{at_tensor, element_count, invalid, Dtype, Inventory, DEFAULT_MAX_HEADER_BYTES};
+use super::{at_tensor, element_count, invalid, Dtype, HeaderLimits, Inventory};
 use crate::formats::FormatError;
 
 /// A read-only, memory-mapped, validated safetensors file.
@@ -63,15 +63,16 @@ impl fmt::Debug for MappedModel {
 }
 
 impl MappedModel {
-    /// Memory-map and fully validate a file, with [`DEFAULT_MAX_HEADER_BYTES`].
+    /// Memory-map and fully validate a stored file, with [`HeaderLimits::stored`] (the
+    /// upload applied the configured caps).
     pub fn open(path: impl AsRef<Path>) -> Result<MappedModel, FormatError> {
-        Self::open_with_limit(path, DEFAULT_MAX_HEADER_BYTES)
+        Self::open_with_limits(path, HeaderLimits::stored())
     }
 
-    /// Memory-map and fully validate a file with an explicit header size cap.
-    pub fn open_with_limit(
+    /// Memory-map and fully validate a file with explicit caps (uploads).
+    pub fn open_with_limits(
         path: impl AsRef<Path>,
-        max_header_bytes: usize,
+        limits: HeaderLimits,
     ) -> Result<MappedModel, FormatError> {
         let path = path.as_ref();
         let file = File::open(path)
@@ -91,7 +92,7 @@ impl MappedModel {
         // another process would be outside the service's contract.
         let map = unsafe { Mmap::map(&file) }
             .map_err(|e| invalid(format!("cannot map model file {}: {e}", path.display())))?;
-        let Parsed { inventory, located } = parse(&map, max_header_bytes)?;
+        let Parsed { inventory, located } = parse(&map, limits)?;
         let by_name = located
             .iter()
             .enumerate()

@@ -22,7 +22,7 @@ pub use convert::{
     to_f32_into,
 };
 pub use foreign::{has_pickle_checkpoint_extension, looks_like_pickle_or_zip, PICKLE_EXTENSIONS};
-pub use header::inspect;
+pub use header::{inspect, inspect_with_limits};
 pub use mapped::{MappedModel, TensorRef};
 pub use writer::{SafetensorsWriter, TensorPlan};
 
@@ -37,6 +37,48 @@ pub use ::safetensors::Dtype;
 
 /// Default cap on the JSON header size; the `safetensors` crate refuses anything larger.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 100_000_000;
+
+/// Default cap on the number of tensors in one file: far above real checkpoints (the
+/// largest public ones have fewer than 10k tensors per shard), low enough that the
+/// inventory, the upload and an analyze of it stay small.
+pub const DEFAULT_MAX_TENSORS: usize = 100_000;
+
+/// Default cap on the `__metadata__` map: keys and values plus 32 bytes per entry.
+pub const DEFAULT_MAX_METADATA_BYTES: usize = 1 << 20;
+
+/// Caps applied while a header is parsed, so a hostile header is refused before it costs
+/// memory in proportion to what it declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderLimits {
+    /// Largest JSON header, bytes.
+    pub max_header_bytes: usize,
+    /// Most tensors listed in one header.
+    pub max_tensors: usize,
+    /// Largest `__metadata__` (keys and values, plus 32 bytes per entry).
+    pub max_metadata_bytes: usize,
+}
+
+impl Default for HeaderLimits {
+    fn default() -> Self {
+        HeaderLimits {
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_tensors: DEFAULT_MAX_TENSORS,
+            max_metadata_bytes: DEFAULT_MAX_METADATA_BYTES,
+        }
+    }
+}
+
+impl HeaderLimits {
+    /// No tensor or metadata cap: for files whittle stored itself (validated at upload, or
+    /// written by a job), which a lowered limit must not make unreadable.
+    pub fn stored() -> Self {
+        HeaderLimits {
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_tensors: usize::MAX,
+            max_metadata_bytes: usize::MAX,
+        }
+    }
+}
 
 /// Every dtype the `safetensors` crate knows, in the order used in error messages.
 const KNOWN_DTYPES: [Dtype; 19] = [
