@@ -67,7 +67,12 @@ impl EpochSeries {
     }
 
     /// Notes that training continues from a checkpoint at `epoch` (and says so at once).
-    pub fn resumed(&mut self, epoch: usize) {
+    /// The points of the epochs before are sent again: an attempt may have stored the
+    /// checkpoint but not yet the points of its last epochs.
+    pub fn resumed(&mut self, epoch: usize, history: &[EpochReport]) {
+        for r in history {
+            let _ = self.on_epoch(r);
+        }
         self.resumed_from = Some(epoch);
         self.control.set_progress(
             epoch as f64 / self.epochs.max(1) as f64,

@@ -241,7 +241,7 @@ fn run_checkpointed(
     };
     let resumed_from = checkpoints.begin(FIT_RUN, 0, &mut trainer);
     if let Some(epoch) = resumed_from {
-        series.resumed(epoch);
+        series.resumed(epoch, trainer.history());
     }
     Ok((
         trainer.run(&mut checkpoints.observer(series))?,

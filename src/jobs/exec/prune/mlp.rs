@@ -390,7 +390,7 @@ impl Finetuner<'_> {
         if let Some(epoch) = self.checkpoints.begin(FINETUNE_RUN, stage, &mut trainer) {
             let total = self.epochs_done + epoch;
             self.resumed_from = Some(total);
-            self.series.resumed(total);
+            self.series.resumed(total, trainer.history());
         }
         let report = trainer.run(&mut self.checkpoints.observer(&mut self.series))?;
         self.losses

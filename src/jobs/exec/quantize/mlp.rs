@@ -120,7 +120,7 @@ impl MlpModel {
         )?;
         let resumed_from_epoch = run.checkpoints.begin(QAT_RUN, run.stage, &mut trainer);
         if let Some(epoch) = resumed_from_epoch {
-            run.series.resumed(epoch);
+            run.series.resumed(epoch, trainer.history());
         }
         let report = trainer.run(&mut run.checkpoints.observer(run.series))?;
         Ok((

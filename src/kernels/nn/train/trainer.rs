@@ -508,6 +508,11 @@ impl<'a> Trainer<'a> {
         self.model
     }
 
+    /// Reports of the epochs completed so far.
+    pub fn history(&self) -> &[EpochReport] {
+        &self.report.history
+    }
+
     /// Epochs completed so far.
     pub fn epochs_run(&self) -> usize {
         self.report.epochs_run
