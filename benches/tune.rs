@@ -75,6 +75,7 @@ async fn main() {
             rescue_ms: 5000,
             shutdown_grace_secs: 5,
             worker_id: None,
+            checkpoint_ms: 30_000,
         },
     };
     let server = whittle::app::start_server(store, artifacts, &cfg, Executors::standard())

@@ -205,6 +205,10 @@ pub struct WorkerConfig {
     /// Identity of this worker in `jobs.locked_by` (default: hostname-pid-random).
     #[arg(long, env = "WHITTLE_WORKER_ID")]
     pub worker_id: Option<String>,
+    /// Training runs (train, fine-tune, QAT, gradual prune) checkpoint this often, so a
+    /// rescued or handed-back job resumes instead of starting over (0 = only at hand-back).
+    #[arg(long, env = "WHITTLE_CHECKPOINT_MS", default_value_t = 30_000)]
+    pub checkpoint_ms: u64,
 }
 
 impl Default for WorkerConfig {
@@ -218,6 +222,7 @@ impl Default for WorkerConfig {
             rescue_ms: 5000,
             shutdown_grace_secs: 20,
             worker_id: None,
+            checkpoint_ms: 30_000,
         }
     }
 }
@@ -237,5 +242,9 @@ impl WorkerConfig {
     }
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+    /// `None` when periodic checkpoints are off.
+    pub fn checkpoint_interval(&self) -> Option<Duration> {
+        (self.checkpoint_ms > 0).then(|| Duration::from_millis(self.checkpoint_ms))
     }
 }

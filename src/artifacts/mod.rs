@@ -272,6 +272,11 @@ pub fn model_key(tenant_id: Uuid, model_id: Uuid) -> String {
     format!("models/{tenant_id}/{model_id}.safetensors")
 }
 
+/// Object key of a job's training checkpoint (one per job, replaced on every write).
+pub fn checkpoint_key(job_id: Uuid) -> String {
+    format!("checkpoints/{job_id}.safetensors")
+}
+
 /// Object key of a dataset's file.
 pub fn dataset_key(tenant_id: Uuid, dataset_id: Uuid, format: &str) -> String {
     format!("datasets/{tenant_id}/{dataset_id}.{format}")

@@ -27,6 +27,7 @@ pub struct JobControl {
     stop: AtomicBool,
     reason: Mutex<Option<StopReason>>,
     progress: Mutex<Option<(f64, Option<String>)>>,
+    checkpointed: AtomicBool,
 }
 
 impl JobControl {
@@ -60,6 +61,17 @@ impl JobControl {
         }
     }
 
+    /// Note that this attempt found or stored a training checkpoint (the runner deletes it
+    /// once the job ends).
+    pub fn mark_checkpointed(&self) {
+        self.checkpointed.store(true, Ordering::Release);
+    }
+
+    /// Whether this attempt found or stored a training checkpoint.
+    pub fn checkpointed(&self) -> bool {
+        self.checkpointed.load(Ordering::Acquire)
+    }
+
     /// Take the progress recorded since the last call.
     pub fn take_progress(&self) -> Option<(f64, Option<String>)> {
         self.progress.lock().ok().and_then(|mut p| p.take())
@@ -75,6 +87,8 @@ pub struct JobContext {
     pub control: Arc<JobControl>,
     /// Runs this job's queued children in its own slot (`None` outside a worker).
     pub children: Option<super::runner::ChildRunner>,
+    /// How often training runs write a checkpoint (`None`: only at a shutdown hand-back).
+    pub checkpoint_interval: Option<std::time::Duration>,
 }
 
 impl JobContext {

@@ -25,7 +25,7 @@ where
 }
 
 /// Stores each batch of points as it arrives, until every sender is gone.
-async fn store_points(ctx: &JobContext, mut rx: UnboundedReceiver<Vec<MetricPoint>>) {
+pub(super) async fn store_points(ctx: &JobContext, mut rx: UnboundedReceiver<Vec<MetricPoint>>) {
     while let Some(points) = rx.recv().await {
         if let Err(e) = ctx.record_metrics(&points).await {
             tracing::warn!(error = %e, "recording epoch metrics failed");
@@ -42,6 +42,8 @@ pub struct EpochSeries {
     /// Added to epoch numbers (a later phase of a multi-phase job continues the series).
     pub step_offset: i64,
     prefix: &'static str,
+    /// The epoch a checkpoint let this attempt start from (said in every progress message).
+    pub resumed_from: Option<usize>,
 }
 
 impl EpochSeries {
@@ -60,7 +62,25 @@ impl EpochSeries {
             metric_name: task.headline_metric(),
             step_offset: 0,
             prefix,
+            resumed_from: None,
         }
+    }
+
+    /// Notes that training continues from a checkpoint at `epoch` (and says so at once).
+    /// The points of the epochs before are sent again: an attempt may have stored the
+    /// checkpoint but not yet the points of its last epochs.
+    pub fn resumed(&mut self, epoch: usize, history: &[EpochReport]) {
+        for r in history {
+            let _ = self.on_epoch(r);
+        }
+        self.resumed_from = Some(epoch);
+        self.control.set_progress(
+            epoch as f64 / self.epochs.max(1) as f64,
+            Some(format!(
+                "resumed from a checkpoint at epoch {epoch}/{}",
+                self.epochs
+            )),
+        );
     }
 
     /// Sends one point outside the epoch reports (a gradual prune's sparsity…).
@@ -89,10 +109,14 @@ impl TrainObserver for EpochSeries {
             points.push(p(&format!("val_{}", self.metric_name), v));
         }
         let _ = self.tx.send(points);
+        let resumed = self
+            .resumed_from
+            .map(|e| format!(" (resumed from a checkpoint at epoch {e})"))
+            .unwrap_or_default();
         self.control.set_progress(
             r.epoch as f64 / self.epochs.max(1) as f64,
             Some(format!(
-                "epoch {}/{}: train_loss {:.4}",
+                "epoch {}/{}: train_loss {:.4}{resumed}",
                 r.epoch, self.epochs, r.train_loss
             )),
         );

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::checkpoint::TrainCheckpoints;
 use super::epochs::{EpochSeries, MetricSender};
 use super::inputs::{load_dataset, load_model, targets};
 use super::{JobControl, JobError};
@@ -45,9 +46,14 @@ pub struct FitResult {
     pub restored_best: bool,
     pub final_train_loss: f64,
     pub final_val_loss: Option<f64>,
+    /// Seconds this attempt trained (a resumed attempt counts its own epochs only).
     pub train_seconds: f64,
     pub samples_per_second: f64,
     pub standardized_inputs: bool,
+    /// The epoch this attempt continued from, when a checkpoint of an earlier attempt (a
+    /// crash, a lost lease, a shutdown hand-back) let it skip the epochs before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from_epoch: Option<usize>,
     /// `final_val_accuracy` + `train_accuracy`, or `final_val_r2` + `train_r2`.
     #[serde(flatten)]
     pub headline: HeadlineFit,
@@ -108,10 +114,25 @@ impl FitResult {
                 0.0
             },
             standardized_inputs: data.standardization.is_some(),
+            resumed_from_epoch: None,
             headline,
         }
     }
+
+    /// Records that training continued from `epoch`: throughput counts this attempt's epochs.
+    fn resumed_from(&mut self, epoch: usize) {
+        self.resumed_from_epoch = Some(epoch);
+        let samples = (self.epochs_run.saturating_sub(epoch) * self.train_rows) as f64;
+        self.samples_per_second = if self.train_seconds > 0.0 {
+            samples / self.train_seconds
+        } else {
+            0.0
+        };
+    }
 }
+
+/// Name of a fit's training run in its job's checkpoint.
+const FIT_RUN: &str = "fit";
 
 /// A fitted model written to disk.
 pub struct Fitted {
@@ -131,6 +152,17 @@ struct Prepared {
 /// Fits per `inputs` on the compute pool; epoch series go to `tx` prefixed by `prefix`.
 pub fn fit(
     inputs: FitInputs,
+    control: Arc<JobControl>,
+    tx: MetricSender,
+    prefix: &'static str,
+) -> Result<Fitted, JobError> {
+    fit_with_checkpoints(inputs, None, control, tx, prefix)
+}
+
+/// [`fit`], continuing from `checkpoints.stored` when it fits and writing checkpoints.
+pub fn fit_with_checkpoints(
+    inputs: FitInputs,
+    checkpoints: Option<TrainCheckpoints>,
     control: Arc<JobControl>,
     tx: MetricSender,
     prefix: &'static str,
@@ -169,15 +201,8 @@ pub fn fit(
     let mut series = EpochSeries::new(control, tx, spec.epochs, ds.task, prefix);
     let started = Instant::now();
     let val = data.val.as_ref().map(|(vx, vy)| (vx.view(), vy));
-    let report = nn::train(
-        &mut mlp,
-        data.x.view(),
-        &data.y,
-        val,
-        &cfg,
-        None,
-        &mut series,
-    )?;
+    let trainer = nn::Trainer::new(&mut mlp, data.x.view(), &data.y, val, &cfg, None)?;
+    let (report, resumed_from) = run_checkpointed(trainer, checkpoints, &mut series)?;
     let seconds = started.elapsed().as_secs_f64();
     let train_eval = nn::evaluate(&mlp, data.x.view(), &data.y, loss)?;
 
@@ -193,12 +218,35 @@ pub fn fit(
     };
     let extra = BTreeMap::from([("whittle_job_id".to_string(), job_id)]);
     std::fs::write(&output, save_mlp(&mlp, &arch, &extra)?)?;
-    let result = FitResult::new(&ds, loss, &mlp, &data, &report, train_eval.metric, seconds);
+    let mut result = FitResult::new(&ds, loss, &mlp, &data, &report, train_eval.metric, seconds);
+    if let Some(epoch) = resumed_from {
+        result.resumed_from(epoch);
+    }
     Ok(Fitted {
         result,
         path: output,
         arch,
     })
+}
+
+/// Runs `trainer` to the end, first restoring it from the stored checkpoint when there is
+/// a usable one; returns the report and the epoch it resumed from.
+fn run_checkpointed(
+    mut trainer: nn::Trainer<'_>,
+    checkpoints: Option<TrainCheckpoints>,
+    series: &mut EpochSeries,
+) -> Result<(nn::TrainReport, Option<usize>), JobError> {
+    let Some(mut checkpoints) = checkpoints else {
+        return Ok((trainer.run(series)?, None));
+    };
+    let resumed_from = checkpoints.begin(FIT_RUN, 0, &mut trainer);
+    if let Some(epoch) = resumed_from {
+        series.resumed(epoch, trainer.history());
+    }
+    Ok((
+        trainer.run(&mut checkpoints.observer(series))?,
+        resumed_from,
+    ))
 }
 
 /// Standardizes the rows (a base model keeps its own statistics, else they are learnt from

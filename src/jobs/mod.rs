@@ -1,8 +1,10 @@
 //! Job orchestration: the claim loop, leases and heartbeats, the rescuer, the bridge that runs
-//! kernels on a rayon pool, one executor per job kind and the kind registry (`exec/`, `kinds`), and what executors share:
-//! loading inputs (`inputs`), per-epoch series (`epochs`), fitting an MLP to a train spec
-//! (`fit`) and measuring a model on a dataset (`measure`). No HTTP types here.
+//! kernels on a rayon pool, one executor per job kind and the kind registry (`exec/`,
+//! `kinds`), and what executors share: loading inputs (`inputs`), per-epoch series (`epochs`),
+//! checkpoints of training runs (`checkpoint`), fitting an MLP to a train spec (`fit`) and
+//! measuring a model on a dataset (`measure`). No HTTP types here.
 pub mod admission;
+pub mod checkpoint;
 pub mod compute;
 pub mod context;
 pub mod epochs;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::compute::panic_message;
 use super::{ComputePool, Executors, JobContext, JobControl, JobError, JobOutput, StopReason};
-use crate::artifacts::{model_key, ArtifactStore};
+use crate::artifacts::{checkpoint_key, model_key, ArtifactStore};
 use crate::config::WorkerConfig;
 use crate::domain::retry::retry_delay;
 use crate::store::{AttemptError, DynStore, Fence, JobRow, NewModel};
@@ -241,6 +241,9 @@ impl Runner {
             };
             let retry_at = next_retry(&job);
             if let Some(state) = self.store.rescue_job(&fence, &error, retry_at).await? {
+                if state.is_terminal() {
+                    self.discard_checkpoint(job.id).await;
+                }
                 rescued += 1;
                 metrics::counter!("whittle_jobs_rescued_total", "kind" => job.kind.clone())
                     .increment(1);
@@ -288,6 +291,7 @@ impl Runner {
                 runner: self.clone(),
                 hard_stop: hard_stop.clone(),
             }),
+            checkpoint_interval: self.cfg.checkpoint_interval(),
         };
         debug!("running");
         let outcome = AssertUnwindSafe(executor.run(&ctx))
@@ -307,6 +311,13 @@ impl Runner {
             }
         }
         let label = self.finish(&job, &fence, &control, outcome).await;
+        // A job that ended (rather than being handed back or retried) needs no checkpoint.
+        // Only attempts that saw one, or that follow another attempt, can have one.
+        if matches!(label, "succeeded" | "canceled" | "failed")
+            && (control.checkpointed() || job.attempt > 1)
+        {
+            self.discard_checkpoint(job.id).await;
+        }
         metrics::histogram!("whittle_job_duration_seconds", "kind" => kind.clone(), "outcome" => label)
             .record(started.elapsed().as_secs_f64());
         metrics::counter!("whittle_jobs_finished_total", "kind" => kind, "outcome" => label)
@@ -361,6 +372,13 @@ impl Runner {
                 }
             },
             Err(e) => self.record_failure(job, fence, &e).await,
+        }
+    }
+
+    /// Deletes a job's training checkpoint, if it has one.
+    async fn discard_checkpoint(&self, job_id: Uuid) {
+        if let Err(e) = self.artifacts.delete(&checkpoint_key(job_id)).await {
+            warn!(error = %e, "deleting the job's checkpoint failed");
         }
     }
 

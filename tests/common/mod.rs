@@ -64,6 +64,7 @@ pub fn fast_worker_config(workers: usize) -> WorkerConfig {
         rescue_ms: 200,
         shutdown_grace_secs: 5,
         worker_id: None,
+        checkpoint_ms: 30_000,
     }
 }
 

@@ -1,12 +1,13 @@
 //! `train`: fit an MLP (new, or continuing a base model) on a dataset, with per-epoch loss
-//! series, progress and cancel between batches; the trained model is the job's output.
+//! series, progress and cancel between batches, and checkpoints an attempt after a crash or
+//! hand-back resumes from; the trained model is the job's output.
 use async_trait::async_trait;
 
 use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::specs::TrainSpec;
-use crate::jobs::epochs::compute_with_metrics;
-use crate::jobs::fit::{fit, FitInputs};
 use crate::domain::ValidationErrors;
+use crate::jobs::checkpoint::compute_with_checkpoints;
+use crate::jobs::fit::{fit_with_checkpoints, FitInputs};
 use crate::jobs::{admission, JobContext, JobError};
 use crate::store::{DynStore, StoreError};
 use uuid::Uuid;
@@ -46,7 +47,10 @@ impl KindExecutor for TrainExecutor {
             job_id: ctx.job.id.to_string(),
         };
         let control = ctx.control.clone();
-        let fitted = compute_with_metrics(ctx, move |tx| fit(inputs, control, tx, "")).await?;
+        let fitted = compute_with_checkpoints(ctx, move |tx, checkpoints| {
+            fit_with_checkpoints(inputs, Some(checkpoints), control, tx, "")
+        })
+        .await?;
         JobOutput::with_model(
             &fitted.result,
             OutputFile {

@@ -25,8 +25,8 @@ pub use model::{argmax, outputs_to_proba, Dense, Init, Mlp};
 pub use optim::{LrDecay, LrSchedule, OptimizerConfig};
 pub use quality::{inference_speed, quality, InferenceSpeed, Quality};
 pub use train::{
-    evaluate, train, EarlyStopping, EpochReport, Evaluation, Monitor, NoopObserver, Targets,
-    TrainConfig, TrainObserver, TrainReport, Trainer,
+    evaluate, train, EarlyStopping, EpochReport, Evaluation, LayerMoments, Monitor, NoopObserver,
+    SnapshotState, Targets, TrainConfig, TrainObserver, TrainReport, TrainSnapshot, Trainer,
 };
 
 /// Test fixtures shared by the nn and MLP-format tests.

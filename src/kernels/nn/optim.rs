@@ -286,6 +286,32 @@ impl ParamState {
             second: vec![0.0; second],
         }
     }
+
+    /// The moment buffers `(first, second)`; empty when the optimizer keeps none.
+    pub fn moments(&self) -> (&[f32], &[f32]) {
+        (&self.first, &self.second)
+    }
+
+    /// State with saved moments, for a tensor of `len` parameters under `config`; the
+    /// buffers must have the lengths [`ParamState::new`] would give them.
+    pub fn with_moments(
+        config: &OptimizerConfig,
+        len: usize,
+        first: Vec<f32>,
+        second: Vec<f32>,
+    ) -> Result<Self, KernelError> {
+        let fresh = ParamState::new(config, len);
+        if first.len() != fresh.first.len() || second.len() != fresh.second.len() {
+            return Err(KernelError::Shape(format!(
+                "optimizer moments have {} and {} values, this optimizer keeps {} and {}",
+                first.len(),
+                second.len(),
+                fresh.first.len(),
+                fresh.second.len()
+            )));
+        }
+        Ok(ParamState { first, second })
+    }
 }
 
 /// Applies one optimizer update to `params` given `grads`.

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
 use crate::formats::mlp::{save_mlp, MlpArchitecture};
+use crate::jobs::checkpoint::TrainCheckpoints;
 use crate::jobs::epochs::{EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
 use crate::jobs::measure::{measure, ModelEvaluation};
@@ -25,6 +26,9 @@ use crate::kernels::KernelError;
 
 /// Calibration rows used for wanda's input norms (enough for stable column norms).
 const MAX_CALIBRATION_ROWS: usize = 4096;
+
+/// Name of fine-tuning runs in the job's checkpoint (stage = round).
+const FINETUNE_RUN: &str = "finetune";
 
 /// Keep-masks by layer (`None`: the layer is not pruned).
 type Masks = Vec<Option<Array2<bool>>>;
@@ -49,6 +53,7 @@ pub(super) fn prune_mlp(
     inputs: Inputs,
     control: Arc<JobControl>,
     tx: MetricSender,
+    checkpoints: TrainCheckpoints,
 ) -> Result<(PruneResult, Option<Value>), JobError> {
     control.set_progress(0.02, Some("loading".into()));
     let (mut mlp, arch) = load_model(&inputs.model.0, &inputs.model.1)?;
@@ -81,6 +86,9 @@ pub(super) fn prune_mlp(
                 series: EpochSeries::new(control.clone(), tx.clone(), f.epochs, data.task, ""),
                 epochs_done: 0,
                 losses: Vec::new(),
+                checkpoints,
+                runs: 0,
+                resumed_from: None,
             }
         });
     if control.should_stop() {
@@ -339,6 +347,11 @@ struct Finetuner<'a> {
     series: EpochSeries,
     epochs_done: usize,
     losses: Vec<f64>,
+    checkpoints: TrainCheckpoints,
+    /// Training runs started (a gradual prune trains once per round).
+    runs: usize,
+    /// The epoch (over all rounds) a checkpoint let this attempt continue from.
+    resumed_from: Option<usize>,
 }
 
 impl Finetuner<'_> {
@@ -368,15 +381,18 @@ impl Finetuner<'_> {
         cfg.seed = cfg.seed.wrapping_add(self.epochs_done as u64);
         self.series.step_offset = self.epochs_done as i64;
         let val = self.val.map(|v| (v.x.view(), &v.y));
-        let report = nn::train(
-            mlp,
-            self.data.x.view(),
-            &self.data.y,
-            val,
-            &cfg,
-            constraint.as_ref().map(|c| c as &dyn nn::WeightConstraint),
-            &mut self.series,
-        )?;
+        let constraint = constraint.as_ref().map(|c| c as &dyn nn::WeightConstraint);
+        let mut trainer =
+            nn::Trainer::new(mlp, self.data.x.view(), &self.data.y, val, &cfg, constraint)?;
+        // Rounds before the checkpointed one run again (deterministically) on the way to it.
+        let stage = self.runs;
+        self.runs += 1;
+        if let Some(epoch) = self.checkpoints.begin(FINETUNE_RUN, stage, &mut trainer) {
+            let total = self.epochs_done + epoch;
+            self.resumed_from = Some(total);
+            self.series.resumed(total, trainer.history());
+        }
+        let report = trainer.run(&mut self.checkpoints.observer(&mut self.series))?;
         self.losses
             .extend(report.history.iter().map(|r| r.train_loss));
         self.epochs_done += report.epochs_run;
@@ -464,6 +480,7 @@ fn report(
             epochs_run: t.epochs_done,
             train_loss: t.losses.clone(),
             final_train_loss: t.losses.last().copied(),
+            resumed_from_epoch: t.resumed_from,
         }),
         ..PruneResult::default()
     }

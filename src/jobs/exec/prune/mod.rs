@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
-use crate::jobs::epochs::compute_with_metrics;
+use crate::jobs::checkpoint::compute_with_checkpoints;
 use crate::jobs::measure::EvaluationSummary;
 use crate::domain::ValidationErrors;
 use crate::jobs::{admission, JobContext, JobError};
@@ -151,6 +151,9 @@ pub struct FinetuneReport {
     pub epochs_run: usize,
     pub train_loss: Vec<f64>,
     pub final_train_loss: Option<f64>,
+    /// The epoch this attempt continued from (a checkpoint of an earlier attempt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from_epoch: Option<usize>,
 }
 
 /// One round of a gradual prune.
@@ -216,9 +219,9 @@ impl KindExecutor for PruneExecutor {
             job_id: ctx.job.id.to_string(),
         };
         let control = ctx.control.clone();
-        let outcome = compute_with_metrics(ctx, move |tx| {
+        let outcome = compute_with_checkpoints(ctx, move |tx, checkpoints| {
             if inputs.spec.needs_mlp() {
-                mlp::prune_mlp(inputs, control, tx)
+                mlp::prune_mlp(inputs, control, tx, checkpoints)
             } else {
                 stream::prune_stream(inputs, &control)
             }

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::quantize::FinetuneSpec;
 use crate::formats::mlp::MlpArchitecture;
+use crate::jobs::checkpoint::TrainCheckpoints;
 use crate::jobs::epochs::EpochSeries;
 use crate::jobs::inputs::Labelled;
 use crate::jobs::measure::{measure, ModelEvaluation};
 use crate::jobs::JobError;
-use crate::kernels::nn::{train, Mlp, OptimizerConfig, TrainConfig};
+use crate::kernels::nn::{Mlp, OptimizerConfig, TrainConfig, Trainer};
 use crate::kernels::quant::{
     dequantize, layer_hessian, quantize_gptq, FakeQuantLayers, GptqOptions, QuantScheme,
     QuantizedTensor,
@@ -88,14 +89,15 @@ impl MlpModel {
     }
 
     /// Quantization-aware fine-tuning with `scheme` on standardized `data`; epochs go to
-    /// `series` (the `qat_` series of the job's metrics).
+    /// `run.series` (the `qat_` series of the job's metrics), checkpoints to
+    /// `run.checkpoints`.
     pub fn finetune_qat(
         &self,
         data: &Labelled,
         scheme: &QuantScheme,
         f: &FinetuneSpec,
         selection: &TensorSelection,
-        series: &mut EpochSeries,
+        run: QatRun<'_>,
     ) -> Result<(Mlp, QatReport), JobError> {
         let mut mlp = self.mlp.clone();
         let mut cfg = TrainConfig::new(
@@ -108,20 +110,25 @@ impl MlpModel {
             scheme: *scheme,
             selected: self.selected(selection),
         };
-        let report = train(
+        let mut trainer = Trainer::new(
             &mut mlp,
             data.x.view(),
             &data.y,
             None,
             &cfg,
             Some(&constraint),
-            series,
         )?;
+        let resumed_from_epoch = run.checkpoints.begin(QAT_RUN, run.stage, &mut trainer);
+        if let Some(epoch) = resumed_from_epoch {
+            run.series.resumed(epoch, trainer.history());
+        }
+        let report = trainer.run(&mut run.checkpoints.observer(run.series))?;
         Ok((
             mlp,
             QatReport {
                 epochs_run: report.epochs_run,
                 final_train_loss: report.final_train_loss,
+                resumed_from_epoch,
             },
         ))
     }
@@ -138,11 +145,25 @@ impl MlpModel {
     }
 }
 
+/// Where a quantization-aware fine-tuning run reports and checkpoints.
+pub struct QatRun<'a> {
+    pub series: &'a mut EpochSeries,
+    pub checkpoints: &'a mut TrainCheckpoints,
+    /// The run's place in the job (the scheme's index on a `tolerable_loss` ladder).
+    pub stage: usize,
+}
+
+/// Name of QAT runs in the job's checkpoint.
+const QAT_RUN: &str = "qat";
+
 /// What quantization-aware fine-tuning did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QatReport {
     pub epochs_run: usize,
     pub final_train_loss: f64,
+    /// The epoch this attempt continued from (a checkpoint of an earlier attempt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from_epoch: Option<usize>,
 }
 
 /// The float model's measurements on the eval dataset (raw features).

@@ -8,20 +8,22 @@ mod write;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
-use self::mlp::{mlp_weight_names, EvalBaseline, MlpModel, QatReport, QualityChange};
+use self::mlp::{mlp_weight_names, EvalBaseline, MlpModel, QatReport, QatRun, QualityChange};
 use self::write::{write_pass, PassSettings, PassSummary, Replacements};
 use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OutputSpec};
 use crate::domain::specs::QuantizeSpec;
 use crate::formats::compressed_tensors::CompressionFormat;
 use crate::formats::safetensors::MappedModel;
-use crate::jobs::epochs::{compute_with_metrics, EpochSeries, MetricSender};
+use crate::jobs::checkpoint::{compute_with_checkpoints, TrainCheckpoints};
+use crate::jobs::epochs::{EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
 use crate::domain::ValidationErrors;
 use crate::jobs::{admission, JobContext, JobControl, JobError};
@@ -175,8 +177,10 @@ impl KindExecutor for QuantizeExecutor {
             job_id: ctx.job.id.to_string(),
         };
         let control = ctx.control.clone();
-        let (result, path, name) =
-            compute_with_metrics(ctx, move |tx| quantize_model(inputs, control, tx)).await?;
+        let (result, path, name) = compute_with_checkpoints(ctx, move |tx, checkpoints| {
+            quantize_model(inputs, control, tx, checkpoints)
+        })
+        .await?;
         JobOutput::with_model(
             &result,
             OutputFile {
@@ -198,6 +202,8 @@ struct MlpWork {
     calibration: Option<Labelled>,
     /// Fine-tuning rows, standardized as in training.
     finetune: Option<Labelled>,
+    /// Checkpoints of QAT runs.
+    checkpoints: RefCell<TrainCheckpoints>,
 }
 
 /// Loads the MLP and its datasets when the spec needs them.
@@ -205,6 +211,7 @@ fn mlp_work(
     inputs: &Inputs,
     names: &[String],
     control: &JobControl,
+    checkpoints: TrainCheckpoints,
 ) -> Result<Option<MlpWork>, JobError> {
     let spec = &inputs.spec;
     let needs_mlp = spec.eval_dataset_id.is_some()
@@ -239,6 +246,7 @@ fn mlp_work(
         eval,
         calibration,
         finetune,
+        checkpoints: RefCell::new(checkpoints),
     }))
 }
 
@@ -293,6 +301,7 @@ fn quantize_model(
     inputs: Inputs,
     control: Arc<JobControl>,
     tx: MetricSender,
+    checkpoints: TrainCheckpoints,
 ) -> Result<(QuantizeResult, PathBuf, String), JobError> {
     let started = Instant::now();
     let spec = &inputs.spec;
@@ -301,7 +310,7 @@ fn quantize_model(
         .map_err(|e| JobError::Invalid(e.to_string()))?;
     let mapped = MappedModel::open(&inputs.model.1)?;
     let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
-    let work = mlp_work(&inputs, &names, &control)?;
+    let work = mlp_work(&inputs, &names, &control, checkpoints)?;
     let base = PassSettings {
         mapped: &mapped,
         names: &names,
@@ -434,9 +443,15 @@ fn try_scheme(
             "qat_",
         );
         series.step_offset = (ladder.index * f.epochs) as i64;
-        let (mlp, report) =
-            w.model
-                .finetune_qat(data, &scheme, f, settings.selection, &mut series)?;
+        let mut checkpoints = w.checkpoints.borrow_mut();
+        let run = QatRun {
+            series: &mut series,
+            checkpoints: &mut checkpoints,
+            stage: ladder.index,
+        };
+        let (mlp, report) = w
+            .model
+            .finetune_qat(data, &scheme, f, settings.selection, run)?;
         replacements.floats = tuned_tensors(&w.model, &mlp, settings.names);
         finetune = Some(report);
         tuned = Some(mlp);

@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
+use super::snapshot::TrainSnapshot;
 use crate::kernels::nn::loss::Loss;
 use crate::kernels::nn::optim::{LrSchedule, OptimizerConfig};
 use crate::kernels::KernelError;
@@ -175,6 +176,16 @@ pub trait TrainObserver {
     fn should_stop(&self) -> bool {
         false
     }
+
+    /// Asked after every epoch but the last (`stopping` false) and once when `should_stop`
+    /// ended the run (`stopping` true): whether [`TrainObserver::on_snapshot`] should get
+    /// the run's state now.
+    fn wants_snapshot(&mut self, _stopping: bool) -> bool {
+        false
+    }
+
+    /// Receives the snapshot asked for by [`TrainObserver::wants_snapshot`].
+    fn on_snapshot(&mut self, _snapshot: TrainSnapshot) {}
 }
 
 /// An observer that never stops training.

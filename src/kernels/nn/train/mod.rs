@@ -8,11 +8,13 @@
 //! allocated once per call.
 //!
 //! Parts: [`config`] (what a run is asked to do and what it reports), [`targets`] (labels or
-//! values per row), [`backprop`] (the buffers and the forward/backward pass of one batch) and
-//! [`trainer`] (the epoch loop, [`train()`] and [`evaluate`]).
+//! values per row), [`backprop`] (the buffers and the forward/backward pass of one batch),
+//! [`trainer`] (the epoch loop, [`train()`] and [`evaluate`]) and [`snapshot`] (a run's
+//! whole state, to continue it bitwise after a stop).
 
 mod backprop;
 mod config;
+mod snapshot;
 mod targets;
 mod trainer;
 
@@ -20,6 +22,7 @@ pub use config::{
     EarlyStopping, EpochReport, Evaluation, Monitor, NoopObserver, TrainConfig, TrainObserver,
     TrainReport,
 };
+pub use snapshot::{LayerMoments, SnapshotState, TrainSnapshot};
 pub use targets::Targets;
 pub use trainer::{evaluate, train, Trainer};
 

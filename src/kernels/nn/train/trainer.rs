@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::backprop::{Batch, Workspace};
 use super::config::{EpochReport, Evaluation, Monitor, TrainConfig, TrainObserver, TrainReport};
+use super::snapshot::{LayerMoments, SnapshotState, TrainSnapshot};
 use super::targets::{contiguous_values, TargetRows, Targets};
 use crate::kernels::nn::activation::Activation;
 use crate::kernels::nn::constraint::WeightConstraint;
@@ -138,11 +139,7 @@ pub fn train(
 ) -> Result<TrainReport, KernelError> {
     // Views are invariant in their lifetime: re-borrow them for this call.
     let validation = validation.as_ref().map(|(vx, vy)| (vx.view(), *vy));
-    let mut trainer = Trainer::new(model, x.view(), y, validation, cfg, constraint)?;
-    while !trainer.is_done() {
-        trainer.run_epoch(observer)?;
-    }
-    Ok(trainer.finish())
+    Trainer::new(model, x.view(), y, validation, cfg, constraint)?.run(observer)
 }
 
 /// A training run that advances one epoch per call, so several runs (the folds of a
@@ -171,6 +168,8 @@ pub struct Trainer<'a> {
     since_best: usize,
     done: bool,
     parallel: bool,
+    /// Inside an epoch (after its shuffle): batches taken and their loss sum.
+    in_epoch: Option<(usize, f64)>,
 }
 
 impl<'a> Trainer<'a> {
@@ -323,7 +322,173 @@ impl<'a> Trainer<'a> {
             since_best: 0,
             done: false,
             parallel: true,
+            in_epoch: None,
         })
+    }
+
+    /// Runs the remaining epochs and returns the report (see [`Trainer::finish`]). After
+    /// every epoch but the last, and when `should_stop` ends the run, the observer is asked
+    /// whether it wants a [`TrainSnapshot`] to continue from later.
+    pub fn run(mut self, observer: &mut dyn TrainObserver) -> Result<TrainReport, KernelError> {
+        while !self.is_done() {
+            match self.run_epoch(observer) {
+                Ok(_) if !self.is_done() && observer.wants_snapshot(false) => {
+                    observer.on_snapshot(self.snapshot());
+                }
+                Ok(_) => {}
+                Err(KernelError::Canceled) => {
+                    if observer.wants_snapshot(true) {
+                        observer.on_snapshot(self.snapshot());
+                    }
+                    return Err(KernelError::Canceled);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.finish())
+    }
+
+    /// The run's whole state, to continue from with [`Trainer::restore`]. Taken between
+    /// batches (after an epoch, or after `should_stop` ended [`Trainer::run_epoch`]).
+    pub fn snapshot(&self) -> TrainSnapshot {
+        let moments = self
+            .states
+            .iter()
+            .map(|(w, b)| {
+                let (wf, ws) = w.moments();
+                let (bf, bs) = b.moments();
+                LayerMoments {
+                    weight: (wf.to_vec(), ws.to_vec()),
+                    bias: (bf.to_vec(), bs.to_vec()),
+                }
+            })
+            .collect();
+        let r = &self.report;
+        TrainSnapshot {
+            state: SnapshotState {
+                config: self.cfg.clone(),
+                epochs_run: r.epochs_run,
+                steps: r.steps,
+                history: r.history.clone(),
+                best_epoch: r.best_epoch,
+                best_score_bits: self.best.as_ref().map(|(s, _)| s.to_bits()),
+                since_best: self.since_best,
+                stopped_early: r.stopped_early,
+                stopped_by_observer: r.stopped_by_observer,
+                done: self.done,
+                shuffle_word_pos: self.shuffle_rng.get_word_pos(),
+                dropout_word_pos: self.dropout_rng.get_word_pos(),
+                in_epoch: self.in_epoch.map(|(s, sum)| (s, sum.to_bits())),
+            },
+            layers: self.model.layers.clone(),
+            moments,
+            order: self.order.clone(),
+            best_layers: self
+                .best
+                .as_ref()
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Continues the run `snapshot` was taken of: it must come from a run with the same
+    /// config, model shapes and number of training rows. On an error nothing is changed.
+    pub fn restore(&mut self, snapshot: TrainSnapshot) -> Result<(), KernelError> {
+        self.check_snapshot(&snapshot)?;
+        let TrainSnapshot {
+            state,
+            layers,
+            moments,
+            order,
+            best_layers,
+        } = snapshot;
+        let cfg = self.cfg;
+        let states = layers
+            .iter()
+            .zip(moments)
+            .map(|(l, m)| {
+                Ok((
+                    ParamState::with_moments(
+                        &cfg.optimizer,
+                        l.weight.len(),
+                        m.weight.0,
+                        m.weight.1,
+                    )?,
+                    ParamState::with_moments(&cfg.optimizer, l.bias.len(), m.bias.0, m.bias.1)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, KernelError>>()?;
+        let fwd = forward_weights(&Mlp::new(layers.clone())?, self.constraint)?;
+        self.model.layers = layers;
+        self.states = states;
+        self.fwd = fwd;
+        self.order = order;
+        self.shuffle_rng.set_word_pos(state.shuffle_word_pos);
+        self.dropout_rng.set_word_pos(state.dropout_word_pos);
+        self.best = state
+            .best_score_bits
+            .map(|b| (f64::from_bits(b), best_layers));
+        self.since_best = state.since_best;
+        self.done = state.done;
+        self.in_epoch = state.in_epoch.map(|(s, bits)| (s, f64::from_bits(bits)));
+        let r = &mut self.report;
+        r.epochs_run = state.epochs_run;
+        r.steps = state.steps;
+        r.history = state.history;
+        r.best_epoch = state.best_epoch;
+        r.stopped_early = state.stopped_early;
+        r.stopped_by_observer = state.stopped_by_observer;
+        Ok(())
+    }
+
+    /// Whether `s` fits this run: same config, layer shapes and activations, moments, a
+    /// permutation of this run's rows, and consistent counters.
+    fn check_snapshot(&self, s: &TrainSnapshot) -> Result<(), KernelError> {
+        let bad = |what: &str| Err(KernelError::invalid("snapshot", what.to_string()));
+        if s.state.config != *self.cfg {
+            return bad("it was taken with a different training config");
+        }
+        let same_shape = |a: &[Dense]| {
+            a.len() == self.model.layers.len()
+                && a.iter().zip(&self.model.layers).all(|(x, y)| {
+                    x.weight.dim() == y.weight.dim()
+                        && x.bias.len() == y.bias.len()
+                        && x.activation == y.activation
+                })
+        };
+        if !same_shape(&s.layers) || s.moments.len() != s.layers.len() {
+            return bad("its layers do not match the model");
+        }
+        if !s.best_layers.is_empty() && !same_shape(&s.best_layers) {
+            return bad("its best-epoch layers do not match the model");
+        }
+        let n = self.order.len();
+        let mut seen = vec![false; n];
+        for &i in &s.order {
+            match seen.get_mut(i) {
+                Some(slot) if !*slot => *slot = true,
+                _ => return bad("its row order is not a permutation of the training rows"),
+            }
+        }
+        if s.order.len() != n {
+            return bad("it was taken on a different number of training rows");
+        }
+        let st = &s.state;
+        let steps_per_epoch = n.div_ceil(self.batch);
+        if st.epochs_run > self.cfg.epochs
+            || st.history.len() != st.epochs_run
+            || st.in_epoch.is_some_and(|(k, _)| k >= steps_per_epoch)
+        {
+            return bad("its epoch counters are inconsistent");
+        }
+        if s.layers
+            .iter()
+            .chain(&s.best_layers)
+            .any(|l| l.weight.iter().chain(l.bias.iter()).any(|v| !v.is_finite()))
+        {
+            return bad("its weights are not finite");
+        }
+        Ok(())
     }
 
     /// True once every epoch ran, early stopping fired or the observer said stop.
@@ -341,6 +506,11 @@ impl<'a> Trainer<'a> {
     /// The model as trained so far.
     pub fn model(&self) -> &Mlp {
         self.model
+    }
+
+    /// Reports of the epochs completed so far.
+    pub fn history(&self) -> &[EpochReport] {
+        &self.report.history
     }
 
     /// Epochs completed so far.
@@ -375,12 +545,18 @@ impl<'a> Trainer<'a> {
         let steps_per_epoch = n.div_ceil(self.batch);
         let base_lr = cfg.optimizer.lr();
         let parallel = self.parallel && rayon::current_num_threads() > 1;
-        if cfg.shuffle {
-            self.order.shuffle(&mut self.shuffle_rng);
-        }
-        let mut loss_sum = 0.0f64;
+        let (skip, mut loss_sum) = match self.in_epoch {
+            Some(resumed) => resumed,
+            None => {
+                if cfg.shuffle {
+                    self.order.shuffle(&mut self.shuffle_rng);
+                }
+                (0, 0.0f64)
+            }
+        };
+        self.in_epoch = Some((skip, loss_sum));
         let mut lr = base_lr;
-        for (step_in_epoch, idx) in self.order.chunks(self.batch).enumerate() {
+        for (step_in_epoch, idx) in self.order.chunks(self.batch).enumerate().skip(skip) {
             if observer.should_stop() {
                 return Err(KernelError::Canceled);
             }
@@ -450,7 +626,9 @@ impl<'a> Trainer<'a> {
             if self.constraint.is_some() {
                 self.fwd = forward_weights(self.model, self.constraint)?;
             }
+            self.in_epoch = Some((step_in_epoch + 1, loss_sum));
         }
+        self.in_epoch = None;
         let train_loss = loss_sum / n as f64;
         let (val_loss, val_metric) = match self.validation {
             Some((vx, vy)) => {
@@ -899,6 +1077,197 @@ mod tests {
         assert!(r.stopped_by_observer);
         assert_eq!(r.epochs_run, 2);
         assert_eq!(r.history.len(), 2);
+    }
+
+    /// Takes a snapshot after epoch `at_epoch`, or when stopped after `stop_after` polls.
+    #[derive(Default)]
+    struct SnapshotTaker {
+        at_epoch: usize,
+        stop_after: Option<usize>,
+        epochs: usize,
+        polls: Cell<usize>,
+        taken: Option<TrainSnapshot>,
+    }
+    impl TrainObserver for SnapshotTaker {
+        fn on_epoch(&mut self, _r: &EpochReport) -> ControlFlow<()> {
+            self.epochs += 1;
+            ControlFlow::Continue(())
+        }
+        fn should_stop(&self) -> bool {
+            self.polls.set(self.polls.get() + 1);
+            self.stop_after.is_some_and(|n| self.polls.get() > n)
+        }
+        fn wants_snapshot(&mut self, stopping: bool) -> bool {
+            stopping || self.epochs == self.at_epoch
+        }
+        fn on_snapshot(&mut self, snapshot: TrainSnapshot) {
+            self.taken = Some(snapshot);
+        }
+    }
+
+    /// A run with everything that carries state across epochs: shuffling, dropout, Adam
+    /// moments, a step schedule, a mask constraint and early stopping with restored weights.
+    struct ResumeCase {
+        x: Array2<f32>,
+        y: Targets,
+        vx: Array2<f32>,
+        vy: Targets,
+        cfg: TrainConfig,
+        mask: MaskConstraint,
+    }
+
+    impl ResumeCase {
+        fn new() -> Self {
+            let x = gaussian(150, 5, 21);
+            let y = binary_targets(150, |i| x[[i, 0]] + x[[i, 3]] > 0.0);
+            let vx = gaussian(60, 5, 22);
+            let vy = binary_targets(60, |i| vx[[i, 0]] + vx[[i, 3]] > 0.0);
+            let mut cfg = classification_cfg(12, 5e-3);
+            cfg.batch_size = 16;
+            cfg.dropout = Some(0.25);
+            cfg.weight_decay = 1e-3;
+            cfg.lr_schedule = LrSchedule {
+                decay: crate::kernels::nn::LrDecay::Step {
+                    step_size: 4,
+                    gamma: 0.5,
+                },
+                warmup_epochs: 1,
+            };
+            cfg.early_stopping = Some(EarlyStopping {
+                patience: 100,
+                min_delta: 0.0,
+                monitor: Monitor::ValLoss,
+                restore_best: true,
+            });
+            let mask = Array2::from_shape_fn((12, 5), |(o, i)| ((o * 5 + i) % 3 != 0) as u8 as f32);
+            let mask = MaskConstraint::new(vec![Some(mask), None]).unwrap();
+            ResumeCase {
+                x,
+                y,
+                vx,
+                vy,
+                cfg,
+                mask,
+            }
+        }
+
+        /// Trains a fresh model (from `init_seed`), restored from `from` when given.
+        fn run(
+            &self,
+            init_seed: u64,
+            from: Option<TrainSnapshot>,
+            observer: &mut dyn TrainObserver,
+        ) -> (Result<TrainReport, KernelError>, Mlp) {
+            let mut model = relu_mlp(&[5, 12, 2], init_seed);
+            let val = Some((self.vx.view(), &self.vy));
+            let mut trainer = Trainer::new(
+                &mut model,
+                self.x.view(),
+                &self.y,
+                val,
+                &self.cfg,
+                Some(&self.mask),
+            )
+            .unwrap();
+            if let Some(s) = from {
+                trainer.restore(s).unwrap();
+            }
+            let report = trainer.run(observer);
+            (report, model)
+        }
+    }
+
+    #[test]
+    fn resuming_from_an_epoch_snapshot_gives_the_uninterrupted_run() {
+        let case = ResumeCase::new();
+        let (whole, whole_model) = case.run(1, None, &mut NoopObserver);
+        let whole = whole.unwrap();
+        let mut taker = SnapshotTaker {
+            at_epoch: 5,
+            ..Default::default()
+        };
+        let (again, _) = case.run(1, None, &mut taker);
+        assert_eq!(again.unwrap(), whole, "taking a snapshot changes nothing");
+        let snapshot = taker.taken.expect("a snapshot after epoch 5");
+        assert_eq!(snapshot.epochs_run(), 5);
+        assert_eq!(snapshot.state.history, whole.history[..5]);
+        // Another initialization: every weight must come from the snapshot.
+        let (resumed, resumed_model) = case.run(99, Some(snapshot), &mut NoopObserver);
+        let resumed = resumed.unwrap();
+        assert_eq!(resumed, whole);
+        assert_eq!(resumed.epochs_run, 12);
+        let bits = |m: &Mlp| -> Vec<u32> {
+            m.layers
+                .iter()
+                .flat_map(|l| l.weight.iter().chain(l.bias.iter()).map(|v| v.to_bits()))
+                .collect()
+        };
+        assert_eq!(bits(&resumed_model), bits(&whole_model));
+    }
+
+    #[test]
+    fn a_run_stopped_mid_epoch_continues_from_its_snapshot() {
+        let case = ResumeCase::new();
+        let (whole, whole_model) = case.run(1, None, &mut NoopObserver);
+        let whole = whole.unwrap();
+        // 10 batches per epoch: the 38th poll is in the middle of epoch 4.
+        let mut stopper = SnapshotTaker {
+            at_epoch: usize::MAX,
+            stop_after: Some(37),
+            ..Default::default()
+        };
+        let (stopped, _) = case.run(1, None, &mut stopper);
+        assert_eq!(stopped, Err(KernelError::Canceled));
+        let snapshot = stopper.taken.expect("a snapshot when stopped");
+        assert_eq!(snapshot.epochs_run(), 3);
+        assert_eq!(snapshot.state.in_epoch.map(|(k, _)| k), Some(7));
+        assert_eq!(snapshot.state.steps, 37);
+        let (resumed, resumed_model) = case.run(7, Some(snapshot), &mut NoopObserver);
+        assert_eq!(resumed.unwrap(), whole);
+        assert_eq!(resumed_model, whole_model);
+        assert!(resumed_model
+            .layers
+            .iter()
+            .zip(&whole_model.layers)
+            .all(|(a, b)| a
+                .weight
+                .iter()
+                .zip(&b.weight)
+                .all(|(p, q)| p.to_bits() == q.to_bits())));
+    }
+
+    #[test]
+    fn a_snapshot_of_another_run_is_refused() {
+        let case = ResumeCase::new();
+        let mut taker = SnapshotTaker {
+            at_epoch: 2,
+            ..Default::default()
+        };
+        let _ = case.run(1, None, &mut taker);
+        let snapshot = taker.taken.unwrap();
+        let mut model = relu_mlp(&[5, 12, 2], 1);
+        let mut other_cfg = case.cfg.clone();
+        other_cfg.seed = 4;
+        {
+            let val = Some((case.vx.view(), &case.vy));
+            let mut t =
+                Trainer::new(&mut model, case.x.view(), &case.y, val, &other_cfg, None).unwrap();
+            assert!(t.restore(snapshot.clone()).is_err(), "other config");
+        }
+        let val = Some((case.vx.view(), &case.vy));
+        let mut t = Trainer::new(&mut model, case.x.view(), &case.y, val, &case.cfg, None).unwrap();
+        let mut shuffled = snapshot.clone();
+        shuffled.order[0] = shuffled.order[1];
+        assert!(t.restore(shuffled).is_err(), "not a permutation");
+        let mut wider = snapshot.clone();
+        wider.layers[0].bias = ndarray::Array1::zeros(13);
+        assert!(t.restore(wider).is_err(), "other shapes");
+        let mut no_moments = snapshot.clone();
+        no_moments.moments[1].weight.1.clear();
+        assert!(t.restore(no_moments).is_err(), "missing moments");
+        assert_eq!(t.epochs_run(), 0, "a refused snapshot changes nothing");
+        t.restore(snapshot).unwrap();
+        assert_eq!(t.epochs_run(), 2);
     }
 
     #[test]
