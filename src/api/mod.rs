@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         // JSON and other buffered bodies; uploads stream and enforce their own caps.
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes as usize))
         .layer(axum::middleware::from_fn(record_http_metrics))
+        .layer(axum::middleware::from_fn(close_after_refused_body))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             use axum::response::IntoResponse;
             ApiError::Internal("handler panicked".into()).into_response()
@@ -70,6 +71,31 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A request with a body that was refused (4xx/5xx) may not have been read to its end (an
+/// upload refused by its name, its quota or its first bytes): answer with `Connection: close`,
+/// so the client opens a fresh connection for its next request instead of reusing one the
+/// server is about to close.
+async fn close_after_refused_body(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    let mut response = next.run(req).await;
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Count requests and their latency by matched route, for `/metrics`.
