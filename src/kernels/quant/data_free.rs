@@ -333,6 +333,10 @@ pub fn dequantize(q: &QuantizedTensor) -> Result<Array2<f32>, KernelError> {
     let (rows, cols) = (q.rows, q.cols);
     let params = group_params(q);
     let n = rows * cols;
+    if n == 0 {
+        // A zero-sized tensor (a `[k, 0]` or `[0, k]` shape) decodes to itself.
+        return Ok(Array2::zeros((rows, cols)));
+    }
     let mut out: Vec<f32> = Vec::with_capacity(n);
     let buf = &mut out.spare_capacity_mut()[..n];
     match q.scheme.granularity {
