@@ -170,6 +170,33 @@ pub struct Trainer<'a> {
     parallel: bool,
     /// Inside an epoch (after its shuffle): batches taken and their loss sum.
     in_epoch: Option<(usize, f64)>,
+    /// An epoch's mean loss above this means the run diverged (see [`divergence_limit`]).
+    divergence_limit: f64,
+}
+
+/// How many times the loss of a constant predictor an epoch's mean training loss may reach
+/// before the run counts as diverged. Training that works lowers the loss below that
+/// predictor's; 10⁴ times above it, the weights are exploding (a learning rate far too high).
+pub const DIVERGENCE_FACTOR: f64 = 1e4;
+
+/// [`DIVERGENCE_FACTOR`] × the mean loss of the model that outputs zeros before its last
+/// activation (uniform class probabilities, predictions 0 or 0.5), floored so a target the
+/// constant predictor already fits exactly still leaves room.
+fn divergence_limit(
+    loss: Loss,
+    out_act: Activation,
+    y: &Targets,
+    values: &Option<Array2<f32>>,
+    n_outputs: usize,
+) -> Result<f64, KernelError> {
+    let rows = TargetRows::new(y, values)?;
+    let z = vec![0.0f32; n_outputs];
+    let h = vec![out_act.apply(0.0); n_outputs];
+    let n = y.len();
+    let total: f64 = (0..n)
+        .map(|r| loss.sample(out_act, &z, &h, rows.row(r), None))
+        .sum();
+    Ok(DIVERGENCE_FACTOR * (total / n.max(1) as f64).max(1e-3))
 }
 
 impl<'a> Trainer<'a> {
@@ -258,7 +285,7 @@ impl<'a> Trainer<'a> {
             x.as_standard_layout().into_owned().into()
         };
         let values = contiguous_values(y);
-        TargetRows::new(y, &values)?;
+        let divergence_limit = divergence_limit(cfg.loss, out_act, y, &values, model.n_outputs())?;
         let batch = cfg.batch_size.min(n);
         let dropout = cfg.dropout.filter(|&p| p > 0.0);
         let ws = Workspace::new(model, batch, dropout.is_some());
@@ -323,6 +350,7 @@ impl<'a> Trainer<'a> {
             done: false,
             parallel: true,
             in_epoch: None,
+            divergence_limit,
         })
     }
 
@@ -630,6 +658,14 @@ impl<'a> Trainer<'a> {
         }
         self.in_epoch = None;
         let train_loss = loss_sum / n as f64;
+        if train_loss > self.divergence_limit {
+            return Err(KernelError::Numerical(format!(
+                "training diverged: the mean loss of epoch {} is {train_loss:.3e}, over {:.0e} \
+                 times that of a constant predictor; lower the learning rate",
+                epoch + 1,
+                DIVERGENCE_FACTOR
+            )));
+        }
         let (val_loss, val_metric) = match self.validation {
             Some((vx, vy)) => {
                 let eval_model = constrained_copy(self.model, &self.fwd);
@@ -1301,6 +1337,54 @@ mod tests {
             &mut NoopObserver,
         );
         assert!(matches!(r, Err(KernelError::Numerical(_))), "{r:?}");
+    }
+
+    /// A loss that explodes without reaching inf (SGD at lr 1e6 gave 2.7e20 and "succeeded")
+    /// is divergence too; the same run at a sane rate is not.
+    #[test]
+    fn an_exploding_finite_loss_is_divergence() {
+        let x = gaussian(256, 4, 21);
+        let labels: Vec<usize> = x
+            .outer_iter()
+            .map(|r| usize::from(r[0] + r[1] > 0.0))
+            .collect();
+        let y = Targets::Classification {
+            labels,
+            n_classes: 2,
+        };
+        for (lr, diverges) in [(1e6, true), (0.05, false)] {
+            let mut model = relu_mlp(&[4, 16, 2], 3);
+            let cfg = TrainConfig::new(
+                Loss::CrossEntropy,
+                OptimizerConfig::Sgd {
+                    lr,
+                    momentum: 0.9,
+                    nesterov: false,
+                },
+                5,
+            );
+            let r = train(
+                &mut model,
+                x.view(),
+                &y,
+                None,
+                &cfg,
+                None,
+                &mut NoopObserver,
+            );
+            match r {
+                Err(KernelError::Numerical(m)) => assert!(diverges, "lr {lr}: {m}"),
+                Ok(report) => {
+                    assert!(
+                        !diverges,
+                        "lr {lr} ended at loss {}",
+                        report.final_train_loss
+                    );
+                    assert!(report.final_train_loss < 0.7);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 
     #[test]
