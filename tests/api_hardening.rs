@@ -373,7 +373,23 @@ async fn job_quota_refuses_with_429_and_stores_nothing(backend: Backend) {
         .await;
     let analyze = json!({"kind": "analyze", "spec": {"model_id": model["id"]}});
     let first = app.submit(analyze.clone()).await;
-    app.submit(analyze.clone()).await;
+    let keyed = |key: &str| {
+        app.client
+            .post(app.url("/v1/jobs"))
+            .header("Idempotency-Key", key)
+            .json(&analyze)
+            .send()
+    };
+    let second = keyed("k-1").await.unwrap();
+    assert_eq!(second.status(), 202);
+    let second: Value = second.json().await.unwrap();
+    // At the quota, replaying a submission answers with its job; a new key is refused.
+    let replay = keyed("k-1").await.unwrap();
+    assert_eq!(replay.status(), 202);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["id"], second["id"]);
+    assert_eq!(keyed("k-2").await.unwrap().status(), 429);
     let r = app
         .client
         .post(app.url("/v1/jobs"))

@@ -170,7 +170,20 @@ pub async fn create_job(
     let Some((kind, spec)) = spec else {
         return Err(ApiError::field("spec", "invalid spec"));
     };
-    super::tenant::check_active_jobs_quota(&state, caller.tenant_id).await?;
+    // A replay of a submission already made answers with its job even at the quota (the
+    // retry of a request whose response was lost must not look like a refusal).
+    let replay = match &idempotency_key {
+        Some(key) => {
+            state
+                .store
+                .get_job_by_idempotency_key(caller.tenant_id, key)
+                .await?
+        }
+        None => None,
+    };
+    if replay.is_none() {
+        super::tenant::check_active_jobs_quota(&state, caller.tenant_id).await?;
+    }
     let new = NewJob {
         id: Uuid::now_v7(),
         tenant_id: caller.tenant_id,

@@ -417,6 +417,12 @@ pub trait Store: Send + Sync + 'static {
     /// also `NOTIFY whittle_jobs`.
     async fn insert_job(&self, job: &NewJob) -> StoreResult<InsertedJob>;
     async fn get_job(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<JobRow>>;
+    /// The tenant's job submitted with `key` as its `Idempotency-Key`, if any.
+    async fn get_job_by_idempotency_key(
+        &self,
+        tenant_id: Uuid,
+        key: &str,
+    ) -> StoreResult<Option<JobRow>>;
     async fn list_jobs(&self, tenant_id: Uuid, filter: &JobFilter) -> StoreResult<Page<JobRow>>;
     /// Queued → canceled at once; running → `cancel_requested_at` set (the worker stops
     /// within one heartbeat); terminal → unchanged. Returns the row after the change.

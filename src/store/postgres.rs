@@ -596,20 +596,31 @@ impl Store for PostgresStore {
             if let Some(row) = inserted {
                 return Ok(InsertedJob::Created(job_from_row(&row)?));
             }
-            let existing =
-                sqlx::query("SELECT * FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2")
-                    .bind(job.tenant_id)
-                    .bind(&job.idempotency_key)
-                    .fetch_optional(&self.pool)
-                    .await?;
+            let existing = match &job.idempotency_key {
+                Some(key) => self.get_job_by_idempotency_key(job.tenant_id, key).await?,
+                None => None,
+            };
             if let Some(row) = existing {
-                return Ok(InsertedJob::Existing(job_from_row(&row)?));
+                return Ok(InsertedJob::Existing(row));
             }
         }
         Err(StoreError::Corrupt(format!(
             "job insert with idempotency key {:?} neither inserted nor found an existing row",
             job.idempotency_key
         )))
+    }
+
+    async fn get_job_by_idempotency_key(
+        &self,
+        tenant_id: Uuid,
+        key: &str,
+    ) -> StoreResult<Option<JobRow>> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2")
+            .bind(tenant_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
     }
 
     async fn get_job(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<JobRow>> {
