@@ -3,6 +3,7 @@
 //! as a 422 naming the field, alike on both backends; lengths count characters, not bytes.
 
 use super::ApiError;
+use crate::domain::validation::NUL_REFUSED;
 
 /// Longest display name of a model or dataset, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -10,10 +11,7 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// Refuse a text value holding U+0000.
 pub fn check_no_nul(field: &str, value: &str) -> Result<(), ApiError> {
     if value.contains('\0') {
-        return Err(ApiError::field(
-            field,
-            "must not contain NUL (U+0000) characters",
-        ));
+        return Err(ApiError::field(field, NUL_REFUSED));
     }
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! Field-level validation errors, collected so a user sees every problem at once.
 use serde::Serialize;
 
+/// The message for a text field holding U+0000 (Postgres cannot store it), alike wherever a
+/// request's text is checked.
+pub const NUL_REFUSED: &str = "must not contain NUL (U+0000) characters";
+
 /// The dotted path (`a.b[2]`, `""` for the root) of the first string or object key in `value`
 /// that holds U+0000, which databases refuse to store as text.
 pub fn nul_in_json(value: &serde_json::Value) -> Option<String> {

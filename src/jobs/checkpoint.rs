@@ -98,6 +98,8 @@ impl Checkpoints {
         }
     }
 
+    /// Copies the checkpoint to `path`. Not `ArtifactStore::local_path`: that caches remote
+    /// objects by key, and a checkpoint key is overwritten while the job runs.
     async fn download(&self, path: &Path) -> Result<bool, JobError> {
         let stream = match self.artifacts.get(&self.key).await {
             Ok((_, stream)) => stream,

@@ -103,7 +103,7 @@ pub fn parse_typed<T: DeserializeOwned + Validate>(spec: &Value) -> Result<T, Va
         };
         return Err(ValidationErrors::single(
             field,
-            "must not contain the NUL character (U+0000)",
+            super::validation::NUL_REFUSED,
         ));
     }
     let parsed: T = serde_path_to_error::deserialize(spec).map_err(|e| {
