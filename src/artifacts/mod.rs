@@ -144,7 +144,8 @@ impl ArtifactStore {
         })
     }
 
-    /// Stream a request body into a spool file while hashing it; fails past `limit` bytes.
+    /// Stream a request body into a spool file while hashing it; fails past `limit` bytes
+    /// (after reading a bounded rest of the body, see [`drain`]).
     pub async fn spool<S, E>(&self, body: S, limit: u64) -> Result<SpooledFile, ArtifactError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
@@ -165,6 +166,7 @@ impl ArtifactStore {
             let chunk = chunk.map_err(|e| ArtifactError::Body(e.to_string()))?;
             spooled.bytes += chunk.len() as u64;
             if spooled.bytes > limit {
+                drain(body.as_mut()).await;
                 return Err(ArtifactError::TooLarge { limit });
             }
             if spooled.prefix.len() < PREFIX_LEN {
@@ -266,6 +268,29 @@ fn not_found(e: object_store::Error, key: &str) -> ArtifactError {
         other => ArtifactError::Store(other),
     }
 }
+/// Reads and discards what is left of a refused request body, up to [`DRAIN_BYTES`] and
+/// [`DRAIN_TIME`], so a client still sending it gets to read the refusal instead of a broken
+/// pipe; a larger or slower rest is left unread (the connection then closes).
+async fn drain<S, E>(mut body: std::pin::Pin<&mut S>)
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            left = left.saturating_sub(chunk.len() as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// How much of a refused body [`drain`] reads at most.
+const DRAIN_BYTES: u64 = 8 << 20;
+/// How long [`drain`] waits at most.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Object key of a model's file.
 pub fn model_key(tenant_id: Uuid, model_id: Uuid) -> String {
