@@ -148,6 +148,10 @@ pub struct LimitsConfig {
     /// 32 per entry).
     #[arg(long, env = "WHITTLE_MAX_METADATA_BYTES", default_value_t = 1024 * 1024)]
     pub max_metadata_bytes: usize,
+    /// Largest side file of an uploaded model folder (tokenizer files, README…), bytes;
+    /// configuration JSON files are capped at 4 MiB whatever this says.
+    #[arg(long, env = "WHITTLE_MAX_SIDE_FILE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_side_file_bytes: u64,
     /// Most feature columns (besides the target) in an uploaded CSV or NPY dataset.
     #[arg(long, env = "WHITTLE_MAX_DATASET_FEATURES", default_value_t = 100_000)]
     pub max_dataset_features: usize,
@@ -166,6 +170,7 @@ impl Default for LimitsConfig {
             tenant_max_stored_bytes: None,
             max_tensors: 100_000,
             max_metadata_bytes: 1024 * 1024,
+            max_side_file_bytes: 64 * 1024 * 1024,
             max_dataset_features: 100_000,
         }
     }

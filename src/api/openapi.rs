@@ -15,6 +15,7 @@ use super::AppState;
     paths(
         super::models::upload_model, super::models::list_models, super::models::get_model,
         super::models::download_model, super::models::delete_model,
+        super::models::list_model_files, super::models::download_model_file,
         super::datasets::upload_dataset, super::datasets::list_datasets, super::datasets::get_dataset,
         super::datasets::download_dataset, super::datasets::delete_dataset,
         super::jobs::create_job, super::jobs::list_jobs, super::jobs::get_job, super::jobs::cancel_job,

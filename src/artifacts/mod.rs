@@ -234,6 +234,81 @@ impl ArtifactStore {
         Ok(cached)
     }
 
+    /// A local directory holding a stored folder's `files` (relative paths under `prefix`),
+    /// for memory-mapping its shards: the folder itself on a local store, a cached download
+    /// of every file otherwise.
+    pub async fn local_dir(
+        &self,
+        prefix: &str,
+        files: &[String],
+    ) -> Result<PathBuf, ArtifactError> {
+        if let Some(root) = &self.local_root {
+            let dir = root.join(prefix.trim_end_matches('/'));
+            return if tokio::fs::try_exists(&dir).await? {
+                Ok(dir)
+            } else {
+                Err(ArtifactError::NotFound(prefix.into()))
+            };
+        }
+        let dir = self
+            .cache_dir
+            .join(prefix.trim_end_matches('/').replace('/', "__"));
+        for path in files {
+            let target = dir.join(path);
+            if tokio::fs::try_exists(&target).await? {
+                continue;
+            }
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            let key = format!("{prefix}{path}");
+            let tmp = self.scratch_path(".download");
+            let result = self
+                .store
+                .get(&ObjectPath::from(key.as_str()))
+                .await
+                .map_err(|e| not_found(e, &key))?;
+            let mut stream = result.into_stream();
+            let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&tmp).await?);
+            while let Some(chunk) = stream.try_next().await? {
+                out.write_all(&chunk).await?;
+            }
+            out.flush().await?;
+            tokio::fs::rename(&tmp, &target).await?;
+        }
+        Ok(dir)
+    }
+
+    /// Publish the files of a local folder (relative paths) under `prefix`; returns the
+    /// bytes published.
+    pub async fn publish_folder(
+        &self,
+        dir: &Path,
+        files: &[String],
+        prefix: &str,
+    ) -> Result<u64, ArtifactError> {
+        let mut total = 0;
+        for path in files {
+            total += self
+                .publish(&dir.join(path), &format!("{prefix}{path}"))
+                .await?;
+        }
+        Ok(total)
+    }
+
+    /// Delete a stored folder's files and its cached copy.
+    pub async fn delete_folder(&self, prefix: &str, files: &[String]) -> Result<(), ArtifactError> {
+        for path in files {
+            self.delete(&format!("{prefix}{path}")).await?;
+        }
+        let local = prefix.trim_end_matches('/');
+        if let Some(root) = &self.local_root {
+            let _ = tokio::fs::remove_dir_all(root.join(local)).await;
+        }
+        let _ = tokio::fs::remove_dir_all(self.cache_dir.join(local.replace('/', "__"))).await;
+        Ok(())
+    }
+
     /// Stream an object: its size and its bytes.
     pub async fn get(
         &self,
@@ -295,6 +370,11 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 /// Object key of a model's file.
 pub fn model_key(tenant_id: Uuid, model_id: Uuid) -> String {
     format!("models/{tenant_id}/{model_id}.safetensors")
+}
+
+/// Key prefix of a model stored as a folder: its files are `<prefix><relative path>`.
+pub fn model_folder_key(tenant_id: Uuid, model_id: Uuid) -> String {
+    format!("models/{tenant_id}/{model_id}/")
 }
 
 /// Object key of a job's training checkpoint (one per job, replaced on every write).

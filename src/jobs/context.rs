@@ -1,12 +1,14 @@
 //! What an executor sees of its job: the row, the store and artifacts, the compute pool,
 //! progress reporting and the stop signal (cancel, shutdown, lost lease).
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 use super::{ComputePool, JobError};
 use crate::artifacts::ArtifactStore;
+use crate::domain::specs::DEFAULT_MAX_SHARD_BYTES;
+use crate::formats::safetensors::OutputTarget;
 use crate::store::{DatasetRow, DynStore, JobRow, MetricPoint, ModelRow};
 
 /// Why a running job was told to stop.
@@ -106,15 +108,40 @@ impl JobContext {
         self.control.set_progress(fraction, Some(message.into()));
     }
 
-    /// A model of the job's tenant and a local path to its file.
+    /// A model of the job's tenant and a local path to its file (a directory for a folder).
     pub async fn model(&self, id: Uuid) -> Result<(ModelRow, PathBuf), JobError> {
         let row = self
             .store
             .get_model(self.job.tenant_id, id)
             .await?
             .ok_or_else(|| JobError::Invalid(format!("model {id} no longer exists")))?;
-        let path = self.artifacts.local_path(&row.artifact_key).await?;
+        let path = match &row.files {
+            // A folder: a local directory of its files (shards are mapped from there).
+            Some(files) => {
+                let files: Vec<String> =
+                    crate::formats::safetensors::folder::files_from_json(files)?
+                        .into_iter()
+                        .map(|f| f.path)
+                        .collect();
+                self.artifacts.local_dir(&row.artifact_key, &files).await?
+            }
+            None => self.artifacts.local_path(&row.artifact_key).await?,
+        };
         Ok((row, path))
+    }
+
+    /// Where a model derived from the model at `input` is written: a scratch folder (shards
+    /// of at most `max_shard_bytes`, default [`DEFAULT_MAX_SHARD_BYTES`]) when the input is
+    /// a folder, a scratch file otherwise.
+    pub fn output_target(&self, input: &Path, max_shard_bytes: Option<u64>) -> OutputTarget {
+        if input.is_dir() {
+            OutputTarget::Folder {
+                dir: self.scratch_path(".folder"),
+                max_shard_bytes: max_shard_bytes.unwrap_or(DEFAULT_MAX_SHARD_BYTES),
+            }
+        } else {
+            OutputTarget::File(self.scratch_path(".safetensors"))
+        }
     }
 
     /// A dataset of the job's tenant and a local path to its file.

@@ -6,6 +6,7 @@ use chrono::Utc;
 use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{Notify, Semaphore};
@@ -16,9 +17,10 @@ use uuid::Uuid;
 
 use super::compute::panic_message;
 use super::{ComputePool, Executors, JobContext, JobControl, JobError, JobOutput, StopReason};
-use crate::artifacts::{checkpoint_key, model_key, ArtifactStore};
+use crate::artifacts::{checkpoint_key, model_folder_key, model_key, ArtifactStore};
 use crate::config::WorkerConfig;
 use crate::domain::retry::retry_delay;
+use crate::formats::safetensors::folder;
 use crate::store::{AttemptError, DynStore, Fence, JobRow, NewModel};
 
 /// How often a running worker records its presence and kinds.
@@ -423,22 +425,37 @@ impl Runner {
         let Some(model) = output.output_model else {
             return Ok(self.complete_plain(fence, &output.result).await?);
         };
-        let spooled = self.artifacts.adopt(model.path).await?;
         let id = Uuid::now_v7();
-        let key = model_key(job.tenant_id, id);
-        self.artifacts.publish(&spooled.path, &key).await?;
+        let stored = if model.path.is_dir() {
+            self.publish_folder(&model.path, model_folder_key(job.tenant_id, id))
+                .await?
+        } else {
+            let spooled = self.artifacts.adopt(model.path).await?;
+            let key = model_key(job.tenant_id, id);
+            self.artifacts.publish(&spooled.path, &key).await?;
+            StoredOutput {
+                key,
+                sha256: spooled.sha256.clone(),
+                bytes: spooled.bytes,
+                files: None,
+            }
+        };
         let new_model = NewModel {
             id,
             tenant_id: job.tenant_id,
             name: model.name,
             format: model.format,
-            artifact_key: key.clone(),
-            sha256: spooled.sha256.clone(),
-            bytes: spooled.bytes as i64,
+            artifact_key: stored.key.clone(),
+            sha256: stored.sha256.clone(),
+            bytes: stored.bytes as i64,
             n_params: model.n_params,
             inventory: model.inventory,
             architecture: model.architecture,
             source_job_id: Some(job.id),
+            files: stored
+                .files
+                .as_ref()
+                .map(|f| serde_json::to_value(f).unwrap_or_default()),
         };
         let done = match self
             .store
@@ -447,15 +464,70 @@ impl Runner {
         {
             Ok(done) => done,
             Err(e) => {
-                let _ = self.artifacts.delete(&key).await;
+                self.unpublish(&stored).await;
                 return Err(e.into());
             }
         };
         if !done {
-            let _ = self.artifacts.delete(&key).await;
+            self.unpublish(&stored).await;
         }
         Ok(done)
     }
+
+    /// Publishes an output folder file by file (hashing each), then removes the scratch copy.
+    async fn publish_folder(&self, dir: &Path, prefix: String) -> Result<StoredOutput, JobError> {
+        let mut files = Vec::new();
+        let mut stored = StoredOutput {
+            key: prefix,
+            sha256: String::new(),
+            bytes: 0,
+            files: None,
+        };
+        let result: Result<(), JobError> = async {
+            for rel in folder::list_files(dir)? {
+                let spooled = self.artifacts.adopt(dir.join(&rel)).await?;
+                self.artifacts
+                    .publish(&spooled.path, &format!("{}{rel}", stored.key))
+                    .await?;
+                stored.bytes += spooled.bytes;
+                files.push(folder::ModelFile {
+                    role: folder::classify(&rel).unwrap_or(folder::FileRole::Side),
+                    path: rel,
+                    bytes: spooled.bytes,
+                    sha256: spooled.sha256.clone(),
+                });
+            }
+            Ok(())
+        }
+        .await;
+        let _ = tokio::fs::remove_dir_all(dir).await;
+        stored.sha256 = folder::folder_digest(&files);
+        stored.files = Some(files);
+        if let Err(e) = result {
+            self.unpublish(&stored).await;
+            return Err(e);
+        }
+        Ok(stored)
+    }
+
+    /// Deletes a published output whose job did not complete.
+    async fn unpublish(&self, stored: &StoredOutput) {
+        let _ = match &stored.files {
+            Some(files) => {
+                let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+                self.artifacts.delete_folder(&stored.key, &paths).await
+            }
+            None => self.artifacts.delete(&stored.key).await,
+        };
+    }
+}
+
+/// Where a published output model lives.
+struct StoredOutput {
+    key: String,
+    sha256: String,
+    bytes: u64,
+    files: Option<Vec<folder::ModelFile>>,
 }
 
 /// Lets a running job execute its own queued children (a tune study's trials) in the slot it

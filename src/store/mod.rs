@@ -95,6 +95,9 @@ pub struct NewModel {
     /// The MLP architecture when whittle can run the model, else None.
     pub architecture: Option<Value>,
     pub source_job_id: Option<Uuid>,
+    /// A folder's files (`formats::safetensors::folder::ModelFile` list as JSON); `None` for
+    /// a single-file model. A folder's `artifact_key` is the prefix of its files' keys.
+    pub files: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +113,8 @@ pub struct ModelRow {
     pub inventory: Value,
     pub architecture: Option<Value>,
     pub source_job_id: Option<Uuid>,
+    /// A folder's files, `None` for a single-file model (see [`NewModel::files`]).
+    pub files: Option<Value>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -128,12 +133,15 @@ pub struct ModelListRow {
     pub summary: Option<Value>,
     pub architecture: Option<Value>,
     pub source_job_id: Option<Uuid>,
+    /// True when the model is stored as a folder.
+    pub is_folder: bool,
     pub created_at: DateTime<Utc>,
 }
 
 /// The columns of a [`ModelListRow`] (the same SQL on both backends): never `inventory`.
 pub(crate) const MODEL_LIST_COLUMNS: &str = "id, tenant_id, name, format, sha256, bytes, \
-     n_params, summary, architecture, source_job_id, created_at";
+     n_params, summary, architecture, source_job_id, created_at, \
+     (files IS NOT NULL) AS is_folder";
 
 /// The summary column of a model: its inventory object without the `tensors` list, plus
 /// `n_tensors` (the list's length). Kept beside the inventory so that list pages stay small

@@ -156,6 +156,7 @@ fn model_from_row(row: &PgRow) -> StoreResult<ModelRow> {
         inventory: col(row, "inventory")?,
         architecture: col(row, "architecture")?,
         source_job_id: col(row, "source_job_id")?,
+        files: col(row, "files")?,
         created_at: col(row, "created_at")?,
     })
 }
@@ -172,6 +173,7 @@ fn model_list_row(row: &PgRow) -> StoreResult<ModelListRow> {
         summary: col(row, "summary")?,
         architecture: col(row, "architecture")?,
         source_job_id: col(row, "source_job_id")?,
+        is_folder: col(row, "is_folder")?,
         created_at: col(row, "created_at")?,
     })
 }
@@ -243,8 +245,8 @@ fn attempt_error_json(error: &AttemptError) -> StoreResult<Value> {
 
 const INSERT_MODEL: &str =
     "INSERT INTO models (id, tenant_id, name, format, artifact_key, sha256, \
-     bytes, n_params, inventory, architecture, source_job_id, summary) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *";
+     bytes, n_params, inventory, architecture, source_job_id, summary, files) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *";
 
 fn bind_model<'q>(
     query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
@@ -263,6 +265,7 @@ fn bind_model<'q>(
         .bind(&model.architecture)
         .bind(model.source_job_id)
         .bind(model_summary(&model.inventory))
+        .bind(&model.files)
 }
 
 /// The fenced success update of `complete_job`.

@@ -283,6 +283,7 @@ fn model_from_row(row: &SqliteRow) -> StoreResult<ModelRow> {
         inventory: c.json("inventory")?,
         architecture: c.opt_json("architecture")?,
         source_job_id: c.opt_uuid("source_job_id")?,
+        files: c.opt_json("files")?,
         created_at: c.ts("created_at")?,
     })
 }
@@ -300,6 +301,7 @@ fn model_list_row(row: &SqliteRow) -> StoreResult<ModelListRow> {
         summary: c.opt_json("summary")?,
         architecture: c.opt_json("architecture")?,
         source_job_id: c.opt_uuid("source_job_id")?,
+        is_folder: c.get("is_folder")?,
         created_at: c.ts("created_at")?,
     })
 }
@@ -372,8 +374,8 @@ fn attempt_error_text(error: &AttemptError) -> StoreResult<String> {
 }
 
 const INSERT_MODEL: &str = "INSERT INTO models (id, tenant_id, name, format, artifact_key, \
-     sha256, bytes, n_params, inventory, architecture, source_job_id, created_at, summary) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *";
+     sha256, bytes, n_params, inventory, architecture, source_job_id, created_at, summary, files) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *";
 
 fn bind_model<'q>(
     query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
@@ -393,6 +395,7 @@ fn bind_model<'q>(
         .bind(model.source_job_id.map(id_text))
         .bind(ts_text(Utc::now()))
         .bind(model_summary(&model.inventory).to_string())
+        .bind(model.files.as_ref().map(Value::to_string))
 }
 
 /// The fenced success update of `complete_job`.

@@ -85,6 +85,7 @@ pub fn new_model(tenant_id: Uuid, name: &str) -> NewModel {
         inventory: json!({"tensors": [{"name": "layers.0.weight", "dtype": "F32", "shape": [4, 2]}]}),
         architecture: Some(json!({"arch": "mlp", "layers": [2, 4]})),
         source_job_id: None,
+        files: None,
     }
 }
 

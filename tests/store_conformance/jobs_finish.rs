@@ -16,6 +16,7 @@ pub async fn complete_with_model_is_atomic(s: DynStore) {
     let good = fence_of(&claimed);
     let model = NewModel {
         source_job_id: Some(job.id),
+        files: None,
         ..new_model(ANONYMOUS_TENANT, "int8")
     };
 

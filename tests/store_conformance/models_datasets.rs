@@ -32,6 +32,46 @@ pub async fn models_round_trip_and_tenant_isolation(s: DynStore) {
         None
     );
 
+    // A folder's file list round-trips; list pages say which models are folders.
+    let files = serde_json::json!([
+        {"path": "config.json", "bytes": 10, "sha256": "ab", "role": "config"},
+        {"path": "model.safetensors", "bytes": 99, "sha256": "cd", "role": "shard"}
+    ]);
+    let folder = NewModel {
+        files: Some(files.clone()),
+        ..new_model(ANONYMOUS_TENANT, "folder")
+    };
+    let folder_row = s.insert_model(&folder).await.expect("insert folder");
+    assert_eq!(folder_row.files, Some(files.clone()));
+    assert_eq!(
+        s.get_model(ANONYMOUS_TENANT, folder.id)
+            .await
+            .expect("get folder")
+            .and_then(|r| r.files),
+        Some(files)
+    );
+    assert_eq!(row.files, None);
+    let listed = s
+        .list_models(
+            ANONYMOUS_TENANT,
+            PageRequest {
+                limit: 10,
+                cursor: None,
+            },
+        )
+        .await
+        .expect("list");
+    let flags: Vec<(String, bool)> = listed
+        .items
+        .iter()
+        .map(|m| (m.name.clone(), m.is_folder))
+        .collect();
+    assert!(flags.contains(&("folder".to_string(), true)), "{flags:?}");
+    assert!(flags.contains(&("mlp".to_string(), false)), "{flags:?}");
+    s.delete_model(ANONYMOUS_TENANT, folder.id)
+        .await
+        .expect("delete folder");
+
     assert_eq!(
         s.get_model(ANONYMOUS_TENANT, new.id).await.expect("get"),
         Some(row.clone())

@@ -13,6 +13,22 @@ pub fn check_output_name(e: &mut ValidationErrors, output_name: Option<&str>) {
     }
 }
 
+/// Default largest shard of a folder output (transformers' `save_pretrained` default, 5 GB).
+pub const DEFAULT_MAX_SHARD_BYTES: u64 = 5_000_000_000;
+/// Smallest `max_shard_bytes` a spec may ask for.
+pub const MIN_MAX_SHARD_BYTES: u64 = 1024;
+
+/// Checks `max_shard_bytes`: the largest shard of a folder output.
+pub fn check_max_shard_bytes(e: &mut ValidationErrors, max_shard_bytes: Option<u64>) {
+    if let Some(n) = max_shard_bytes {
+        e.check(
+            n >= MIN_MAX_SHARD_BYTES,
+            "max_shard_bytes",
+            format!("must be at least {MIN_MAX_SHARD_BYTES}"),
+        );
+    }
+}
+
 /// Most fine-tuning epochs a job may ask for.
 pub const MAX_FINETUNE_EPOCHS: usize = 10_000;
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::ValidationErrors;
 
 pub use analyze::AnalyzeSpec;
+pub use checks::DEFAULT_MAX_SHARD_BYTES;
 pub use prune::PruneSpec;
 pub use quantize::QuantizeSpec;
 pub use train::{EvaluateSpec, TrainSpec};

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::checks::{check_finetune, check_output_name, check_tolerable_loss};
+use super::checks::{
+    check_finetune, check_max_shard_bytes, check_output_name, check_tolerable_loss,
+};
 use super::{model_job_references, KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
 use crate::domain::ValidationErrors;
@@ -184,6 +186,10 @@ pub struct QuantizeSpec {
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
+    /// Largest shard (tensor bytes) of a folder output, at least 1024 (default 5 GB, as
+    /// transformers' `save_pretrained`). Applies when the input model is a folder.
+    #[serde(default)]
+    pub max_shard_bytes: Option<u64>,
 }
 
 fn default_method() -> MethodSpec {
@@ -264,6 +270,7 @@ impl Validate for QuantizeSpec {
             e.extend(globs);
         }
         check_output_name(&mut e, self.output_name.as_deref());
+        check_max_shard_bytes(&mut e, self.max_shard_bytes);
         e
     }
 }

@@ -20,6 +20,21 @@ pub fn looks_like_pickle_or_zip(prefix: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Recognize an ONNX model (a protobuf `ModelProto`) from its first bytes: field 1
+/// `ir_version` (varint, tag 0x08) with a plausible version, then another `ModelProto`
+/// field (producer name/version, domain, opset imports, graph). A safetensors file never
+/// matches: its byte 8 is the header's `{`.
+pub fn looks_like_onnx(prefix: &[u8]) -> bool {
+    if prefix.get(8) == Some(&b'{') {
+        return false;
+    }
+    matches!(prefix, [0x08, 1..=30, 0x12 | 0x1a | 0x22 | 0x3a | 0x42, ..])
+}
+
+/// The answer to an ONNX upload.
+pub const ONNX_REFUSED: &str = "ONNX input is not supported yet; export safetensors \
+     (python: `from safetensors.torch import save_file; save_file(model.state_dict(), 'model.safetensors')`)";
+
 /// File extensions of pickle checkpoints (PyTorch `.bin`/`.pt`/`.pth`, Lightning `.ckpt`,
 /// plain pickles), which whittle refuses by name without parsing.
 pub const PICKLE_EXTENSIONS: [&str; 6] = [".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"];
@@ -28,6 +43,21 @@ pub const PICKLE_EXTENSIONS: [&str; 6] = [".bin", ".pt", ".pth", ".ckpt", ".pkl"
 pub fn has_pickle_checkpoint_extension(filename: &str) -> bool {
     let lower = filename.to_ascii_lowercase();
     PICKLE_EXTENSIONS.iter().any(|ext| lower.ends_with(ext))
+}
+
+#[cfg(test)]
+mod onnx_tests {
+    use super::*;
+
+    #[test]
+    fn onnx_headers_are_recognized_and_safetensors_are_not() {
+        // ir_version 8, producer_name "pytorch" (as torch.onnx.export writes).
+        assert!(looks_like_onnx(b"\x08\x08\x12\x07pytorch\x1a\x032.1"));
+        assert!(!looks_like_onnx(
+            &super::super::fixtures::fixture_bytes()[..64]
+        ));
+        assert!(!looks_like_onnx(b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\""));
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! recognizes the checkpoint formats whittle refuses.
 
 mod convert;
+pub mod folder;
 mod foreign;
 mod header;
 mod mapped;
@@ -21,10 +22,13 @@ pub use convert::{
     bf16_to_f32, f16_to_f32, f32_to_bf16, f8_e4m3_to_f32, f8_e5m2_to_f32, from_f32, to_f32,
     to_f32_into,
 };
-pub use foreign::{has_pickle_checkpoint_extension, looks_like_pickle_or_zip, PICKLE_EXTENSIONS};
+pub use foreign::{
+    has_pickle_checkpoint_extension, looks_like_onnx, looks_like_pickle_or_zip, ONNX_REFUSED,
+    PICKLE_EXTENSIONS,
+};
 pub use header::{inspect, inspect_with_limits};
 pub use mapped::{MappedModel, TensorRef};
-pub use writer::{SafetensorsWriter, TensorPlan};
+pub use writer::{ModelWriter, OutputTarget, SafetensorsWriter, TensorPlan};
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -196,6 +196,151 @@ fn build_header(plans: &[TensorPlan], metadata: &BTreeMap<String, String>) -> io
     let padded = json.len().div_ceil(8) * 8;
     json.resize(padded, b' ');
     Ok(json)
+}
+
+/// Where a model output goes: one safetensors file, or a model folder of shards (at most
+/// `max_shard_bytes` of tensor data each, plus `model.safetensors.index.json` when there are
+/// several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    File(PathBuf),
+    Folder { dir: PathBuf, max_shard_bytes: u64 },
+}
+
+impl OutputTarget {
+    /// The file or folder path.
+    pub fn path(&self) -> &Path {
+        match self {
+            OutputTarget::File(p) => p,
+            OutputTarget::Folder { dir, .. } => dir,
+        }
+    }
+}
+
+/// A streaming writer over an [`OutputTarget`]: the same contract as [`SafetensorsWriter`]
+/// (tensors in plan order, exactly their planned sizes), split into shards for a folder.
+/// Every shard carries the same `__metadata__`.
+pub struct ModelWriter {
+    current: Option<SafetensorsWriter<BufWriter<File>>>,
+    /// Tensors left to write in the current shard.
+    left_in_current: usize,
+    /// Shards not opened yet: file path, plans.
+    pending: std::collections::VecDeque<(PathBuf, Vec<TensorPlan>)>,
+    metadata: BTreeMap<String, String>,
+    /// Set for a folder of several shards: the index to write at the end.
+    index: Option<(PathBuf, super::folder::ShardIndex)>,
+}
+
+impl ModelWriter {
+    /// Plans the shards, writes the first header.
+    pub fn create(
+        target: &OutputTarget,
+        plans: Vec<TensorPlan>,
+        metadata: BTreeMap<String, String>,
+    ) -> io::Result<Self> {
+        let mut pending = std::collections::VecDeque::new();
+        let mut index = None;
+        match target {
+            OutputTarget::File(path) => pending.push_back((path.clone(), plans)),
+            OutputTarget::Folder {
+                dir,
+                max_shard_bytes,
+            } => {
+                // A retried pass (a tolerable_loss ladder) may have left more shards.
+                if dir.exists() {
+                    std::fs::remove_dir_all(dir)?;
+                }
+                std::fs::create_dir_all(dir)?;
+                let sizes: Vec<u64> = plans
+                    .iter()
+                    .map(|p| {
+                        element_count(&p.shape)
+                            .and_then(|n| byte_size(p.dtype, n))
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                let counts = super::folder::split_shards(&sizes, (*max_shard_bytes).max(1));
+                let names = super::folder::shard_names(counts.len());
+                let mut plans = plans.into_iter();
+                let mut shard_index = super::folder::ShardIndex::default();
+                shard_index.metadata.insert(
+                    "total_size".into(),
+                    serde_json::Value::from(sizes.iter().sum::<u64>()),
+                );
+                for (count, name) in counts.into_iter().zip(names) {
+                    let part: Vec<TensorPlan> = plans.by_ref().take(count).collect();
+                    for p in &part {
+                        shard_index.weight_map.insert(p.name.clone(), name.clone());
+                    }
+                    pending.push_back((dir.join(&name), part));
+                }
+                if pending.len() > 1 {
+                    index = Some((dir.join(super::folder::INDEX_FILE), shard_index));
+                }
+            }
+        }
+        let mut writer = ModelWriter {
+            current: None,
+            left_in_current: 0,
+            pending,
+            metadata,
+            index,
+        };
+        writer.open_next()?;
+        Ok(writer)
+    }
+
+    fn open_next(&mut self) -> io::Result<()> {
+        if let Some(w) = self.current.take() {
+            w.finish()?;
+        }
+        if let Some((path, plans)) = self.pending.pop_front() {
+            self.left_in_current = plans.len();
+            self.current = Some(SafetensorsWriter::create(
+                path,
+                plans,
+                self.metadata.clone(),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// Writes the next tensor (see [`SafetensorsWriter::write_tensor`]).
+    pub fn write_tensor(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
+        while self.left_in_current == 0 && !self.pending.is_empty() {
+            self.open_next()?;
+        }
+        let Some(w) = self.current.as_mut() else {
+            return Err(misuse(format!(
+                "tensor '{name}' written after the last shard"
+            )));
+        };
+        w.write_tensor(name, data)?;
+        self.left_in_current = self.left_in_current.saturating_sub(1);
+        Ok(())
+    }
+
+    /// Finishes every shard and writes the index.
+    pub fn finish(mut self) -> io::Result<()> {
+        let unwritten =
+            self.left_in_current + self.pending.iter().map(|(_, p)| p.len()).sum::<usize>();
+        if unwritten > 0 {
+            return Err(misuse(format!(
+                "finish called with {unwritten} planned tensors unwritten"
+            )));
+        }
+        if let Some(w) = self.current.take() {
+            w.finish()?;
+        }
+        while let Some((path, plans)) = self.pending.pop_front() {
+            SafetensorsWriter::create(path, plans, self.metadata.clone())?.finish()?;
+        }
+        if let Some((path, index)) = &self.index {
+            let json = serde_json::to_vec_pretty(index).map_err(io::Error::other)?;
+            std::fs::write(path, json)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ pub(super) fn prune_mlp(
         ),
     ]);
     let bytes = save_mlp(&mlp, &new_arch, &extra)?;
-    std::fs::write(&inputs.output, &bytes)?;
+    std::fs::write(inputs.output.path(), &bytes)?;
     let sizes = (params_before, structured.as_ref());
     let mut result = report(&job, &mlp, &inputs, sizes, tuner.as_ref());
     result.layer_sizes_before = Some(sizes_before);
@@ -125,7 +125,7 @@ pub(super) fn prune_mlp(
         let (quality, gate) = judge(job.spec, b, a);
         result.quality = Some(quality);
         if let Some(message) = gate {
-            let _ = std::fs::remove_file(&inputs.output);
+            let _ = std::fs::remove_file(inputs.output.path());
             let g = &result.global;
             return Err(JobError::Invalid(format!(
                 "{message} (sparsity {:.4}, {} of {} weights zero)",

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 use super::{JobOutput, KindExecutor, OutputFile};
+use crate::formats::safetensors::OutputTarget;
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
 use crate::jobs::checkpoint::compute_with_checkpoints;
@@ -38,7 +39,7 @@ struct Inputs {
     eval: Option<(DatasetRow, PathBuf)>,
     finetune: Option<(DatasetRow, PathBuf)>,
     calibration: Option<(DatasetRow, PathBuf)>,
-    output: PathBuf,
+    output: OutputTarget,
     job_id: String,
 }
 
@@ -207,7 +208,7 @@ impl KindExecutor for PruneExecutor {
             .output_name
             .clone()
             .unwrap_or_else(|| format!("{}-pruned", model.0.name));
-        let output = ctx.scratch_path(".safetensors");
+        let output = ctx.output_target(&model.1, spec.max_shard_bytes);
         let inputs = Inputs {
             spec,
             selection,
@@ -230,14 +231,15 @@ impl KindExecutor for PruneExecutor {
         let (result, architecture) = match outcome {
             Ok(r) => r,
             Err(e) => {
-                let _ = std::fs::remove_file(&output);
+                let _ = std::fs::remove_file(output.path());
+                let _ = std::fs::remove_dir_all(output.path());
                 return Err(e);
             }
         };
         JobOutput::with_model(
             &result,
             OutputFile {
-                path: output,
+                path: output.path().to_path_buf(),
                 name,
                 format: "safetensors",
                 n_params: result.params_after,

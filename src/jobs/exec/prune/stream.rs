@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use super::{Inputs, PruneResult, RuleFields, SkippedTensor, Sparsity, TensorPruned, DENSE_NOTE};
 use crate::domain::specs::prune::PruneMethod;
 use crate::formats::safetensors::{
-    from_f32, to_f32, to_f32_into, Dtype, MappedModel, SafetensorsWriter, TensorPlan,
+    folder, from_f32, to_f32, to_f32_into, Dtype, MappedModel, ModelWriter, OutputTarget,
+    TensorPlan,
 };
 use crate::jobs::{JobControl, JobError};
 use crate::kernels::prune::{
@@ -210,7 +211,11 @@ pub(super) fn prune_stream(
     let mut metadata = mapped.inventory().metadata.clone();
     metadata.insert("whittle_job_id".into(), inputs.job_id.clone());
     metadata.insert("whittle_pruned".into(), inputs.spec.method.as_str().into());
-    let mut writer = SafetensorsWriter::create(&inputs.output, plans, metadata)?;
+    // transformers refuses safetensors files whose metadata lacks `format: pt`.
+    metadata
+        .entry("format".into())
+        .or_insert_with(|| "pt".into());
+    let mut writer = ModelWriter::create(&inputs.output, plans, metadata)?;
     let mut buffer: Vec<f32> = Vec::new();
     let mut tensors = Vec::with_capacity(selected.len());
     for (i, t) in mapped.tensors().enumerate() {
@@ -247,6 +252,9 @@ pub(super) fn prune_stream(
         );
     }
     writer.finish()?;
+    if let (OutputTarget::Folder { dir, .. }, Some(input)) = (&inputs.output, mapped.folder()) {
+        folder::carry_side_files(input, dir, |_| {})?;
+    }
     let numel = tensors.iter().map(|t| t.numel).sum();
     let zeros = tensors.iter().map(|t| t.zeros).sum::<u64>();
     let zeros_before = tensors.iter().filter_map(|t| t.zeros_before).sum();
@@ -262,7 +270,7 @@ pub(super) fn prune_stream(
         params_after: params,
         nonzero_params_after: params - zeros,
         bytes_before: row.bytes,
-        bytes_after: std::fs::metadata(&inputs.output)?.len(),
+        bytes_after: folder::disk_bytes(inputs.output.path())?,
         storage: "dense",
         rule: rule.fields(spec.sparsity),
         speedup_note: DENSE_NOTE.into(),

@@ -21,7 +21,7 @@ use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OutputSpec};
 use crate::domain::specs::QuantizeSpec;
 use crate::formats::compressed_tensors::CompressionFormat;
-use crate::formats::safetensors::MappedModel;
+use crate::formats::safetensors::{folder, MappedModel, OutputTarget};
 use crate::jobs::checkpoint::{compute_with_checkpoints, TrainCheckpoints};
 use crate::jobs::epochs::{EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
@@ -40,7 +40,7 @@ struct Inputs {
     eval: Option<(DatasetRow, PathBuf)>,
     calibration: Option<(DatasetRow, PathBuf)>,
     finetune: Option<(DatasetRow, PathBuf)>,
-    output: PathBuf,
+    output: OutputTarget,
     job_id: String,
 }
 
@@ -167,13 +167,14 @@ impl KindExecutor for QuantizeExecutor {
             OutputSpec::Dequantized => "safetensors",
         };
         let (architecture, n_params) = (model.0.architecture.clone(), model.0.n_params);
+        let output = ctx.output_target(&model.1, spec.max_shard_bytes);
         let inputs = Inputs {
+            output,
             spec,
             model,
             eval,
             calibration,
             finetune,
-            output: ctx.scratch_path(".safetensors"),
             job_id: ctx.job.id.to_string(),
         };
         let control = ctx.control.clone();
@@ -331,8 +332,8 @@ fn quantize_model(
         job_id: &inputs.job_id,
     };
     let (outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;
-    let bytes_before = std::fs::metadata(&inputs.model.1)?.len();
-    let bytes_after = std::fs::metadata(&inputs.output)?.len();
+    let bytes_before = folder::disk_bytes(&inputs.model.1)?;
+    let bytes_after = folder::disk_bytes(inputs.output.path())?;
     let name = spec
         .output_name
         .clone()
@@ -351,7 +352,7 @@ fn quantize_model(
         eval: outcome.evaluation.map(EvalFields::new),
         attempts: spec.tolerable_loss.map(|_| attempts),
     };
-    Ok((result, inputs.output, name))
+    Ok((result, inputs.output.path().to_path_buf(), name))
 }
 
 /// Tries the requested scheme (and, under `tolerable_loss`, finer ones) until one keeps the

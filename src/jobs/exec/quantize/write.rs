@@ -7,14 +7,14 @@ use safetensors::Dtype;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 use crate::domain::selection::TensorSelection;
 use crate::formats::compressed_tensors::{
     compressed_entries, module_name, planned_entries, quantization_config, CompressionFormat,
 };
 use crate::formats::safetensors::{
-    converts_to_f32, from_f32, is_float, to_f32_into, MappedModel, SafetensorsWriter, TensorPlan,
+    converts_to_f32, folder, from_f32, is_float, to_f32_into, MappedModel, ModelWriter,
+    OutputTarget, TensorPlan,
 };
 use crate::jobs::{JobControl, JobError};
 use crate::kernels::quant::{
@@ -35,7 +35,9 @@ pub struct PassSettings<'a> {
     pub method: QuantMethod,
     /// Tensors whose dequantized weights the pass hands back (an MLP's layers, to evaluate).
     pub keep: BTreeSet<&'a str>,
-    pub output: &'a Path,
+    /// A file, or a folder (shards, index, the input's side files, `config.json` with the
+    /// `quantization_config`) when the input is a folder.
+    pub output: &'a OutputTarget,
     pub job_id: &'a str,
 }
 
@@ -159,7 +161,7 @@ struct Totals {
 /// The open output file and what the pass has produced so far.
 struct Output<'a> {
     s: &'a PassSettings<'a>,
-    writer: SafetensorsWriter<std::io::BufWriter<std::fs::File>>,
+    writer: ModelWriter,
     planned_dtypes: HashMap<String, Dtype>,
     replacements: Replacements,
     buffer: Vec<f32>,
@@ -185,6 +187,10 @@ pub fn write_pass(
         metadata.insert("quantization_config".into(), c.to_string());
     }
     metadata.insert("whittle_job_id".into(), s.job_id.to_string());
+    // transformers refuses safetensors files whose metadata lacks `format: pt`.
+    metadata
+        .entry("format".into())
+        .or_insert_with(|| "pt".into());
     let n_selected = plan
         .items
         .iter()
@@ -197,7 +203,7 @@ pub fn write_pass(
             .iter()
             .map(|p| (p.name.clone(), p.dtype))
             .collect(),
-        writer: SafetensorsWriter::create(s.output, plan.tensors, metadata)?,
+        writer: ModelWriter::create(s.output, plan.tensors, metadata)?,
         replacements,
         buffer: Vec::new(),
         tensors: Vec::with_capacity(n_selected),
@@ -225,6 +231,16 @@ pub fn write_pass(
         s.mapped.release(name);
     }
     out.writer.finish()?;
+    if let (OutputTarget::Folder { dir, .. }, Some(input)) = (s.output, s.mapped.folder()) {
+        folder::carry_side_files(input, dir, |cfg| match &config {
+            Some(c) => {
+                cfg.insert("quantization_config".into(), c.clone());
+            }
+            None => {
+                cfg.remove("quantization_config");
+            }
+        })?;
+    }
     let (tensors, totals) = (out.tensors, out.totals);
     let summary = PassSummary {
         n_tensors_copied: s.names.len() - tensors.len(),

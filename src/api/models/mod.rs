@@ -1,4 +1,7 @@
-//! `/v1/models`: upload (raw body or multipart), list, get, download, delete.
+//! `/v1/models`: upload (raw body, multipart, or a folder as multipart parts or a `.tar`),
+//! list, get, download (a file, or a folder as `.tar`), the files of a folder, delete.
+pub mod folder;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,9 +19,11 @@ use uuid::Uuid;
 
 use super::extract::{AppPath, AppQuery};
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
-use crate::artifacts::{model_key, SpooledFile};
+use crate::artifacts::{model_folder_key, model_key, SpooledFile};
+use crate::formats::safetensors::folder::ModelFile;
 use crate::formats::safetensors::{
-    has_pickle_checkpoint_extension, looks_like_pickle_or_zip, HeaderLimits, Inventory, MappedModel,
+    has_pickle_checkpoint_extension, looks_like_onnx, looks_like_pickle_or_zip, Inventory,
+    MappedModel, ONNX_REFUSED,
 };
 use crate::store::{ModelListRow, ModelRow, NewModel};
 
@@ -33,6 +38,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/models/{id}", get(get_model).delete(delete_model))
         .route("/models/{id}/content", get(download_model))
+        .route("/models/{id}/files", get(list_model_files))
+        .route("/models/{id}/files/{*path}", get(download_model_file))
 }
 
 /// One tensor of a model.
@@ -73,7 +80,52 @@ pub struct ModelDto {
     pub architecture: Option<Value>,
     /// The job that produced this model, if any.
     pub source_job_id: Option<Uuid>,
+    /// `file` (one safetensors file) or `folder` (shards, index and side files).
+    pub layout: ModelLayout,
+    /// A folder's files (omitted in lists and for single files; see `GET …/files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<ModelFileDto>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// How a model is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelLayout {
+    File,
+    Folder,
+}
+
+/// One file of a model.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModelFileDto {
+    /// Relative path in the folder (`model.safetensors` for a single-file model).
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// `shard`, `index`, `config` or `side`.
+    pub role: String,
+}
+
+impl From<ModelFile> for ModelFileDto {
+    fn from(f: ModelFile) -> Self {
+        let role = serde_json::to_value(f.role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        ModelFileDto {
+            path: f.path,
+            bytes: f.bytes,
+            sha256: f.sha256,
+            role,
+        }
+    }
+}
+
+/// The files of a model.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelFilesDto {
+    pub items: Vec<ModelFileDto>,
 }
 
 /// Most tensors one model response lists (`tensors_limit` at most, and its default).
@@ -107,6 +159,13 @@ struct InventorySummary {
 impl ModelDto {
     /// The single-model view: the inventory's tensors in `window`.
     fn from_row(row: ModelRow, window: TensorWindow) -> Self {
+        let files = row.files.as_ref().map(|_| {
+            folder::files_of(&row)
+                .unwrap_or_default()
+                .into_iter()
+                .map(ModelFileDto::from)
+                .collect::<Vec<_>>()
+        });
         let inv: Option<Inventory> = serde_json::from_value(row.inventory).ok();
         let (n_tensors, hist, metadata, tensors, next) = match inv {
             Some(inv) => {
@@ -142,6 +201,12 @@ impl ModelDto {
             tensors_next_offset: next,
             architecture: row.architecture,
             source_job_id: row.source_job_id,
+            layout: if files.is_some() {
+                ModelLayout::Folder
+            } else {
+                ModelLayout::File
+            },
+            files,
             created_at: row.created_at,
         }
     }
@@ -166,6 +231,12 @@ impl ModelDto {
             tensors_next_offset: None,
             architecture: row.architecture,
             source_job_id: row.source_job_id,
+            layout: if row.is_folder {
+                ModelLayout::Folder
+            } else {
+                ModelLayout::File
+            },
+            files: None,
             created_at: row.created_at,
         }
     }
@@ -229,12 +300,26 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Upload a safetensors model.
+/// What an upload request holds.
+enum Upload {
+    /// One safetensors file (raw body, or a multipart upload of one `.safetensors` part).
+    Single(SpooledFile),
+    /// A model folder (multipart parts or a `.tar` body).
+    Folder(Vec<folder::FolderPart>),
+}
+
+/// Upload a safetensors model or a model folder.
 ///
-/// The body is the raw file (`application/octet-stream`), or `multipart/form-data` with a
-/// `file` part (and an optional `name` part). The file is validated completely before it is
-/// accepted. Pickle checkpoints (`.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`, `.pickle`) are
-/// refused with 415.
+/// - One file: the raw body (`application/octet-stream`), or `multipart/form-data` with one
+///   `file` part (and an optional `name` part).
+/// - A Hugging Face folder: `multipart/form-data` with one part per file, each part's file
+///   name its relative path (`config.json`, `model-00001-of-00002.safetensors`,
+///   `model.safetensors.index.json`, tokenizer files, …), or an uncompressed `.tar` body
+///   (`Content-Type: application/x-tar`; one top-level directory is stripped). The index
+///   must agree with the shards; side files are capped (configuration JSON at 4 MiB).
+///
+/// Pickle checkpoints (`.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`, `.pickle`), code files
+/// (`*.py`: remote code) and ONNX files are refused with 415 naming the file.
 #[utoipa::path(post, path = "/v1/models", tag = "models", params(UploadModelQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the safetensors file"),
     responses((status = 201, description = "model stored", body = ModelDto),
@@ -249,11 +334,15 @@ pub async fn upload_model(
     if let Some(name) = &q.name {
         check_name(name)?;
     }
-    let is_multipart = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    let is_tar = content_type.starts_with("application/x-tar")
+        || content_type.starts_with("application/tar");
     // A multipart body's length includes its framing: only a raw body's is the file's size.
     let allowance = super::tenant::UploadAllowance::for_tenant(
         &state,
@@ -265,85 +354,134 @@ pub async fn upload_model(
     )
     .await?;
     let limit = allowance.spool_limit();
-    let (spooled, name) = if is_multipart {
+    let mut name = q.name.clone();
+    let upload = if is_multipart {
         let mut multipart = Multipart::from_request(req, &state)
             .await
             .map_err(|e| ApiError::bad_request("body", e.body_text()))?;
-        let mut file: Option<(SpooledFile, Option<String>)> = None;
-        let mut name = q.name.clone();
+        let limits = folder::folder_limits(&state);
+        let mut parts: Vec<folder::FolderPart> = Vec::new();
+        let mut used = 0u64;
         while let Some(field) = multipart
             .next_field()
             .await
             .map_err(|e| ApiError::bad_request("body", e.body_text()))?
         {
-            match field.name() {
-                Some("file") => {
-                    let file_name = field.file_name().map(str::to_string);
-                    if let Some(f) = &file_name {
-                        check_name(f)?;
-                    }
-                    let stream = field.map_err(|e| e.body_text());
-                    let spooled = state
-                        .artifacts
-                        .spool(stream, limit)
+            let file_name = field.file_name().map(str::to_string);
+            if field.name() == Some("name") && file_name.is_none() {
+                name = Some(
+                    field
+                        .text()
                         .await
-                        .map_err(|e| allowance.spool_error(e))?;
-                    file = Some((spooled, file_name));
-                }
-                Some("name") => {
-                    name = Some(
-                        field
-                            .text()
-                            .await
-                            .map_err(|e| ApiError::bad_request("name", e.body_text()))?,
-                    );
-                }
-                _ => {}
+                        .map_err(|e| ApiError::bad_request("name", e.body_text()))?,
+                );
+                continue;
+            }
+            let raw_path = match (field.name(), file_name) {
+                (_, Some(f)) => f,
+                (Some("file"), None) => folder::SINGLE_PART_NAME.to_string(),
+                _ => continue,
+            };
+            if has_pickle_checkpoint_extension(&raw_path) {
+                return Err(refuse_pickle(&format!("'{raw_path}'")));
+            }
+            let path = folder::admit_part_path(&raw_path, &limits)?;
+            let stream = field.map_err(|e| e.body_text());
+            let spooled = state
+                .artifacts
+                .spool(stream, limit.saturating_sub(used))
+                .await
+                .map_err(|e| allowance.spool_error(e))?;
+            used += spooled.bytes;
+            parts.push(folder::FolderPart { path, spooled });
+            if parts.len() > crate::formats::safetensors::folder::MAX_FOLDER_FILES {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "a model folder holds at most {} files",
+                    crate::formats::safetensors::folder::MAX_FOLDER_FILES
+                )));
             }
         }
-        let (spooled, file_name) =
-            file.ok_or_else(|| ApiError::field("file", "a multipart upload needs a 'file' part"))?;
-        (
-            spooled,
-            name.or(file_name).unwrap_or_else(|| "model".into()),
-        )
+        let single = parts.len() == 1
+            && parts[0].path.to_ascii_lowercase().ends_with(".safetensors")
+            && !parts[0].path.contains('/');
+        match parts.pop() {
+            None => {
+                return Err(ApiError::field(
+                    "file",
+                    "a multipart upload needs a 'file' part (or one part per file of a folder)",
+                ))
+            }
+            Some(part) if single => {
+                if part.path != folder::SINGLE_PART_NAME {
+                    name = name.or(Some(part.path.clone()));
+                }
+                Upload::Single(part.spooled)
+            }
+            Some(part) => {
+                parts.push(part);
+                Upload::Folder(parts)
+            }
+        }
     } else {
         let stream = req.into_body().into_data_stream();
-        (
-            state
-                .artifacts
-                .spool(stream, limit)
-                .await
-                .map_err(|e| allowance.spool_error(e))?,
-            q.name.clone().unwrap_or_else(|| "model".into()),
-        )
+        let spooled = state
+            .artifacts
+            .spool(stream, limit)
+            .await
+            .map_err(|e| allowance.spool_error(e))?;
+        if is_tar {
+            let limits = folder::folder_limits(&state);
+            let artifacts = state.artifacts.clone();
+            let parts = tokio::task::spawn_blocking(move || {
+                folder::extract_tar(&spooled.path, || artifacts.scratch_path(".part"), &limits)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
+            Upload::Folder(parts)
+        } else {
+            Upload::Single(spooled)
+        }
     };
+    let name = name.unwrap_or_else(|| "model".into());
     check_name(&name)?;
+    let row = match upload {
+        Upload::Single(spooled) => store_single(&state, &caller, &name, spooled).await?,
+        Upload::Folder(parts) => store_folder(&state, &caller, &name, parts).await?,
+    };
+    let location = format!("/v1/models/{}", row.id);
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(ModelDto::from_row(row, TensorWindow::FIRST)),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// Validates and stores a single-file model.
+async fn store_single(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    spooled: SpooledFile,
+) -> Result<ModelRow, ApiError> {
     if spooled.bytes == 0 {
         return Err(ApiError::field("body", "the file is empty"));
     }
     if let Some(kind) = looks_like_pickle_or_zip(&spooled.prefix) {
         return Err(refuse_pickle(&format!("the upload ({kind})")));
     }
-    let limits = HeaderLimits {
-        max_header_bytes: usize::try_from(state.limits.max_header_bytes).unwrap_or(usize::MAX),
-        max_tensors: state.limits.max_tensors,
-        max_metadata_bytes: state.limits.max_metadata_bytes,
-    };
+    if looks_like_onnx(&spooled.prefix) || name.to_ascii_lowercase().ends_with(".onnx") {
+        return Err(ApiError::UnsupportedMediaType(ONNX_REFUSED.into()));
+    }
+    let limits = folder::folder_limits(state).header;
     let path: PathBuf = spooled.path.clone();
     let (inventory, shapes) = tokio::task::spawn_blocking(move || {
         MappedModel::open_with_limits(&path, limits).map(|m| {
             let inventory = m.inventory().clone();
-            // A quantized (compressed-tensors) MLP is detected from its pre-quantization shapes.
-            let shapes = if model_format(&inventory) == "compressed-tensors" {
-                crate::formats::compressed_tensors::logical_shapes(&m)
-            } else {
-                inventory
-                    .tensors
-                    .iter()
-                    .map(|t| (t.name.clone(), t.shape.clone()))
-                    .collect()
-            };
+            let shapes = logical_shapes(&m, &inventory);
             (inventory, shapes)
         })
     })
@@ -358,7 +496,7 @@ pub async fn upload_model(
         id,
         tenant_id: caller.tenant_id,
         name: name.trim().to_string(),
-        format: model_format(&inventory).to_string(),
+        format: model_format(&inventory, None).to_string(),
         artifact_key: key.clone(),
         sha256: spooled.sha256.clone(),
         bytes: spooled.bytes as i64,
@@ -367,24 +505,68 @@ pub async fn upload_model(
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         architecture,
         source_job_id: None,
+        files: None,
     };
-    let row = match state.store.insert_model(&new).await {
-        Ok(row) => row,
+    match state.store.insert_model(&new).await {
+        Ok(row) => Ok(row),
         Err(e) => {
             let _ = state.artifacts.delete(&key).await;
-            return Err(e.into());
+            Err(e.into())
         }
-    };
-    let location = format!("/v1/models/{}", row.id);
-    let mut resp = (
-        StatusCode::CREATED,
-        Json(ModelDto::from_row(row, TensorWindow::FIRST)),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
     }
-    Ok(resp)
+}
+
+/// Checks and stores a model folder file by file.
+async fn store_folder(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    parts: Vec<folder::FolderPart>,
+) -> Result<ModelRow, ApiError> {
+    let upload = folder::check_parts(state, &parts).await?;
+    let inventory = &upload.checked.inventory;
+    let id = Uuid::now_v7();
+    let prefix = model_folder_key(caller.tenant_id, id);
+    folder::publish_parts(state, &parts, &prefix).await?;
+    let paths: Vec<String> = upload.files.iter().map(|f| f.path.clone()).collect();
+    let new = NewModel {
+        id,
+        tenant_id: caller.tenant_id,
+        name: name.trim().to_string(),
+        format: model_format(inventory, upload.checked.config.as_ref()).to_string(),
+        artifact_key: prefix.clone(),
+        sha256: crate::formats::safetensors::folder::folder_digest(&upload.files),
+        bytes: upload.files.iter().map(|f| f.bytes).sum::<u64>() as i64,
+        n_params: inventory.n_params as i64,
+        inventory: serde_json::to_value(inventory)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        architecture: None,
+        source_job_id: None,
+        files: Some(
+            serde_json::to_value(&upload.files).map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
+    };
+    match state.store.insert_model(&new).await {
+        Ok(row) => Ok(row),
+        Err(e) => {
+            let _ = state.artifacts.delete_folder(&prefix, &paths).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Tensor shapes as the model had them before quantization (a compressed-tensors MLP is
+/// detected from those), else as stored.
+fn logical_shapes(m: &MappedModel, inventory: &Inventory) -> Vec<(String, Vec<usize>)> {
+    if model_format(inventory, None) == "compressed-tensors" {
+        crate::formats::compressed_tensors::logical_shapes(m)
+    } else {
+        inventory
+            .tensors
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone()))
+            .collect()
+    }
 }
 
 /// List models, newest first.
@@ -431,9 +613,10 @@ pub async fn get_model(
     Ok(Json(ModelDto::from_row(row, window)))
 }
 
-/// Download the model file (safetensors), with `Content-Length` and a sha256 `ETag`.
+/// Download the model: the safetensors file, or a folder as an uncompressed `.tar` (files in
+/// path order), with `Content-Length` and a sha256 `ETag` (a folder's digest over its files).
 #[utoipa::path(get, path = "/v1/models/{id}/content", tag = "models", params(("id" = Uuid, Path, description = "model id")),
-    responses((status = 200, description = "the safetensors file", content_type = "application/octet-stream", body = Vec<u8>),
+    responses((status = 200, description = "the safetensors file, or a folder as .tar (application/x-tar)", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = Problem)))]
 pub async fn download_model(
     State(state): State<AppState>,
@@ -446,6 +629,9 @@ pub async fn download_model(
         .get_model(caller.tenant_id, id)
         .await?
         .ok_or(ApiError::NotFound("model"))?;
+    if row.files.is_some() {
+        return folder::tar_response(&state, &row, &headers).await;
+    }
     let file_name = if row.name.to_ascii_lowercase().ends_with(".safetensors") {
         row.name.clone()
     } else {
@@ -472,16 +658,8 @@ pub async fn stream_artifact(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let etag = format!("\"{sha256}\"");
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    {
-        let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            resp.headers_mut().insert(header::ETAG, v);
-        }
-        return Ok(resp);
+    if not_modified(headers, &etag) {
+        return Ok(not_modified_response(&etag));
     }
     let (size, stream) = state.artifacts.get(key).await?;
     let mut resp = Body::from_stream(stream).into_response();
@@ -491,8 +669,32 @@ pub async fn stream_artifact(
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    let safe: String = file_name
-        .chars()
+    let safe = safe_file_name(file_name);
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// Whether `If-None-Match` names `etag`.
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+fn not_modified_response(etag: &str) -> Response {
+    let mut resp = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// A file name safe in a `Content-Disposition` header.
+fn safe_file_name(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {
                 c
@@ -500,11 +702,71 @@ pub async fn stream_artifact(
                 '_'
             }
         })
-        .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+        .collect()
+}
+
+/// List a model's files: a folder's shards, index, config and side files, or the one file
+/// of a single-file model (`model.safetensors`).
+#[utoipa::path(get, path = "/v1/models/{id}/files", tag = "models", params(("id" = Uuid, Path, description = "model id")),
+    responses((status = 200, body = ModelFilesDto), (status = 404, body = Problem)))]
+pub async fn list_model_files(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Json<ModelFilesDto>, ApiError> {
+    let row = state
+        .store
+        .get_model(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("model"))?;
+    Ok(Json(ModelFilesDto {
+        items: folder::files_of(&row)?
+            .into_iter()
+            .map(ModelFileDto::from)
+            .collect(),
+    }))
+}
+
+/// Download one file of a model by its relative path, with a sha256 `ETag`.
+#[utoipa::path(get, path = "/v1/models/{id}/files/{path}", tag = "models",
+    params(("id" = Uuid, Path, description = "model id"), ("path" = String, Path, description = "relative path of the file, e.g. config.json")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = Problem)))]
+pub async fn download_model_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath((id, path)): AppPath<(Uuid, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let row = state
+        .store
+        .get_model(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("model"))?;
+    let file = folder::files_of(&row)?
+        .into_iter()
+        .find(|f| f.path == path)
+        .ok_or(ApiError::NotFound("file"))?;
+    let content_type = if file.path.ends_with(".json") {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    };
+    let name = file
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&file.path)
+        .to_string();
+    stream_artifact(
+        &state,
+        &folder::file_key(&row, &file),
+        &file.sha256,
+        &name,
+        content_type,
+        &headers,
+    )
+    .await
 }
 
 /// Delete a model and its file.
@@ -520,16 +782,35 @@ pub async fn delete_model(
         .delete_model(caller.tenant_id, id)
         .await?
         .ok_or(ApiError::NotFound("model"))?;
-    if let Err(e) = state.artifacts.delete(&row.artifact_key).await {
+    let deleted = match &row.files {
+        Some(_) => {
+            let paths: Vec<String> = folder::files_of(&row)?
+                .into_iter()
+                .map(|f| f.path)
+                .collect();
+            state
+                .artifacts
+                .delete_folder(&row.artifact_key, &paths)
+                .await
+        }
+        None => state.artifacts.delete(&row.artifact_key).await,
+    };
+    if let Err(e) = deleted {
         tracing::warn!(error = %e, key = %row.artifact_key, "model row deleted but its file was not");
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `compressed-tensors` when the file carries a compressed-tensors quantization config
-/// (whittle's quantize output, llm-compressor checkpoints), else `safetensors`.
-pub fn model_format(inventory: &Inventory) -> &'static str {
-    if inventory.metadata.contains_key("quantization_config") {
+/// `compressed-tensors` when the file (or the folder's `config.json`) carries a
+/// compressed-tensors quantization config (whittle's quantize output, llm-compressor
+/// checkpoints), else `safetensors`.
+pub fn model_format(inventory: &Inventory, config: Option<&Value>) -> &'static str {
+    let in_config = config
+        .and_then(|c| c.get("quantization_config"))
+        .and_then(|q| q.get("quant_method"))
+        .and_then(Value::as_str)
+        == Some("compressed-tensors");
+    if in_config || inventory.metadata.contains_key("quantization_config") {
         "compressed-tensors"
     } else {
         "safetensors"
