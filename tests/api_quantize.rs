@@ -58,11 +58,12 @@ async fn int8_compressed_round_trips(backend: Backend) {
         &bytes[8..8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize],
     )
     .unwrap();
-    // 8 bits default to the int-quantized layout: `weight` int8 + `weight_scale`.
-    assert_eq!(config["layers.0.weight"]["dtype"], "I8", "{config}");
+    // 8 bits default to pack-quantized, as compressed-tensors writes weight-only int8:
+    // `weight_packed` (4 codes per int32) + `weight_scale` in the weight's dtype + `weight_shape`.
+    assert_eq!(config["layers.0.weight_packed"]["dtype"], "I32", "{config}");
     assert_eq!(
-        config["layers.0.weight"]["shape"],
-        json!([256, 64]),
+        config["layers.0.weight_packed"]["shape"],
+        json!([256, 16]),
         "{config}"
     );
     assert_eq!(
@@ -70,25 +71,28 @@ async fn int8_compressed_round_trips(backend: Backend) {
         json!([256, 1]),
         "{config}"
     );
-    assert!(config.get("layers.0.weight_packed").is_none(), "{config}");
+    assert_eq!(config["layers.0.weight_scale"]["dtype"], "F32", "{config}");
+    assert_eq!(config["layers.0.weight_shape"]["dtype"], "I64", "{config}");
+    assert!(config.get("layers.0.weight").is_none(), "{config}");
     let qc: Value = serde_json::from_str(
         config["__metadata__"]["quantization_config"]
             .as_str()
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(qc["format"], "int-quantized", "{qc}");
-    assert_eq!(r["quantization_config"]["format"], "int-quantized", "{r}");
+    assert_eq!(qc["format"], "pack-quantized", "{qc}");
+    assert_eq!(r["quantization_config"]["format"], "pack-quantized", "{r}");
+    assert_eq!(r["scheme"]["scale_dtype"], "weight", "{r}");
 
-    // The packed layout on request.
-    let packed = app.run_job(
+    // The one-int8-per-weight layout on request.
+    let plain = app.run_job(
         json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": {"bits": 8, "granularity": "channel"},
-            "compressed_format": "pack-quantized"}}),
+            "compressed_format": "int-quantized"}}),
     )
     .await;
     assert_eq!(
-        packed["result"]["quantization_config"]["format"],
-        "pack-quantized"
+        plain["result"]["quantization_config"]["format"],
+        "int-quantized"
     );
     let again = app.upload_model("digits-int8", bytes).await;
     assert_eq!(again["format"], "compressed-tensors", "{again}");
@@ -137,9 +141,9 @@ async fn int4_group_mse_gptq_and_dequantized(backend: Backend) {
     for t in tensors {
         let sqnr = t["sqnr_db"].as_f64().unwrap();
         assert!((10.0..40.0).contains(&sqnr), "int4 SQNR {sqnr}: {t}");
-        // 4 bits + (f16 scale + 4-bit zero) / 32.
+        // 4 bits + (f32 scale, the weights' dtype, + 4-bit zero) / 32.
         assert!(
-            (t["bits_per_weight"].as_f64().unwrap() - 4.625).abs() < 0.2,
+            (t["bits_per_weight"].as_f64().unwrap() - 5.125).abs() < 0.01,
             "{t}"
         );
     }
@@ -242,12 +246,31 @@ async fn non_mlp_models_and_bad_specs(backend: Backend) {
         .await;
     let done = app
         .run_job(
-            json!({"kind": "quantize", "spec": {"model_id": plain["id"], "scheme": {"bits": 4}}}),
+            json!({"kind": "quantize", "spec": {"model_id": plain["id"], "scheme": {"bits": 4},
+                "output": "dequantized"}}),
         )
         .await;
     let t = &done["result"]["tensors"][0];
     assert_eq!(t["name"], "w", "{done}");
     assert!(t["sqnr_db"].as_f64().unwrap() > 15.0, "{t}");
+    // compressed-tensors only quantizes `<module>.weight` tensors: a bare `w` cannot be
+    // written compressed, and the job says so instead of writing an unreadable file.
+    let job = app
+        .submit(
+            json!({"kind": "quantize", "spec": {"model_id": plain["id"], "scheme": {"bits": 4}}}),
+        )
+        .await;
+    let failed = app
+        .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("output: dequantized"),
+        "{failed}"
+    );
 
     let cases: Vec<(Value, &str)> = vec![
         (
@@ -446,7 +469,171 @@ async fn a_sigmoid_output_is_judged_alike_by_every_job(backend: Backend) {
     app.finish().await;
 }
 
+/// An F16 model shaped like a transformer block: an embedding table, a Linear layer with a
+/// bias, and a Linear layer whose 30 input columns do not fill groups of 32.
+fn f16_block_model() -> Vec<u8> {
+    let tensor = |n: usize, seed: usize| -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| {
+                let x = (((i * 7919 + seed * 104729) % 2001) as f32 - 1000.0) / 2500.0;
+                half::f16::from_f32(x).to_le_bytes()
+            })
+            .collect()
+    };
+    let data = [
+        (
+            "embed.word_embeddings.weight",
+            vec![50, 32],
+            tensor(1600, 1),
+        ),
+        ("enc.q.weight", vec![64, 32], tensor(2048, 2)),
+        ("enc.q.bias", vec![64], tensor(64, 3)),
+        ("enc.odd.weight", vec![16, 30], tensor(480, 4)),
+    ];
+    let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = data
+        .iter()
+        .map(|(n, shape, b)| {
+            (
+                *n,
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), b)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, None).unwrap()
+}
+
+async fn download(app: &common::TestApp, id: &str) -> Vec<u8> {
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/models/{id}/content")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// compressed-tensors' decode of a symmetric pack-quantized weight, written from the format's
+/// description (int32 words, codes least significant first, offset 2^(b-1)), computed in
+/// f32 and rounded once to the scale's dtype (F16 here).
+fn decode_pack_quantized(
+    st: &safetensors::SafeTensors<'_>,
+    name: &str,
+    bits: u32,
+    group: usize,
+) -> Vec<u16> {
+    let packed = st.tensor(&format!("{name}_packed")).unwrap();
+    let scale = st.tensor(&format!("{name}_scale")).unwrap();
+    let shape = st.tensor(&format!("{name}_shape")).unwrap();
+    let dims: Vec<i64> = shape
+        .data()
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let (rows, cols) = (dims[0] as usize, dims[1] as usize);
+    let words: Vec<u32> = packed
+        .data()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let scales: Vec<f32> = scale
+        .data()
+        .chunks_exact(2)
+        .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+        .collect();
+    assert_eq!(
+        scale.dtype(),
+        safetensors::Dtype::F16,
+        "scales in the weight's dtype"
+    );
+    let pf = 32 / bits as usize;
+    let per_row = cols.div_ceil(pf);
+    let groups = cols / group;
+    let mut out = Vec::with_capacity(rows * cols);
+    for r in 0..rows {
+        for c in 0..cols {
+            let w = words[r * per_row + c / pf];
+            let u = (w >> (bits as usize * (c % pf))) & ((1 << bits) - 1);
+            let q = u as i32 - (1 << (bits - 1));
+            let s = scales[r * groups + c / group];
+            out.push(half::f16::from_f32(q as f32 * s).to_bits());
+        }
+    }
+    out
+}
+
+async fn compressed_output_is_what_compressed_tensors_reads(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let model = app.upload_model("block", f16_block_model()).await;
+    let scheme = json!({"bits": 4, "granularity": "group", "group_size": 32});
+    let done = app
+        .run_job(json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme}}))
+        .await;
+    let r = &done["result"];
+    // The partial last group is left in float, named, and listed in `ignore`.
+    assert_eq!(r["left_in_float"][0]["name"], "enc.odd.weight", "{r}");
+    assert!(
+        r["left_in_float"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("group_size 32"),
+        "{r}"
+    );
+    let qc = &r["quantization_config"];
+    assert_eq!(qc["ignore"], json!(["enc.odd"]), "{qc}");
+    // The targets say exactly what was quantized: Linear layers and the embedding by name.
+    assert_eq!(
+        qc["config_groups"]["group_0"]["targets"],
+        json!(["Linear", "embed.word_embeddings"]),
+        "{qc}"
+    );
+    assert_eq!(qc["format"], "pack-quantized", "{qc}");
+    let compressed = download(&app, done["output_model_id"].as_str().unwrap()).await;
+    let st = safetensors::SafeTensors::deserialize(&compressed).unwrap();
+    assert_eq!(
+        st.tensor("enc.odd.weight").unwrap().dtype(),
+        safetensors::Dtype::F16
+    );
+    assert_eq!(
+        st.tensor("enc.q.bias").unwrap().dtype(),
+        safetensors::Dtype::F16
+    );
+
+    // Dequantized output of the same spec = the decode of the compressed one, bit for bit.
+    let deq = app
+        .run_job(
+            json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme,
+            "output": "dequantized"}}),
+        )
+        .await;
+    let floats = download(&app, deq["output_model_id"].as_str().unwrap()).await;
+    let fst = safetensors::SafeTensors::deserialize(&floats).unwrap();
+    for name in ["enc.q.weight", "embed.word_embeddings.weight"] {
+        let t = fst.tensor(name).unwrap();
+        assert_eq!(t.dtype(), safetensors::Dtype::F16, "{name} keeps its dtype");
+        let bits: Vec<u16> = t
+            .data()
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(bits, decode_pack_quantized(&st, name, 4, 32), "{name}");
+    }
+    // With a partial group allowed (dequantized), the odd layer is quantized there.
+    let deq_names: Vec<&str> = deq["result"]["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(deq_names.contains(&"enc.odd.weight"), "{deq_names:?}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    compressed_output_is_what_compressed_tensors_reads,
     a_sigmoid_output_is_judged_alike_by_every_job,
     cancel_stops_a_running_quantize,
     int8_compressed_round_trips,

@@ -13,6 +13,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/models/{id}"),
     ("delete", "/v1/models/{id}"),
     ("get", "/v1/models/{id}/content"),
+    ("get", "/v1/models/{id}/files"),
+    ("get", "/v1/models/{id}/files/{path}"),
     ("post", "/v1/datasets"),
     ("get", "/v1/datasets"),
     ("get", "/v1/datasets/{id}"),

@@ -430,11 +430,14 @@ pub fn module_name(tensor_name: &str) -> &str {
     tensor_name.strip_suffix(".weight").unwrap_or(tensor_name)
 }
 
-/// The `quantization_config` object for `config.json`. `ignore` lists module names (see
-/// [`module_name`]) of `Linear` layers left in float, e.g. `"lm_head"`.
+/// The `quantization_config` object for `config.json`. `targets` are what was quantized
+/// (`"Linear"` for linear layers, module names for others such as embeddings); `ignore`
+/// lists module names (see [`module_name`]) of `Linear` layers left in float, e.g.
+/// `"lm_head"`.
 pub fn quantization_config(
     scheme: &QuantScheme,
     format: CompressionFormat,
+    targets: &[String],
     ignore: &[String],
 ) -> Value {
     let (strategy, group_size) = match scheme.granularity {
@@ -448,7 +451,7 @@ pub fn quantization_config(
         "quantization_status": "compressed",
         "config_groups": {
             "group_0": {
-                "targets": ["Linear"],
+                "targets": targets,
                 "weights": {
                     "num_bits": scheme.bits,
                     "type": "int",
@@ -998,7 +1001,12 @@ mod tests {
                 let bytes = serialize(&entries);
                 let st = SafeTensors::deserialize(&bytes).unwrap();
                 let map: BTreeMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
-                let config = quantization_config(&scheme, format, &["lm_head".to_string()]);
+                let config = quantization_config(
+                    &scheme,
+                    format,
+                    &["Linear".to_string()],
+                    &["lm_head".to_string()],
+                );
                 let config: Value = serde_json::from_str(&config.to_string()).unwrap();
                 let got = read_compressed(&map, &config).unwrap();
                 assert_eq!(got.weights.len(), 2, "{scheme:?} {format:?}");
@@ -1089,7 +1097,12 @@ mod tests {
     #[test]
     fn config_json_and_parse() {
         let s = QuantScheme::new(4, true, Granularity::Group(128));
-        let c = quantization_config(&s, CompressionFormat::PackQuantized, &["lm_head".into()]);
+        let c = quantization_config(
+            &s,
+            CompressionFormat::PackQuantized,
+            &["Linear".into()],
+            &["lm_head".into()],
+        );
         assert_eq!(c["quant_method"], "compressed-tensors");
         assert_eq!(c["format"], "pack-quantized");
         let w = &c["config_groups"]["group_0"]["weights"];
@@ -1130,7 +1143,12 @@ mod tests {
         let bytes = serialize(&entries);
         let st = SafeTensors::deserialize(&bytes).unwrap();
         let map: BTreeMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
-        let config = quantization_config(&s, CompressionFormat::PackQuantized, &[]);
+        let config = quantization_config(
+            &s,
+            CompressionFormat::PackQuantized,
+            &["Linear".into()],
+            &[],
+        );
         assert!(read_compressed(&map, &config).is_err());
         let mut map2 = map.clone();
         map2.remove("a.weight_zero_point");

@@ -176,11 +176,12 @@ pub struct QuantizeSpec {
     /// Quantization-aware fine-tuning before quantizing (MLP models only).
     #[serde(default)]
     pub finetune: Option<FinetuneSpec>,
-    /// Scale storage: default f16 for compressed output, f32 for dequantized.
+    /// Scale storage: default each weight's own float dtype (f32 for F32/F64 weights), for
+    /// both outputs, so `dequantized` is exactly the decode of `compressed`.
     #[serde(default)]
     pub scale_dtype: Option<ScaleDtypeSpec>,
-    /// Layout of `output: compressed`: `int-quantized` or `pack-quantized`. Default:
-    /// int-quantized for 8 bits (one int8 per weight), pack-quantized below 8 bits.
+    /// Layout of `output: compressed`: `pack-quantized` (default, the layout compressed-tensors
+    /// and vLLM use for weight-only schemes) or `int-quantized` (one int8 per weight).
     #[serde(default)]
     pub compressed_format: Option<CompressedFormatSpec>,
     /// Name of the output model.
@@ -200,13 +201,18 @@ fn default_output() -> OutputSpec {
 }
 
 impl QuantizeSpec {
-    /// The compressed layout: as asked, else int8 codes for 8 bits and packed int32 below.
+    /// The compressed layout: as asked, else `pack-quantized` (what compressed-tensors
+    /// itself writes for weight-only int schemes, 8 bits included).
     pub fn compressed_format(&self) -> CompressedFormatSpec {
-        self.compressed_format.unwrap_or(if self.scheme.bits == 8 {
-            CompressedFormatSpec::IntQuantized
-        } else {
-            CompressedFormatSpec::PackQuantized
-        })
+        self.compressed_format
+            .unwrap_or(CompressedFormatSpec::PackQuantized)
+    }
+
+    /// Scales are stored in each weight's own float dtype (as compressed-tensors does) unless
+    /// `scale_dtype` is given; then the dequantized output equals the decode of the
+    /// compressed one for the same spec.
+    pub fn scale_dtype_follows_weights(&self) -> bool {
+        self.scale_dtype.is_none()
     }
 
     /// The kernel scheme this spec asks for.
@@ -216,12 +222,12 @@ impl QuantizeSpec {
             GranularitySpec::Channel => Granularity::Channel,
             GranularitySpec::Group => Granularity::Group(self.scheme.group_size.unwrap_or(128)),
         };
-        let scale_dtype = match (self.scale_dtype, self.output) {
-            (Some(ScaleDtypeSpec::F16), _) => ScaleDtype::F16,
-            (Some(ScaleDtypeSpec::Bf16), _) => ScaleDtype::BF16,
-            (Some(ScaleDtypeSpec::F32), _) => ScaleDtype::F32,
-            (None, OutputSpec::Compressed) => ScaleDtype::F16,
-            (None, OutputSpec::Dequantized) => ScaleDtype::F32,
+        let scale_dtype = match self.scale_dtype {
+            Some(ScaleDtypeSpec::F16) => ScaleDtype::F16,
+            Some(ScaleDtypeSpec::Bf16) => ScaleDtype::BF16,
+            Some(ScaleDtypeSpec::F32) => ScaleDtype::F32,
+            // Each tensor's own dtype (see `scale_dtype_follows_weights`); F32 stands for it.
+            None => ScaleDtype::F32,
         };
         QuantScheme::new(self.scheme.bits, self.scheme.symmetric, granularity)
             .with_scale_dtype(scale_dtype)
@@ -299,7 +305,9 @@ mod tests {
         assert_eq!(q.bits, 8);
         assert!(q.symmetric);
         assert_eq!(q.granularity, Granularity::Channel);
-        assert_eq!(q.scale_dtype, ScaleDtype::F16);
+        assert_eq!(q.scale_dtype, ScaleDtype::F32);
+        assert!(s.scale_dtype_follows_weights());
+        assert_eq!(s.compressed_format(), CompressedFormatSpec::PackQuantized);
         assert_eq!(s.method, MethodSpec::Rtn);
         assert_eq!(s.output, OutputSpec::Compressed);
         let g: QuantizeSpec = parse_typed(

@@ -131,6 +131,16 @@ impl From<&QuantScheme> for SchemeReport {
     }
 }
 
+impl SchemeReport {
+    /// Reports `scale_dtype: "weight"` when scales follow each weight's dtype.
+    fn scales_of_weights(mut self, yes: bool) -> Self {
+        if yes {
+            self.scale_dtype = "weight";
+        }
+        self
+    }
+}
+
 /// One scheme tried under `tolerable_loss`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
@@ -329,6 +339,7 @@ fn quantize_model(
             .map(|w| w.model.weight_names.iter().map(String::as_str).collect())
             .unwrap_or_default(),
         output: &inputs.output,
+        scale_from_weights: spec.scale_dtype_follows_weights(),
         job_id: &inputs.job_id,
     };
     let (outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;
@@ -342,7 +353,7 @@ fn quantize_model(
         pass: outcome.pass,
         finetune: outcome.finetune,
         model_id: inputs.model.0.id,
-        scheme: SchemeReport::from(&outcome.scheme),
+        scheme: SchemeReport::from(&outcome.scheme).scales_of_weights(spec.scale_dtype_follows_weights()),
         method: spec.method,
         output: spec.output,
         bytes_before,

@@ -18,8 +18,8 @@ use crate::formats::safetensors::{
 };
 use crate::jobs::{JobControl, JobError};
 use crate::kernels::quant::{
-    dequantize, quantize, quantized_error_report, ErrorReport, QuantMethod, QuantScheme,
-    QuantizedTensor,
+    dequantize, quantize, quantized_error_report, ErrorReport, Granularity, QuantMethod,
+    QuantScheme, QuantizedTensor, ScaleDtype,
 };
 use crate::kernels::KernelError;
 
@@ -38,7 +38,24 @@ pub struct PassSettings<'a> {
     /// A file, or a folder (shards, index, the input's side files, `config.json` with the
     /// `quantization_config`) when the input is a folder.
     pub output: &'a OutputTarget,
+    /// Scales in each weight's own float dtype (compressed-tensors' convention) instead of
+    /// `scheme.scale_dtype`.
+    pub scale_from_weights: bool,
     pub job_id: &'a str,
+}
+
+impl PassSettings<'_> {
+    /// The scheme of a tensor of `dtype`.
+    pub fn scheme_for(&self, dtype: Dtype) -> QuantScheme {
+        if !self.scale_from_weights {
+            return self.scheme;
+        }
+        self.scheme.with_scale_dtype(match dtype {
+            Dtype::F16 => ScaleDtype::F16,
+            Dtype::BF16 => ScaleDtype::BF16,
+            _ => ScaleDtype::F32,
+        })
+    }
 }
 
 /// Inputs that replace what the file holds: GPTQ's codes, and fine-tuned float weights.
@@ -68,6 +85,9 @@ pub struct PassSummary {
     pub format: &'static str,
     pub quantization_config: Option<Value>,
     pub tensors: Vec<TensorReport>,
+    /// Selected tensors written in float because compressed-tensors cannot express them
+    /// quantized (not a `<module>.weight`, not 2-D, or a partial last group).
+    pub left_in_float: Vec<LeftInFloat>,
 }
 
 /// The error of one quantized tensor.
@@ -84,48 +104,110 @@ pub struct TensorReport {
 
 /// How one input tensor goes to the output.
 enum Item {
-    Quantize { rows: usize, cols: usize },
+    Quantize {
+        rows: usize,
+        cols: usize,
+        scheme: QuantScheme,
+    },
     Copy,
+}
+
+/// A selected tensor the compressed-tensors layout cannot express, written in float.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LeftInFloat {
+    pub name: String,
+    pub reason: String,
 }
 
 /// The output header and what becomes of each tensor.
 struct Plan {
     items: Vec<Item>,
     tensors: Vec<TensorPlan>,
+    /// Modules of quantized tensors: `Linear` layers, and the names of other modules
+    /// (embeddings) that compressed-tensors must match by name.
+    targets: BTreeSet<String>,
     /// `Linear` modules left in float (compressed-tensors' `ignore`).
     ignore: Vec<String>,
+    left_in_float: Vec<LeftInFloat>,
+}
+
+/// Whether a module holding a 2-D `.weight` is an embedding table rather than a `Linear`
+/// layer (compressed-tensors' `targets: ["Linear"]` would not match it).
+fn is_embedding(module: &str) -> bool {
+    let last = module.rsplit('.').next().unwrap_or(module).to_ascii_lowercase();
+    last.contains("embed") || last == "wte" || last == "wpe" || last == "shared"
+}
+
+/// Why compressed-tensors cannot express `name` quantized with `scheme`, if it cannot.
+fn inexpressible(name: &str, shape: &[usize], cols: usize, scheme: &QuantScheme) -> Option<String> {
+    if !name.ends_with(".weight") {
+        return Some(
+            "compressed-tensors quantizes module weights (`<module>.weight`) only".into(),
+        );
+    }
+    if shape.len() != 2 {
+        return Some(format!(
+            "compressed-tensors quantizes 2-D weights only (shape {shape:?})"
+        ));
+    }
+    if let Granularity::Group(g) = scheme.granularity {
+        if cols % g.max(1) != 0 {
+            return Some(format!(
+                "{cols} input columns are not a multiple of group_size {g}: compressed-tensors \
+                 cannot read a partial last group (choose a group size that divides {cols}, \
+                 or output: dequantized)"
+            ));
+        }
+    }
+    None
 }
 
 /// Plans the whole header before any data is written.
-fn plan(s: &PassSettings<'_>) -> Result<Plan, JobError> {
+fn plan(s: &PassSettings<'_>, replacements: &Replacements) -> Result<Plan, JobError> {
     let mut taken: BTreeSet<String> = s.names.iter().cloned().collect();
     let mut plan = Plan {
         items: Vec::with_capacity(s.names.len()),
         tensors: Vec::with_capacity(s.names.len()),
+        targets: BTreeSet::new(),
         ignore: Vec::new(),
+        left_in_float: Vec::new(),
     };
     for name in s.names {
         let t = s.mapped.tensor(name)?;
         let n = t.n_elements() as usize;
-        let selected = is_float(t.dtype)
+        let mut selected = is_float(t.dtype)
             && converts_to_f32(t.dtype)
             && n > 0
             && !t.shape.is_empty()
             && s.selection.matches(name, t.shape);
+        let rows = if t.shape.len() == 1 { 1 } else { t.shape[0] };
+        let cols = n / rows.max(1);
+        let scheme = match replacements.quantized.get(name.as_str()) {
+            Some(q) => q.scheme,
+            None => s.scheme_for(t.dtype),
+        };
+        if selected && s.compressed.is_some() {
+            if let Some(reason) = inexpressible(name, t.shape, cols, &scheme) {
+                plan.left_in_float.push(LeftInFloat {
+                    name: name.clone(),
+                    reason,
+                });
+                selected = false;
+            }
+        }
         let entry = |name: String, dtype, shape| TensorPlan { name, dtype, shape };
         if !selected {
             let linear = t.shape.len() == 2 && is_float(t.dtype) && name.ends_with(".weight");
-            if s.compressed.is_some() && linear {
-                plan.ignore.push(module_name(name).to_string());
+            let module = module_name(name);
+            if s.compressed.is_some() && linear && !is_embedding(module) {
+                plan.ignore.push(module.to_string());
             }
             plan.items.push(Item::Copy);
             plan.tensors
                 .push(entry(name.clone(), t.dtype, t.shape.to_vec()));
             continue;
         }
-        let rows = if t.shape.len() == 1 { 1 } else { t.shape[0] };
-        let cols = n / rows.max(1);
-        plan.items.push(Item::Quantize { rows, cols });
+        plan.items.push(Item::Quantize { rows, cols, scheme });
         let Some(format) = s.compressed else {
             let dtype = match t.dtype {
                 Dtype::F64 | Dtype::F32 | Dtype::F16 | Dtype::BF16 => t.dtype,
@@ -135,8 +217,14 @@ fn plan(s: &PassSettings<'_>) -> Result<Plan, JobError> {
                 .push(entry(name.clone(), dtype, t.shape.to_vec()));
             continue;
         };
+        let module = module_name(name);
+        plan.targets.insert(if is_embedding(module) {
+            module.to_string()
+        } else {
+            "Linear".to_string()
+        });
         taken.remove(name);
-        for p in planned_entries(name, rows, cols, &s.scheme, format)? {
+        for p in planned_entries(name, rows, cols, &scheme, format)? {
             if !taken.insert(p.name.clone()) {
                 return Err(JobError::Invalid(format!(
                     "quantizing {name} would write {} which the model already has; exclude one of them",
@@ -145,6 +233,14 @@ fn plan(s: &PassSettings<'_>) -> Result<Plan, JobError> {
             }
             plan.tensors.push(entry(p.name, p.dtype, p.shape));
         }
+    }
+    if s.compressed.is_some() && plan.targets.is_empty() && !plan.left_in_float.is_empty() {
+        let first = &plan.left_in_float[0];
+        return Err(JobError::Invalid(format!(
+            "no selected tensor can be written as compressed-tensors ({}: {}); use output: \
+             dequantized for a float model with quantized values",
+            first.name, first.reason
+        )));
     }
     Ok(plan)
 }
@@ -178,10 +274,11 @@ pub fn write_pass(
     control: &JobControl,
     span: (f64, f64),
 ) -> Result<Pass, JobError> {
-    let plan = plan(s)?;
+    let plan = plan(s, &replacements)?;
+    let targets: Vec<String> = plan.targets.iter().cloned().collect();
     let config = s
         .compressed
-        .map(|format| quantization_config(&s.scheme, format, &plan.ignore));
+        .map(|format| quantization_config(&s.scheme, format, &targets, &plan.ignore));
     let mut metadata: BTreeMap<String, String> = s.mapped.inventory().metadata.clone();
     if let Some(c) = &config {
         metadata.insert("quantization_config".into(), c.to_string());
@@ -191,6 +288,7 @@ pub fn write_pass(
     metadata
         .entry("format".into())
         .or_insert_with(|| "pt".into());
+    let left_in_float = plan.left_in_float.clone();
     let n_selected = plan
         .items
         .iter()
@@ -216,8 +314,8 @@ pub fn write_pass(
         }
         match *item {
             Item::Copy => out.copy(name)?,
-            Item::Quantize { rows, cols } => {
-                out.quantize(name, rows, cols)?;
+            Item::Quantize { rows, cols, scheme } => {
+                out.quantize(name, rows, cols, &scheme)?;
                 control.set_progress(
                     span.0 + span.1 * out.tensors.len() as f64 / n_selected.max(1) as f64,
                     Some(format!(
@@ -253,6 +351,7 @@ pub fn write_pass(
             .map_or("dequantized", CompressionFormat::as_str),
         quantization_config: config,
         tensors,
+        left_in_float,
     };
     Ok(Pass {
         summary,
@@ -272,7 +371,13 @@ impl Output<'_> {
     }
 
     /// Quantizes `name` as a `rows × cols` matrix and writes its entries.
-    fn quantize(&mut self, name: &str, rows: usize, cols: usize) -> Result<(), JobError> {
+    fn quantize(
+        &mut self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        scheme: &QuantScheme,
+    ) -> Result<(), JobError> {
         let s = self.s;
         let t = s.mapped.tensor(name)?;
         let values: &[f32] = match (self.replacements.floats.get(name), t.as_f32_slice()) {
@@ -288,7 +393,7 @@ impl Output<'_> {
             .map_err(|e| JobError::Invalid(format!("{name}: {e}")))?;
         let q = match self.replacements.quantized.remove(name) {
             Some(q) => q,
-            None => quantize(w, &s.scheme, s.method).map_err(at)?,
+            None => quantize(w, scheme, s.method).map_err(at)?,
         };
         let report = quantized_error_report(w, &q).map_err(at)?;
         let keep = s.keep.contains(name);
@@ -310,7 +415,7 @@ impl Output<'_> {
             }
             (None, None) => {}
         }
-        let bits = s.scheme.bits;
+        let bits = scheme.bits;
         self.tensors
             .push(tensor_report(name, t.shape, t.dtype, &report, bits));
         self.totals.add(values, &report, rows * cols, bits);
