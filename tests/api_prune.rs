@@ -460,7 +460,135 @@ async fn bad_prune_specs(backend: Backend) {
     app.finish().await;
 }
 
+/// The digits MLP as a PyTorch `nn.Sequential(Linear, ReLU, Linear, ReLU, Linear)` state dict
+/// saved in F16: `0.*`, `2.*`, `4.*`, no whittle metadata.
+fn sequential_f16_model() -> Vec<u8> {
+    let bytes = fixture("digits_mlp.safetensors");
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, view) in st.tensors() {
+        let renamed = name
+            .replace("layers.0.", "0.")
+            .replace("layers.1.", "2.")
+            .replace("layers.2.", "4.");
+        let f16: Vec<u8> = view
+            .data()
+            .chunks_exact(4)
+            .flat_map(|b| {
+                half::f16::from_f32(f32::from_le_bytes(b.try_into().unwrap())).to_le_bytes()
+            })
+            .collect();
+        data.push((renamed, view.shape().to_vec(), f16));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = data
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F16, s.clone(), b)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, None).unwrap()
+}
+
+/// Name → dtype of a downloaded model's tensors.
+async fn tensor_dtypes(app: &TestApp, job: &Value) -> BTreeMap<String, String> {
+    let id = job["output_model_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{job}"));
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/models/{id}/content")))
+        .send()
+        .await
+        .unwrap();
+    let bytes = r.bytes().await.unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype().to_string()))
+        .collect()
+}
+
+async fn outputs_keep_the_inputs_names_and_dtype(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let model = app.upload_model("seq", sequential_f16_model()).await;
+    assert_eq!(
+        model["architecture"]["layer_sizes"],
+        json!([64, 256, 256, 10]),
+        "{model}"
+    );
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    let want: BTreeMap<String, String> = ["0", "2", "4"]
+        .iter()
+        .flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")])
+        .map(|n| (n, "F16".to_string()))
+        .collect();
+
+    let pruned = app
+        .run_job(
+            json!({"kind": "prune", "spec": {"model_id": model["id"], "method": "magnitude",
+            "sparsity": 0.5, "finetune": {"dataset_id": train["id"], "epochs": 1}}}),
+        )
+        .await;
+    assert_eq!(
+        tensor_dtypes(&app, &pruned).await,
+        want,
+        "prune keeps names and F16"
+    );
+
+    let tuned = app
+        .run_job(json!({"kind": "train", "spec": {"dataset_id": train["id"], "base_model_id": model["id"],
+            "epochs": 1}}))
+        .await;
+    assert_eq!(
+        tensor_dtypes(&app, &tuned).await,
+        want,
+        "fine-tuning keeps names and F16"
+    );
+
+    let as_f32 = app
+        .run_job(json!({"kind": "train", "spec": {"dataset_id": train["id"], "base_model_id": model["id"],
+            "epochs": 1, "output_dtype": "f32"}}))
+        .await;
+    let f32s: BTreeMap<String, String> = want
+        .keys()
+        .map(|n| (n.clone(), "F32".to_string()))
+        .collect();
+    assert_eq!(
+        tensor_dtypes(&app, &as_f32).await,
+        f32s,
+        "output_dtype asks otherwise"
+    );
+
+    // A fresh model keeps whittle's own layout.
+    let fresh = app
+        .run_job(
+            json!({"kind": "train", "spec": {"dataset_id": train["id"], "epochs": 1,
+            "architecture": {"hidden": [8]}}}),
+        )
+        .await;
+    let names: Vec<String> = tensor_dtypes(&app, &fresh).await.into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "layers.0.bias",
+            "layers.0.weight",
+            "layers.1.bias",
+            "layers.1.weight"
+        ]
+    );
+    app.finish().await;
+}
+
 on_both_backends!(
+    outputs_keep_the_inputs_names_and_dtype,
     global_magnitude_with_and_without_finetune,
     layer_scope_loses_more_than_global,
     nm_two_of_four_streams,

@@ -408,6 +408,62 @@ pub fn load_mlp(
     Ok((mlp, arch))
 }
 
+/// The tensor names and float dtype an MLP file uses, so a model derived from it is written
+/// the way the user's code loads it (`0.weight`, `2.weight` of an `nn.Sequential`, in F16).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlpTensorNames {
+    /// Weight tensor name of each layer.
+    pub weights: Vec<String>,
+    /// Bias tensor name of each layer (the weight's stem + `.bias` where the file has none).
+    pub biases: Vec<String>,
+    /// Float dtype of the weights (F64, F32, F16 or BF16).
+    pub dtype: Dtype,
+}
+
+impl MlpTensorNames {
+    /// whittle's own layout: `layers.N.weight/bias` in F32.
+    pub fn standard(n_layers: usize) -> Self {
+        MlpTensorNames {
+            weights: (0..n_layers)
+                .map(|l| format!("layers.{l}.weight"))
+                .collect(),
+            biases: (0..n_layers).map(|l| format!("layers.{l}.bias")).collect(),
+            dtype: Dtype::F32,
+        }
+    }
+
+    /// The names and dtype of an MLP safetensors file, `None` when it is not one.
+    pub fn of_file(bytes: &[u8]) -> Option<Self> {
+        let st = SafeTensors::deserialize(bytes).ok()?;
+        let views = st.tensors();
+        let inventory: Vec<(String, Vec<usize>)> = views
+            .iter()
+            .map(|(name, view)| (name.clone(), view.shape().to_vec()))
+            .collect();
+        let (layers, _) = find_layers(&inventory)?;
+        let mut names = MlpTensorNames {
+            weights: Vec::with_capacity(layers.len()),
+            biases: Vec::with_capacity(layers.len()),
+            dtype: Dtype::F32,
+        };
+        for (l, lt) in layers.iter().enumerate() {
+            let (wname, wview) = &views[lt.weight];
+            if l == 0 {
+                names.dtype = match wview.dtype() {
+                    d @ (Dtype::F64 | Dtype::F16 | Dtype::BF16) => d,
+                    _ => Dtype::F32,
+                };
+            }
+            names.weights.push(wname.clone());
+            names.biases.push(match lt.bias {
+                Some(b) => views[b].0.clone(),
+                None => format!("{}.bias", wname.trim_end_matches(".weight")),
+            });
+        }
+        Some(names)
+    }
+}
+
 /// Serializes `mlp` as `layers.N.weight/bias` F32 tensors with whittle's metadata. The
 /// activations and sizes come from `mlp`; task, classes, preprocessing and feature names
 /// from `arch`; `extra_metadata` is written too but cannot override those keys.
@@ -416,6 +472,28 @@ pub fn save_mlp(
     arch: &MlpArchitecture,
     extra_metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, FormatError> {
+    save_mlp_named(
+        mlp,
+        arch,
+        extra_metadata,
+        &MlpTensorNames::standard(mlp.layers.len()),
+    )
+}
+
+/// [`save_mlp`] with the tensor names and dtype of `names` (one name per layer of `mlp`).
+pub fn save_mlp_named(
+    mlp: &Mlp,
+    arch: &MlpArchitecture,
+    extra_metadata: &BTreeMap<String, String>,
+    names: &MlpTensorNames,
+) -> Result<Vec<u8>, FormatError> {
+    if names.weights.len() != mlp.layers.len() || names.biases.len() != mlp.layers.len() {
+        return Err(FormatError::Invalid(format!(
+            "{} tensor names for {} layers",
+            names.weights.len(),
+            mlp.layers.len()
+        )));
+    }
     mlp.validate()
         .map_err(|e| FormatError::Invalid(e.to_string()))?;
     let mut full = arch.clone();
@@ -428,7 +506,7 @@ pub fn save_mlp(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     metadata.insert(META_ARCH.into(), "mlp".into());
-    let names: Vec<&str> = full
+    let activation_names: Vec<&str> = full
         .activations
         .iter()
         .map(|a| {
@@ -439,7 +517,7 @@ pub fn save_mlp(
             }
         })
         .collect();
-    metadata.insert(META_ACTIVATIONS.into(), names.join(","));
+    metadata.insert(META_ACTIVATIONS.into(), activation_names.join(","));
     if let Some(t) = &full.task {
         metadata.insert(META_TASK.into(), t.clone());
     }
@@ -458,21 +536,22 @@ pub fn save_mlp(
 
     let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(2 * mlp.layers.len());
     for (l, layer) in mlp.layers.iter().enumerate() {
+        let weight: Vec<f32> = layer.weight.iter().copied().collect();
         buffers.push((
-            format!("layers.{l}.weight"),
+            names.weights[l].clone(),
             vec![layer.n_outputs(), layer.n_inputs()],
-            layer.weight.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            crate::formats::safetensors::from_f32(&weight, names.dtype)?,
         ));
         buffers.push((
-            format!("layers.{l}.bias"),
+            names.biases[l].clone(),
             vec![layer.n_outputs()],
-            layer.bias.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            crate::formats::safetensors::from_f32(&layer.bias.to_vec(), names.dtype)?,
         ));
     }
     let views = buffers
         .iter()
         .map(|(name, shape, data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data)
+            TensorView::new(names.dtype, shape.clone(), data)
                 .map(|v| (name.as_str(), v))
                 .map_err(|e| FormatError::At {
                     location: name.clone(),

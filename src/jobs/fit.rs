@@ -13,7 +13,8 @@ use super::inputs::{load_dataset, load_model, targets};
 use super::{JobControl, JobError};
 use crate::domain::specs::TrainSpec;
 use crate::formats::dataset::Dataset;
-use crate::formats::mlp::{save_mlp, MlpArchitecture};
+use crate::formats::mlp::{save_mlp_named, MlpArchitecture};
+use crate::jobs::inputs::output_tensor_names;
 use crate::kernels::nn::{
     self, select_rows, Activation, Init, Loss, Mlp, Standardization, Targets, Task, TrainConfig,
 };
@@ -217,7 +218,12 @@ pub fn fit_with_checkpoints(
         feature_names: Some(ds.feature_names.clone()),
     };
     let extra = BTreeMap::from([("whittle_job_id".to_string(), job_id)]);
-    std::fs::write(&output, save_mlp(&mlp, &arch, &extra)?)?;
+    let names = output_tensor_names(
+        base.as_ref().map(|(_, p)| p.as_path()),
+        mlp.layers.len(),
+        spec.output_dtype,
+    );
+    std::fs::write(&output, save_mlp_named(&mlp, &arch, &extra, &names)?)?;
     let mut result = FitResult::new(&ds, loss, &mlp, &data, &report, train_eval.metric, seconds);
     if let Some(epoch) = resumed_from {
         result.resumed_from(epoch);

@@ -4,9 +4,11 @@
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
+use crate::domain::specs::train::OutputDtypeSpec;
 use crate::formats::compressed_tensors::decompress_to_safetensors;
 use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions};
-use crate::formats::mlp::{load_mlp, MlpArchitecture};
+use crate::formats::mlp::{load_mlp, MlpArchitecture, MlpTensorNames};
+use crate::formats::safetensors::Dtype;
 use crate::jobs::JobError;
 use crate::kernels::nn::{Mlp, Targets, Task};
 use crate::store::{DatasetRow, ModelRow};
@@ -173,6 +175,30 @@ pub fn labelled(
 }
 
 /// An MLP file whittle wrote itself (its architecture is in its metadata).
+/// The tensor names and dtype to write an MLP of `n_layers` layers derived from the model
+/// file at `base` with: the file's own (so the user's `load_state_dict` still works), else
+/// whittle's `layers.N.*`; `output_dtype` overrides the dtype.
+pub fn output_tensor_names(
+    base: Option<&Path>,
+    n_layers: usize,
+    output_dtype: Option<OutputDtypeSpec>,
+) -> MlpTensorNames {
+    let mut names = base
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|bytes| MlpTensorNames::of_file(&bytes))
+        .filter(|n| n.weights.len() == n_layers)
+        .unwrap_or_else(|| MlpTensorNames::standard(n_layers));
+    if let Some(d) = output_dtype {
+        names.dtype = match d {
+            OutputDtypeSpec::F32 => Dtype::F32,
+            OutputDtypeSpec::F16 => Dtype::F16,
+            OutputDtypeSpec::Bf16 => Dtype::BF16,
+        };
+    }
+    names
+}
+
+/// Loads an MLP file with the architecture its metadata gives.
 pub fn load_model_file(path: &Path) -> Result<(Mlp, MlpArchitecture), JobError> {
     let bytes = std::fs::read(path)?;
     Ok(load_mlp(&bytes, None)?)

@@ -129,6 +129,9 @@ pub struct PruneSpec {
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
+    /// Float dtype of an MLP output's tensors (default: the input's; names are kept).
+    #[serde(default)]
+    pub output_dtype: Option<super::train::OutputDtypeSpec>,
     /// Largest shard (tensor bytes) of a folder output, at least 1024 (default 5 GB, as
     /// transformers' `save_pretrained`). Applies when the input model is a folder.
     #[serde(default)]

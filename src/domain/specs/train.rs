@@ -49,6 +49,15 @@ pub struct ValidationSpec {
     pub dataset_id: Option<Uuid>,
 }
 
+/// Float dtype of an output model's tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputDtypeSpec {
+    F32,
+    F16,
+    Bf16,
+}
+
 /// Spec of a `train` job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +112,10 @@ pub struct TrainSpec {
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
+    /// Float dtype of the output model's tensors. Default: the base model's (fine-tuning),
+    /// else f32. The base model's tensor names are kept either way.
+    #[serde(default)]
+    pub output_dtype: Option<OutputDtypeSpec>,
 }
 
 fn default_optimizer() -> OptimizerConfig {

@@ -11,10 +11,10 @@ use super::{
     TensorPruned, DENSE_NOTE,
 };
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
-use crate::formats::mlp::{save_mlp, MlpArchitecture};
+use crate::formats::mlp::{save_mlp_named, MlpArchitecture};
 use crate::jobs::checkpoint::TrainCheckpoints;
 use crate::jobs::epochs::{EpochSeries, MetricSender};
-use crate::jobs::inputs::{labelled, load_model, Labelled};
+use crate::jobs::inputs::{labelled, load_model, output_tensor_names, Labelled};
 use crate::jobs::measure::{measure, ModelEvaluation};
 use crate::jobs::{JobControl, JobError};
 use crate::kernels::nn::{self, Dense, MaskConstraint, Mlp, OptimizerConfig, TrainConfig};
@@ -113,7 +113,12 @@ pub(super) fn prune_mlp(
             job.spec.method.as_str().to_string(),
         ),
     ]);
-    let bytes = save_mlp(&mlp, &new_arch, &extra)?;
+    let names = output_tensor_names(
+        Some(&inputs.model.1),
+        mlp.layers.len(),
+        job.spec.output_dtype,
+    );
+    let bytes = save_mlp_named(&mlp, &new_arch, &extra, &names)?;
     std::fs::write(inputs.output.path(), &bytes)?;
     let sizes = (params_before, structured.as_ref());
     let mut result = report(&job, &mlp, &inputs, sizes, tuner.as_ref());
