@@ -313,6 +313,31 @@ fn architecture_from(
     Ok(arch)
 }
 
+/// Refuses MLP metadata whose JSON values (class labels, feature names) decode to text holding
+/// U+0000 (written escaped as `\u0000`, which the header check cannot see): that text would
+/// reach the database. Other problems only make the file "not an MLP whittle can run".
+pub fn check_metadata_text(metadata: &BTreeMap<String, String>) -> Result<(), FormatError> {
+    for key in [META_CLASSES, META_FEATURE_NAMES] {
+        let Some(text) = metadata.get(key) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            continue;
+        };
+        let has_nul = value.as_array().is_some_and(|vs| {
+            vs.iter()
+                .any(|v| v.as_str().is_some_and(|s| s.contains('\0')))
+        });
+        if has_nul {
+            return Err(FormatError::At {
+                location: format!("__metadata__.{key}"),
+                message: "labels must not contain NUL (U+0000) characters".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The MLP architecture of a tensor inventory (names and shapes) and its `__metadata__`, or
 /// `None` if the tensors are not an MLP, `arch` names something else, or the metadata is
 /// unusable. Missing activations default to relu (hidden) and identity (output).
@@ -633,6 +658,15 @@ mod tests {
 
     fn f32_bytes(v: &[f32]) -> Vec<u8> {
         v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn escaped_nul_in_labels_is_refused() {
+        let meta = BTreeMap::from([(META_CLASSES.to_string(), r#"["a","b\u0000"]"#.to_string())]);
+        let e = check_metadata_text(&meta).unwrap_err();
+        assert!(e.to_string().contains("__metadata__.classes"), "{e}");
+        let ok = BTreeMap::from([(META_CLASSES.to_string(), r#"["a","b"]"#.to_string())]);
+        assert!(check_metadata_text(&ok).is_ok());
     }
 
     #[test]

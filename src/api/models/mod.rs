@@ -487,6 +487,7 @@ async fn store_single(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
+    crate::formats::mlp::check_metadata_text(&inventory.metadata)?;
     let architecture = crate::formats::mlp::detect_architecture(&shapes, &inventory.metadata)
         .and_then(|a| serde_json::to_value(a).ok());
     let id = Uuid::now_v7();
@@ -525,6 +526,7 @@ async fn store_folder(
 ) -> Result<ModelRow, ApiError> {
     let upload = folder::check_parts(state, &parts).await?;
     let inventory = &upload.checked.inventory;
+    crate::formats::mlp::check_metadata_text(&inventory.metadata)?;
     let id = Uuid::now_v7();
     let prefix = model_folder_key(caller.tenant_id, id);
     folder::publish_parts(state, &parts, &prefix).await?;
