@@ -569,8 +569,24 @@ async fn compressed_output_is_what_compressed_tensors_reads(backend: Backend) {
     };
     let model = app.upload_model("block", f16_block_model()).await;
     let scheme = json!({"bits": 4, "granularity": "group", "group_size": 32});
-    let done = app
+    // By default the embedding stays in float (as llm-compressor leaves it) and only Linear
+    // layers are targeted.
+    let default = app
         .run_job(json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme}}))
+        .await;
+    let d = &default["result"];
+    assert_eq!(
+        d["left_in_float"][0]["name"], "embed.word_embeddings.weight",
+        "{d}"
+    );
+    assert_eq!(
+        d["quantization_config"]["config_groups"]["group_0"]["targets"],
+        json!(["Linear"]),
+        "{d}"
+    );
+    let scheme_all = json!({"model_id": model["id"], "scheme": scheme, "include": ["*.weight"]});
+    let done = app
+        .run_job(json!({"kind": "quantize", "spec": scheme_all}))
         .await;
     let r = &done["result"];
     // The partial last group is left in float, named, and listed in `ignore`.
@@ -606,7 +622,7 @@ async fn compressed_output_is_what_compressed_tensors_reads(backend: Backend) {
     let deq = app
         .run_job(
             json!({"kind": "quantize", "spec": {"model_id": model["id"], "scheme": scheme,
-            "output": "dequantized"}}),
+            "include": ["*.weight"], "output": "dequantized"}}),
         )
         .await;
     let floats = download(&app, deq["output_model_id"].as_str().unwrap()).await;

@@ -98,9 +98,14 @@ pub struct CompressedEntry {
     pub data: Vec<u8>,
 }
 
-/// Codes per int32 for `bits`-wide codes.
+/// Codes per int32 for `bits`-wide codes in the legacy layout (no code split across words).
 fn pack_factor(bits: u8) -> usize {
     32 / usize::from(bits)
+}
+
+/// Int32 words holding `n` densely packed `bits`-wide codes: `⌈n·bits/32⌉`.
+pub fn packed_words(n: usize, bits: u8) -> usize {
+    (n * usize::from(bits)).div_ceil(32)
 }
 
 fn scale_dtype_tag(d: ScaleDtype) -> Dtype {
@@ -154,8 +159,11 @@ pub fn planned_entries(
     let mut out = Vec::with_capacity(4);
     match format {
         CompressionFormat::PackQuantized => {
-            let pf = pack_factor(scheme.bits);
-            out.push(entry("_packed", Dtype::I32, vec![rows, cols.div_ceil(pf)]));
+            out.push(entry(
+                "_packed",
+                Dtype::I32,
+                vec![rows, packed_words(cols, scheme.bits)],
+            ));
             out.push(entry(
                 "_scale",
                 scale_dtype_tag(scheme.scale_dtype),
@@ -167,7 +175,7 @@ pub fn planned_entries(
                 out.push(entry(
                     "_zero_point",
                     Dtype::I32,
-                    vec![rows.div_ceil(pf), groups],
+                    vec![packed_words(rows, scheme.bits), groups],
                 ));
             } else if !scheme.symmetric {
                 out.push(entry("_zero_point", Dtype::I8, pshape));
@@ -189,7 +197,10 @@ pub fn planned_entries(
 }
 
 /// Packs signed `bits`-wide codes of a `[rows, cols]` matrix along columns into int32
-/// (`pack_to_int32(…, packed_dim=1)`): result `[rows, ⌈cols/pf⌉]`, row-major.
+/// (`pack_to_int32(…, packed_dim=1)`): result `[rows, ⌈cols·bits/32⌉]`, row-major. Packing
+/// is dense, as the current compressed-tensors writes it: code `i` of a row sits at bit
+/// `i·bits` of the row's little-endian bit stream, so for 3, 5, 6 and 7 bits a code may
+/// straddle two words (for 2, 4 and 8 bits this is the same as `32/bits` codes per word).
 pub fn pack_codes(
     codes: &[i8],
     rows: usize,
@@ -197,7 +208,7 @@ pub fn pack_codes(
     bits: u8,
 ) -> Result<Vec<i32>, FormatError> {
     check_pack_args(codes.len(), rows, cols, bits)?;
-    let pc = cols.div_ceil(pack_factor(bits));
+    let pc = packed_words(cols, bits);
     let mut out = vec![0i32; rows * pc];
     if pc == 0 {
         return Ok(out);
@@ -208,42 +219,54 @@ pub fn pack_codes(
     Ok(out)
 }
 
-/// Packs one row; full runs of a 4-bit row take a fixed 8-code path that vectorizes.
+/// Packs one row; 4-bit rows take a fixed 8-code path that vectorizes.
 #[inline]
 fn pack_row(src: &[i8], bits: u8, dst: &mut [i32]) {
-    let pf = pack_factor(bits);
-    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
-    let pack_run = |run: &[i8]| -> i32 {
-        let mut acc = 0u32;
-        for (i, &c) in run.iter().enumerate() {
-            acc |= ((i32::from(c) + offset) as u32 & mask) << (usize::from(bits) * i);
-        }
-        acc as i32
-    };
-    let full = src.len() / pf;
+    let (offset, mask) = (1i32 << (bits - 1), (1u64 << bits) - 1);
     if bits == 4 {
-        for (word, run) in dst.iter_mut().zip(src.chunks_exact(8)) {
-            if let Ok(run) = <&[i8; 8]>::try_from(run) {
-                let mut acc = 0u32;
-                for (i, &c) in run.iter().enumerate() {
-                    acc |= ((i32::from(c) + 8) as u32 & 0xF) << (4 * i);
-                }
-                *word = acc as i32;
+        for (word, run) in dst.iter_mut().zip(src.chunks(8)) {
+            let mut acc = 0u32;
+            for (i, &c) in run.iter().enumerate() {
+                acc |= ((i32::from(c) + 8) as u32 & 0xF) << (4 * i);
             }
+            *word = acc as i32;
         }
-    } else {
-        for (word, run) in dst.iter_mut().zip(src.chunks_exact(pf)) {
-            *word = pack_run(run);
+        return;
+    }
+    let (mut acc, mut filled, mut w) = (0u64, 0u32, 0usize);
+    for &c in src {
+        acc |= ((i32::from(c) + offset) as u64 & mask) << filled;
+        filled += u32::from(bits);
+        if filled >= 32 {
+            if let Some(word) = dst.get_mut(w) {
+                *word = acc as u32 as i32;
+            }
+            w += 1;
+            acc >>= 32;
+            filled -= 32;
         }
     }
-    if let (Some(word), Some(run)) = (dst.get_mut(full), src.get(full * pf..)) {
-        if !run.is_empty() {
-            *word = pack_run(run);
+    if filled > 0 {
+        if let Some(word) = dst.get_mut(w) {
+            *word = acc as u32 as i32;
         }
     }
 }
 
-/// Inverse of [`pack_codes`]: `[rows, ⌈cols/pf⌉]` int32 back to `[rows, cols]` signed codes.
+/// Reads code `i` of a densely packed row.
+#[inline]
+fn dense_code(src: &[i32], i: usize, bits: u8) -> u32 {
+    let bit = i * usize::from(bits);
+    let (w, off) = (bit / 32, (bit % 32) as u32);
+    let lo = src.get(w).map_or(0, |&v| u64::from(v as u32));
+    let hi = src.get(w + 1).map_or(0, |&v| u64::from(v as u32));
+    (((lo | (hi << 32)) >> off) & ((1u64 << bits) - 1)) as u32
+}
+
+/// Inverse of [`pack_codes`]: `[rows, ⌈cols·bits/32⌉]` int32 back to `[rows, cols]` signed
+/// codes. The legacy layout of older compressed-tensors releases (`32/bits` codes per word,
+/// no code split across words: `[rows, ⌈cols/(32/bits)⌉]`) is read too when its shape
+/// differs from the dense one.
 pub fn unpack_codes(
     packed: &[i32],
     rows: usize,
@@ -251,33 +274,46 @@ pub fn unpack_codes(
     bits: u8,
 ) -> Result<Vec<i8>, FormatError> {
     check_bits(bits)?;
-    let pf = pack_factor(bits);
-    let pc = cols.div_ceil(pf);
-    if packed.len() != rows * pc {
+    let dense = packed_words(cols, bits);
+    let legacy = cols.div_ceil(pack_factor(bits));
+    let pc = if packed.len() == rows * dense {
+        dense
+    } else if packed.len() == rows * legacy {
+        legacy
+    } else {
         return Err(FormatError::Invalid(format!(
-            "packed tensor has {} int32, expected {rows}x{pc} for {rows}x{cols} {bits}-bit codes",
+            "packed tensor has {} int32, expected {rows}x{dense} for {rows}x{cols} {bits}-bit codes",
             packed.len()
         )));
-    }
-    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    };
+    let offset = 1i32 << (bits - 1);
     let mut out = vec![0i8; rows * cols];
     if cols == 0 {
         return Ok(out);
     }
+    let is_dense = pc == dense;
     out.par_chunks_mut(cols)
         .zip(packed.par_chunks(pc.max(1)))
         .for_each(|(dst, src)| {
-            for (run, &word) in dst.chunks_mut(pf).zip(src) {
-                for (i, c) in run.iter_mut().enumerate() {
-                    let u = ((word as u32) >> (usize::from(bits) * i)) & mask;
-                    *c = (u as i32 - offset) as i8;
+            if is_dense {
+                for (i, c) in dst.iter_mut().enumerate() {
+                    *c = (dense_code(src, i, bits) as i32 - offset) as i8;
+                }
+            } else {
+                let (pf, mask) = (pack_factor(bits), (1u32 << bits) - 1);
+                for (run, &word) in dst.chunks_mut(pf).zip(src) {
+                    for (i, c) in run.iter_mut().enumerate() {
+                        let u = ((word as u32) >> (usize::from(bits) * i)) & mask;
+                        *c = (u as i32 - offset) as i8;
+                    }
                 }
             }
         });
     Ok(out)
 }
 
-/// Packs `[rows, groups]` zero points along rows (`packed_dim=0`): `[⌈rows/pf⌉, groups]`.
+/// Packs `[rows, groups]` zero points along rows (`packed_dim=0`, dense):
+/// `[⌈rows·bits/32⌉, groups]`.
 fn pack_codes_dim0(
     z: &[i8],
     rows: usize,
@@ -285,19 +321,24 @@ fn pack_codes_dim0(
     bits: u8,
 ) -> Result<Vec<i32>, FormatError> {
     check_pack_args(z.len(), rows, groups, bits)?;
-    let pf = pack_factor(bits);
-    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
-    let mut out = vec![0u32; rows.div_ceil(pf) * groups];
-    for r in 0..rows {
-        for g in 0..groups {
-            let u = (i32::from(z[r * groups + g]) + offset) as u32 & mask;
-            out[(r / pf) * groups + g] |= u << (usize::from(bits) * (r % pf));
+    let words = packed_words(rows, bits);
+    let mut out = vec![0i32; words * groups];
+    let mut column = vec![0i8; rows];
+    let mut packed = vec![0i32; words];
+    for g in 0..groups {
+        for (r, c) in column.iter_mut().enumerate() {
+            *c = z[r * groups + g];
+        }
+        packed.fill(0);
+        pack_row(&column, bits, &mut packed);
+        for (w, &v) in packed.iter().enumerate() {
+            out[w * groups + g] = v;
         }
     }
-    Ok(out.into_iter().map(|v| v as i32).collect())
+    Ok(out)
 }
 
-/// Inverse of [`pack_codes_dim0`].
+/// Inverse of [`pack_codes_dim0`] (and of the legacy `32/bits` per word layout).
 fn unpack_codes_dim0(
     p: &[i32],
     rows: usize,
@@ -305,19 +346,32 @@ fn unpack_codes_dim0(
     bits: u8,
 ) -> Result<Vec<i8>, FormatError> {
     check_bits(bits)?;
-    let pf = pack_factor(bits);
-    if p.len() != rows.div_ceil(pf) * groups {
+    let dense = packed_words(rows, bits);
+    let legacy = rows.div_ceil(pack_factor(bits));
+    let words = if p.len() == dense * groups {
+        dense
+    } else if p.len() == legacy * groups {
+        legacy
+    } else {
         return Err(FormatError::Invalid(format!(
-            "packed zero points have {} int32, expected {}x{groups}",
-            p.len(),
-            rows.div_ceil(pf)
+            "packed zero points have {} int32, expected {dense}x{groups}",
+            p.len()
         )));
-    }
-    let (offset, mask) = (1i32 << (bits - 1), (1u32 << bits) - 1);
+    };
+    let offset = 1i32 << (bits - 1);
     let mut out = vec![0i8; rows * groups];
-    for r in 0..rows {
-        for g in 0..groups {
-            let u = ((p[(r / pf) * groups + g] as u32) >> (usize::from(bits) * (r % pf))) & mask;
+    let mut column = vec![0i32; words];
+    for g in 0..groups {
+        for (w, c) in column.iter_mut().enumerate() {
+            *c = p[w * groups + g];
+        }
+        for r in 0..rows {
+            let u = if words == dense {
+                dense_code(&column, r, bits)
+            } else {
+                let pf = pack_factor(bits);
+                ((column[r / pf] as u32) >> (usize::from(bits) * (r % pf))) & ((1 << bits) - 1)
+            };
             out[r * groups + g] = (u as i32 - offset) as i8;
         }
     }
@@ -445,31 +499,34 @@ pub fn quantization_config(
         Granularity::Channel => ("channel", Value::Null),
         Granularity::Group(g) => ("group", json!(g)),
     };
+    // The keys and values compressed-tensors itself writes (`ModelCompressor.update_config`)
+    // for a weight-only int scheme.
     json!({
-        "quant_method": "compressed-tensors",
-        "format": format.as_str(),
-        "quantization_status": "compressed",
         "config_groups": {
             "group_0": {
+                "format": format.as_str(),
+                "input_activations": null,
+                "output_activations": null,
                 "targets": targets,
                 "weights": {
-                    "num_bits": scheme.bits,
-                    "type": "int",
-                    "symmetric": scheme.symmetric,
-                    "strategy": strategy,
-                    "group_size": group_size,
                     "dynamic": false,
-                    "actorder": null,
-                    "block_structure": null,
-                    "observer": "minmax",
-                    "observer_kwargs": {}
-                },
-                "input_activations": null,
-                "output_activations": null
+                    "group_size": group_size,
+                    "num_bits": scheme.bits,
+                    "strategy": strategy,
+                    "symmetric": scheme.symmetric,
+                    "type": "int"
+                }
             }
         },
+        "format": format.as_str(),
+        "global_compression_ratio": null,
         "ignore": ignore,
-        "kv_cache_scheme": null
+        "kv_cache_scheme": null,
+        "moe_sparsity_config": null,
+        "quant_method": "compressed-tensors",
+        "quantization_status": "compressed",
+        "sparsity_config": {},
+        "transform_config": {}
     })
 }
 
@@ -641,7 +698,8 @@ pub fn read_quantized<'a>(
                 )));
             };
             let (rows, cols) = (to_dim(rows).map_err(&at)?, to_dim(cols).map_err(&at)?);
-            if p.shape() != [rows, cols.div_ceil(pack_factor(bits))] {
+            let (dense, legacy) = (packed_words(cols, bits), cols.div_ceil(pack_factor(bits)));
+            if p.shape() != [rows, dense] && p.shape() != [rows, legacy] {
                 return Err(at(format!("{name}_packed has shape {:?}", p.shape())));
             }
             let words: Vec<i32> = p
@@ -912,6 +970,48 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = Normal::new(0.0f32, 0.02).unwrap();
         Array2::from_shape_simple_fn((rows, cols), || n.sample(&mut rng))
+    }
+
+    #[test]
+    fn three_bit_codes_pack_densely_and_legacy_files_still_read() {
+        // 11 codes of 3 bits = 33 bits: two words, code 10 straddling them. The expected
+        // words come from one 128-bit integer holding u_i at bit 3i (unsigned u = code + 4).
+        let u: Vec<u128> = (0..11).map(|i| (i % 8) as u128).collect();
+        let codes: Vec<i8> = u.iter().map(|&v| v as i8 - 4).collect();
+        let big: u128 = u.iter().enumerate().map(|(i, &v)| v << (3 * i)).sum();
+        let want = vec![big as u32 as i32, (big >> 32) as u32 as i32];
+        let packed = pack_codes(&codes, 1, 11, 3).unwrap();
+        assert_eq!(packed, want);
+        assert_eq!(unpack_codes(&packed, 1, 11, 3).unwrap(), codes);
+        // Older releases put 10 codes in a word and the 11th alone in the next.
+        let legacy: Vec<i32> = vec![
+            u[..10]
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (v as u32) << (3 * i))
+                .sum::<u32>() as i32,
+            u[10] as i32,
+        ];
+        // Same word count here (2) as dense: 21 codes tell the layouts apart.
+        assert_eq!(legacy.len(), 2);
+        let codes21: Vec<i8> = (0..21).map(|i| (i % 8) as i8 - 4).collect();
+        let legacy21: Vec<i32> = codes21
+            .chunks(10)
+            .map(|run| {
+                run.iter()
+                    .enumerate()
+                    .map(|(i, &c)| ((c as i32 + 4) as u32) << (3 * i))
+                    .sum::<u32>() as i32
+            })
+            .collect();
+        assert_eq!(legacy21.len(), 3);
+        assert_eq!(pack_codes(&codes21, 1, 21, 3).unwrap().len(), 2);
+        assert_eq!(unpack_codes(&legacy21, 1, 21, 3).unwrap(), codes21);
+        // Zero points pack the same way down the rows.
+        let z: Vec<i8> = (0..22).map(|i| (i % 8) as i8 - 4).collect(); // [11, 2]
+        let p = pack_codes_dim0(&z, 11, 2, 3).unwrap();
+        assert_eq!(p.len(), 4);
+        assert_eq!(unpack_codes_dim0(&p, 11, 2, 3).unwrap(), z);
     }
 
     #[test]

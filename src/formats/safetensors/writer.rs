@@ -259,6 +259,7 @@ impl ModelWriter {
                             .unwrap_or(0)
                     })
                     .collect();
+                let params: u64 = plans.iter().filter_map(|p| element_count(&p.shape)).sum();
                 let counts = super::folder::split_shards(&sizes, (*max_shard_bytes).max(1));
                 let names = super::folder::shard_names(counts.len());
                 let mut plans = plans.into_iter();
@@ -267,6 +268,9 @@ impl ModelWriter {
                     "total_size".into(),
                     serde_json::Value::from(sizes.iter().sum::<u64>()),
                 );
+                shard_index
+                    .metadata
+                    .insert("total_parameters".into(), serde_json::Value::from(params));
                 for (count, name) in counts.into_iter().zip(names) {
                     let part: Vec<TensorPlan> = plans.by_ref().take(count).collect();
                     for p in &part {

@@ -340,6 +340,7 @@ fn quantize_model(
             .unwrap_or_default(),
         output: &inputs.output,
         scale_from_weights: spec.scale_dtype_follows_weights(),
+        embeddings_selected: !spec.include.is_empty(),
         job_id: &inputs.job_id,
     };
     let (outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;

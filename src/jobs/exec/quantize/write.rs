@@ -41,6 +41,9 @@ pub struct PassSettings<'a> {
     /// Scales in each weight's own float dtype (compressed-tensors' convention) instead of
     /// `scheme.scale_dtype`.
     pub scale_from_weights: bool,
+    /// Quantize embedding tables (an `include` glob was given); by default they stay in
+    /// float in both outputs, so the dequantized output is the decode of the compressed one.
+    pub embeddings_selected: bool,
     pub job_id: &'a str,
 }
 
@@ -186,6 +189,19 @@ fn plan(s: &PassSettings<'_>, replacements: &Replacements) -> Result<Plan, JobEr
             Some(q) => q.scheme,
             None => s.scheme_for(t.dtype),
         };
+        if selected && !s.embeddings_selected {
+            let module = module_name(name);
+            if name.ends_with(".weight") && t.shape.len() == 2 && is_embedding(module) {
+                plan.left_in_float.push(LeftInFloat {
+                    name: name.clone(),
+                    reason: "embedding tables stay in float by default, as llm-compressor \
+                             leaves them (transformers runs only Linear layers compressed); \
+                             name them in include to quantize them"
+                        .into(),
+                });
+                selected = false;
+            }
+        }
         if selected && s.compressed.is_some() {
             if let Some(reason) = inexpressible(name, t.shape, cols, &scheme) {
                 plan.left_in_float.push(LeftInFloat {
