@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Interop checks: the libraries that own whittle's output formats read what whittle writes.
+#   bash interop/run.sh [light|heavy|fixtures]
+# light (default, run by CI): numpy + safetensors. heavy: torch, transformers, compressed-tensors
+# (a few GB of wheels). fixtures: regenerate tests/fixtures/tiny-{llama,bert} (heavy venv).
+# Each part has its own venv in interop/.venv-<part>; the server is ${WHITTLE_BIN:-target/debug/whittle}.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PART="${1:-light}"
+case "$PART" in
+  light) REQ=light ;;
+  heavy|fixtures) REQ=heavy ;;
+  *) echo "usage: $0 [light|heavy|fixtures]" >&2; exit 2 ;;
+esac
+VENV="$HERE/.venv-$REQ"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+if ! cmp -s "$HERE/requirements-$REQ.txt" "$VENV/.installed" 2>/dev/null; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$HERE/requirements-$REQ.txt"
+  cp "$HERE/requirements-$REQ.txt" "$VENV/.installed"
+fi
+export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+cd "$HERE/.."
+case "$PART" in
+  light) exec "$VENV/bin/python" "$HERE/light.py" ;;
+  heavy) exec "$VENV/bin/python" "$HERE/heavy.py" ;;
+  fixtures) exec "$VENV/bin/python" "$HERE/make_fixtures.py" ;;
+esac
