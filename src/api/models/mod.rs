@@ -607,11 +607,7 @@ pub async fn get_model(
     AppQuery(q): AppQuery<ModelTensorsQuery>,
 ) -> Result<Json<ModelDto>, ApiError> {
     let window = q.window()?;
-    let row = state
-        .store
-        .get_model(caller.tenant_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("model"))?;
+    let row = caller_model(&state, &caller, id).await?;
     Ok(Json(ModelDto::from_row(row, window)))
 }
 
@@ -626,11 +622,7 @@ pub async fn download_model(
     AppPath(id): AppPath<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let row = state
-        .store
-        .get_model(caller.tenant_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("model"))?;
+    let row = caller_model(&state, &caller, id).await?;
     if row.files.is_some() {
         return folder::tar_response(&state, &row, &headers).await;
     }
@@ -678,6 +670,15 @@ pub async fn stream_artifact(
     Ok(resp)
 }
 
+/// The caller's model `id`, or 404.
+async fn caller_model(state: &AppState, caller: &Caller, id: Uuid) -> Result<ModelRow, ApiError> {
+    state
+        .store
+        .get_model(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("model"))
+}
+
 /// Whether `If-None-Match` names `etag`.
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
@@ -716,11 +717,7 @@ pub async fn list_model_files(
     caller: Caller,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Json<ModelFilesDto>, ApiError> {
-    let row = state
-        .store
-        .get_model(caller.tenant_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("model"))?;
+    let row = caller_model(&state, &caller, id).await?;
     Ok(Json(ModelFilesDto {
         items: folder::files_of(&row)?
             .into_iter()
@@ -740,11 +737,7 @@ pub async fn download_model_file(
     AppPath((id, path)): AppPath<(Uuid, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let row = state
-        .store
-        .get_model(caller.tenant_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("model"))?;
+    let row = caller_model(&state, &caller, id).await?;
     let file = folder::files_of(&row)?
         .into_iter()
         .find(|f| f.path == path)

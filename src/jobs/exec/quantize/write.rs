@@ -154,7 +154,7 @@ fn inexpressible(name: &str, shape: &[usize], cols: usize, scheme: &QuantScheme)
         ));
     }
     if let Granularity::Group(g) = scheme.granularity {
-        if cols % g.max(1) != 0 {
+        if !cols.is_multiple_of(g.max(1)) {
             return Some(format!(
                 "{cols} input columns are not a multiple of group_size {g}: compressed-tensors \
                  cannot read a partial last group (choose a group size that divides {cols}, \
