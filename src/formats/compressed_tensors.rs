@@ -103,9 +103,10 @@ fn pack_factor(bits: u8) -> usize {
     32 / usize::from(bits)
 }
 
-/// Int32 words holding `n` densely packed `bits`-wide codes: `⌈n·bits/32⌉`.
+/// Int32 words holding `n` densely packed `bits`-wide codes: `⌈n·bits/32⌉` (saturating: a
+/// shape read from a file may be absurd, and is then refused by the size checks).
 pub fn packed_words(n: usize, bits: u8) -> usize {
-    (n * usize::from(bits)).div_ceil(32)
+    n.saturating_mul(usize::from(bits)).div_ceil(32)
 }
 
 fn scale_dtype_tag(d: ScaleDtype) -> Dtype {
@@ -276,9 +277,9 @@ pub fn unpack_codes(
     check_bits(bits)?;
     let dense = packed_words(cols, bits);
     let legacy = cols.div_ceil(pack_factor(bits));
-    let pc = if packed.len() == rows * dense {
+    let pc = if rows.checked_mul(dense) == Some(packed.len()) {
         dense
-    } else if packed.len() == rows * legacy {
+    } else if rows.checked_mul(legacy) == Some(packed.len()) {
         legacy
     } else {
         return Err(FormatError::Invalid(format!(
@@ -348,9 +349,9 @@ fn unpack_codes_dim0(
     check_bits(bits)?;
     let dense = packed_words(rows, bits);
     let legacy = rows.div_ceil(pack_factor(bits));
-    let words = if p.len() == dense * groups {
+    let words = if dense.checked_mul(groups) == Some(p.len()) {
         dense
-    } else if p.len() == legacy * groups {
+    } else if legacy.checked_mul(groups) == Some(p.len()) {
         legacy
     } else {
         return Err(FormatError::Invalid(format!(
