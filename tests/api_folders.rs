@@ -144,11 +144,6 @@ fn untar(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-async fn get_bytes(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
-    let r = app.client.get(app.url(path)).send().await.unwrap();
-    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
-}
-
 async fn folder_round_trip(backend: Backend) {
     let Some(app) = spawn_app(backend, TestOptions::default()).await else {
         return;
@@ -184,11 +179,15 @@ async fn folder_round_trip(backend: Backend) {
     assert_eq!(roles["tokenizer.json"], "side");
 
     for (path, bytes) in &files {
-        let (status, got) = get_bytes(&app, &format!("/v1/models/{id}/files/{path}")).await;
+        let (status, got) = app
+            .get_bytes(&format!("/v1/models/{id}/files/{path}"))
+            .await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(&got, bytes, "{path} is byte-identical");
     }
-    let (status, _) = get_bytes(&app, &format!("/v1/models/{id}/files/nope.json")).await;
+    let (status, _) = app
+        .get_bytes(&format!("/v1/models/{id}/files/nope.json"))
+        .await;
     assert_eq!(status, 404);
 
     let r = app
@@ -241,7 +240,9 @@ async fn folder_round_trip(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let (status, _) = get_bytes(&app, &format!("/v1/models/{id}/files/config.json")).await;
+    let (status, _) = app
+        .get_bytes(&format!("/v1/models/{id}/files/config.json"))
+        .await;
     assert_eq!(status, 404);
     app.finish().await;
 }
@@ -324,7 +325,7 @@ async fn bad_folders_are_refused(backend: Backend) {
 /// A downloaded folder output, checked like transformers reads it: the index names every
 /// tensor of every shard, each shard carries `format: pt`.
 async fn download_folder(app: &TestApp, id: &str) -> BTreeMap<String, Vec<u8>> {
-    let (status, body) = get_bytes(app, &format!("/v1/models/{id}/content")).await;
+    let (status, body) = app.get_bytes(&format!("/v1/models/{id}/content")).await;
     assert_eq!(status, 200);
     let files = untar(&body);
     let shards: Vec<&String> = files

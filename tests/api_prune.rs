@@ -45,17 +45,6 @@ fn weight_zeros(t: &BTreeMap<String, (Vec<usize>, Vec<f32>)>) -> (usize, usize) 
         })
 }
 
-async fn download(app: &TestApp, model_id: &str) -> Vec<u8> {
-    let resp = app
-        .client
-        .get(app.url(&format!("/v1/models/{model_id}/content")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.bytes().await.unwrap().to_vec()
-}
-
 async fn run_prune(app: &TestApp, spec: Value) -> Value {
     let job = app.submit(json!({"kind": "prune", "spec": spec})).await;
     let done = app
@@ -98,7 +87,9 @@ async fn global_magnitude_with_and_without_finetune(backend: Backend) {
     );
     // 64·256 + 256·256 + 256·10 weights; round(0.9 · 84480) = 76032 pruned, biases untouched.
     let before = parse_f32_tensors(&original);
-    let pruned_bytes = download(&app, plain["output_model_id"].as_str().unwrap()).await;
+    let pruned_bytes = app
+        .download_model(plain["output_model_id"].as_str().unwrap())
+        .await;
     let pruned = parse_f32_tensors(&pruned_bytes);
     assert_eq!(weight_zeros(&pruned), (76032, 84480));
     assert_eq!(r["global"]["zeros"], 76032);
@@ -137,7 +128,10 @@ async fn global_magnitude_with_and_without_finetune(backend: Backend) {
         acc_ft >= acc_plain,
         "fine-tuning helps: {acc_plain} → {acc_ft}"
     );
-    let tuned = parse_f32_tensors(&download(&app, ft["output_model_id"].as_str().unwrap()).await);
+    let tuned = parse_f32_tensors(
+        &app.download_model(ft["output_model_id"].as_str().unwrap())
+            .await,
+    );
     for (name, (shape, v)) in &pruned {
         if shape.len() == 2 {
             let t = &tuned[name].1;
@@ -208,7 +202,10 @@ async fn nm_two_of_four_streams(backend: Backend) {
     )
     .await;
     assert_eq!(done["result"]["pattern"], "2:4");
-    let out = parse_f32_tensors(&download(&app, done["output_model_id"].as_str().unwrap()).await);
+    let out = parse_f32_tensors(
+        &app.download_model(done["output_model_id"].as_str().unwrap())
+            .await,
+    );
     let (zeros, total) = weight_zeros(&out);
     assert_eq!((zeros, total), (84480 / 2, 84480));
     for (name, (shape, v)) in &out {
@@ -498,13 +495,7 @@ async fn tensor_dtypes(app: &TestApp, job: &Value) -> BTreeMap<String, String> {
     let id = job["output_model_id"]
         .as_str()
         .unwrap_or_else(|| panic!("{job}"));
-    let r = app
-        .client
-        .get(app.url(&format!("/v1/models/{id}/content")))
-        .send()
-        .await
-        .unwrap();
-    let bytes = r.bytes().await.unwrap();
+    let bytes = app.download_model(id).await;
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     st.tensors()
         .into_iter()

@@ -503,17 +503,6 @@ fn f16_block_model() -> Vec<u8> {
     safetensors::serialize(views, None).unwrap()
 }
 
-async fn download(app: &common::TestApp, id: &str) -> Vec<u8> {
-    let r = app
-        .client
-        .get(app.url(&format!("/v1/models/{id}/content")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.bytes().await.unwrap().to_vec()
-}
-
 /// compressed-tensors' decode of a symmetric pack-quantized weight, written from the format's
 /// description (int32 words, codes least significant first, offset 2^(b-1)), computed in
 /// f32 and rounded once to the scale's dtype (F16 here).
@@ -607,7 +596,9 @@ async fn compressed_output_is_what_compressed_tensors_reads(backend: Backend) {
         "{qc}"
     );
     assert_eq!(qc["format"], "pack-quantized", "{qc}");
-    let compressed = download(&app, done["output_model_id"].as_str().unwrap()).await;
+    let compressed = app
+        .download_model(done["output_model_id"].as_str().unwrap())
+        .await;
     let st = safetensors::SafeTensors::deserialize(&compressed).unwrap();
     assert_eq!(
         st.tensor("enc.odd.weight").unwrap().dtype(),
@@ -625,7 +616,9 @@ async fn compressed_output_is_what_compressed_tensors_reads(backend: Backend) {
             "include": ["*.weight"], "output": "dequantized"}}),
         )
         .await;
-    let floats = download(&app, deq["output_model_id"].as_str().unwrap()).await;
+    let floats = app
+        .download_model(deq["output_model_id"].as_str().unwrap())
+        .await;
     let fst = safetensors::SafeTensors::deserialize(&floats).unwrap();
     for name in ["enc.q.weight", "embed.word_embeddings.weight"] {
         let t = fst.tensor(name).unwrap();

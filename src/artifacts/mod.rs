@@ -279,23 +279,6 @@ impl ArtifactStore {
         Ok(dir)
     }
 
-    /// Publish the files of a local folder (relative paths) under `prefix`; returns the
-    /// bytes published.
-    pub async fn publish_folder(
-        &self,
-        dir: &Path,
-        files: &[String],
-        prefix: &str,
-    ) -> Result<u64, ArtifactError> {
-        let mut total = 0;
-        for path in files {
-            total += self
-                .publish(&dir.join(path), &format!("{prefix}{path}"))
-                .await?;
-        }
-        Ok(total)
-    }
-
     /// Delete a stored folder's files and its cached copy.
     pub async fn delete_folder(&self, prefix: &str, files: &[String]) -> Result<(), ArtifactError> {
         for path in files {

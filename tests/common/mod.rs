@@ -184,6 +184,19 @@ impl TestApp {
         body
     }
 
+    /// GET `path`: its status and body bytes.
+    pub async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    /// Download a model's content (asserts 200).
+    pub async fn download_model(&self, id: &str) -> Vec<u8> {
+        let (status, bytes) = self.get_bytes(&format!("/v1/models/{id}/content")).await;
+        assert_eq!(status, 200);
+        bytes
+    }
+
     /// Upload a CSV dataset; returns the JSON response (asserts 201).
     pub async fn upload_csv(&self, name: &str, target: &str, csv: Vec<u8>) -> Value {
         let resp = self

@@ -96,6 +96,16 @@ pub enum ModelLayout {
     Folder,
 }
 
+impl ModelLayout {
+    fn of(is_folder: bool) -> Self {
+        if is_folder {
+            ModelLayout::Folder
+        } else {
+            ModelLayout::File
+        }
+    }
+}
+
 /// One file of a model.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ModelFileDto {
@@ -201,11 +211,7 @@ impl ModelDto {
             tensors_next_offset: next,
             architecture: row.architecture,
             source_job_id: row.source_job_id,
-            layout: if files.is_some() {
-                ModelLayout::Folder
-            } else {
-                ModelLayout::File
-            },
+            layout: ModelLayout::of(files.is_some()),
             files,
             created_at: row.created_at,
         }
@@ -231,11 +237,7 @@ impl ModelDto {
             tensors_next_offset: None,
             architecture: row.architecture,
             source_job_id: row.source_job_id,
-            layout: if row.is_folder {
-                ModelLayout::Folder
-            } else {
-                ModelLayout::File
-            },
+            layout: ModelLayout::of(row.is_folder),
             files: None,
             created_at: row.created_at,
         }
