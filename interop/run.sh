@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Interop checks: the libraries that own whittle's output formats read what whittle writes.
-#   bash interop/run.sh [light|heavy|fixtures]
+#   bash interop/run.sh [light|heavy|fixtures|bench-onnx]
 # light (default, run by CI): numpy + safetensors. heavy: torch, transformers, compressed-tensors
 # (a few GB of wheels). fixtures: regenerate tests/fixtures/tiny-{llama,bert} (heavy venv).
+# bench-onnx: whittle's ONNX output beside onnxruntime's quantize_dynamic (light venv; JSON lines).
 # Each part has its own venv in interop/.venv-<part>; the server is ${WHITTLE_BIN:-target/debug/whittle}.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PART="${1:-light}"
 case "$PART" in
-  light) REQ=light ;;
+  light|bench-onnx) REQ=light ;;
   heavy|fixtures) REQ=heavy ;;
-  *) echo "usage: $0 [light|heavy|fixtures]" >&2; exit 2 ;;
+  *) echo "usage: $0 [light|heavy|fixtures|bench-onnx]" >&2; exit 2 ;;
 esac
 VENV="$HERE/.venv-$REQ"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -24,6 +25,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 cd "$HERE/.."
 case "$PART" in
   light) exec "$VENV/bin/python" "$HERE/light.py" ;;
+  bench-onnx) exec "$VENV/bin/python" "$HERE/bench_onnx.py" ;;
   heavy) exec "$VENV/bin/python" "$HERE/heavy.py" ;;
   fixtures) exec "$VENV/bin/python" "$HERE/make_fixtures.py" ;;
 esac

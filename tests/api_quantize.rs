@@ -641,6 +641,110 @@ async fn compressed_output_is_what_compressed_tensors_reads(backend: Backend) {
     app.finish().await;
 }
 
+/// `output: onnx`: a folder of the float and the quantized ONNX graphs beside the dequantized
+/// weights, which whittle's own jobs load; refused where it cannot apply.
+async fn onnx_output_is_a_folder_whittle_still_runs(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let model = app
+        .upload_model("digits", fixture("digits_mlp.safetensors"))
+        .await;
+    let test = app
+        .upload_csv("digits-test", "label", fixture("digits_test.csv"))
+        .await;
+    let done = app
+        .run_job(json!({"kind": "quantize", "spec": {"model_id": model["id"], "output": "onnx",
+            "scheme": {"bits": 4, "granularity": "group", "group_size": 32}, "eval_dataset_id": test["id"]}}))
+        .await;
+    let r = &done["result"];
+    assert_eq!(r["output"], "onnx", "{r}");
+    assert_eq!(r["onnx"]["quantized_model"], "model_quantized.onnx", "{r}");
+    assert_eq!(
+        r["onnx"]["outputs"],
+        json!(["logits", "probabilities", "label"]),
+        "{r}"
+    );
+    let ops: Vec<&str> = r["onnx"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["matmul_nbits"; 3], "{r}");
+    assert_eq!(
+        r["accuracy_before"].as_f64().unwrap(),
+        FLOAT_ACCURACY,
+        "{r}"
+    );
+    // 4-bit codes packed two per byte: the quantized graph is far below the float file.
+    assert!(r["compression_ratio"].as_f64().unwrap() > 5.0, "{r}");
+    let output = done["output_model_id"].as_str().unwrap().to_string();
+    let (_, row) = app.get_json(&format!("/v1/models/{output}")).await;
+    assert_eq!(row["format"], "onnx", "{row}");
+    let (_, files) = app.get_json(&format!("/v1/models/{output}/files")).await;
+    let mut paths: Vec<&str> = files["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["model.onnx", "model.safetensors", "model_quantized.onnx"],
+        "{files}"
+    );
+    let onnx = app
+        .client
+        .get(app.url(&format!("/v1/models/{output}/files/model_quantized.onnx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(onnx.status(), 200);
+    let bytes = onnx.bytes().await.unwrap();
+    // ModelProto field 1 (ir_version) = 10, then the producer.
+    assert_eq!(&bytes[..2], &[0x08, 0x0a]);
+    assert!(bytes.windows(11).any(|w| w == b"MatMulNBits"));
+    // whittle's evaluate runs the folder's dequantized weights: the job's "after".
+    let e = app.evaluate(&json!(output), &test["id"]).await;
+    assert_eq!(e["accuracy"], r["accuracy_after"], "{e}");
+    // Other jobs take it as the MLP it is; their outputs carry no stale ONNX file.
+    let pruned = app
+        .run_job(json!({"kind": "prune", "spec": {"model_id": output, "method": "structured", "sparsity": 0.3,
+            "eval_dataset_id": test["id"]}}))
+        .await;
+    let pruned_id = pruned["output_model_id"].as_str().unwrap().to_string();
+    let (_, files) = app.get_json(&format!("/v1/models/{pruned_id}/files")).await;
+    let listed = files["items"].as_array().map(|a| a.len()).unwrap_or(0);
+    assert!(
+        !files.to_string().contains(".onnx") && listed <= 1,
+        "{files}"
+    );
+    let e = app.evaluate(&json!(pruned_id), &test["id"]).await;
+    assert!(e["accuracy"].as_f64().unwrap() > 0.9, "{e}");
+    let plain = app.upload_model("plain", single_tensor_model()).await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"model_id": plain["id"], "output": "onnx"}),
+            "spec.output",
+        ),
+        (
+            json!({"model_id": output, "output": "onnx"}),
+            "spec.model_id",
+        ),
+        (
+            json!({"model_id": model["id"], "output": "onnx", "compressed_format": "int-quantized"}),
+            "spec.compressed_format",
+        ),
+    ];
+    for (spec, field) in cases {
+        app.assert_rejected(&json!({"kind": "quantize", "spec": spec}), field)
+            .await;
+    }
+    app.finish().await;
+}
+
 on_both_backends!(
     compressed_output_is_what_compressed_tensors_reads,
     a_sigmoid_output_is_judged_alike_by_every_job,
@@ -648,4 +752,5 @@ on_both_backends!(
     int8_compressed_round_trips,
     int4_group_mse_gptq_and_dequantized,
     non_mlp_models_and_bad_specs,
+    onnx_output_is_a_folder_whittle_still_runs,
 );

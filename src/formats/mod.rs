@@ -3,6 +3,7 @@
 pub mod compressed_tensors;
 pub mod dataset;
 pub mod mlp;
+pub mod onnx;
 pub mod safetensors;
 
 mod error;

@@ -240,19 +240,28 @@ pub(crate) async fn check_quantize(
     s: &QuantizeSpec,
 ) -> Result<ValidationErrors, StoreError> {
     let mut e = ValidationErrors::new();
-    use crate::domain::specs::quantize::MethodSpec;
+    use crate::domain::specs::quantize::{MethodSpec, OutputSpec};
     let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
         return Ok(e);
     };
-    if m.format == "compressed-tensors" {
+    if m.format == "compressed-tensors" || m.format == "onnx" {
         e.add(
             "spec.model_id",
-            "this model is already quantized (compressed-tensors): quantize its float original",
+            format!(
+                "this model is already quantized ({}): quantize its float original",
+                m.format
+            ),
         );
         return Ok(e);
     }
     let Some(arch) = mlp_architecture(&m) else {
         let why = NOT_AN_MLP;
+        if s.output == OutputSpec::Onnx {
+            e.add(
+                "spec.output",
+                format!("onnx output {why}: use compressed (vLLM, transformers) or dequantized"),
+            );
+        }
         if s.method == MethodSpec::Gptq {
             e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
         }

@@ -8,7 +8,7 @@ use crate::domain::specs::train::OutputDtypeSpec;
 use crate::formats::compressed_tensors::decompress_to_safetensors;
 use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions};
 use crate::formats::mlp::{load_mlp, MlpArchitecture, MlpTensorNames};
-use crate::formats::safetensors::Dtype;
+use crate::formats::safetensors::{folder, Dtype};
 use crate::jobs::JobError;
 use crate::kernels::nn::{Mlp, Targets, Task};
 use crate::store::{DatasetRow, ModelRow};
@@ -97,7 +97,7 @@ pub fn load_model(row: &ModelRow, path: &Path) -> Result<(Mlp, MlpArchitecture),
             row.id
         )));
     }
-    let mut bytes = std::fs::read(path)?;
+    let mut bytes = std::fs::read(mlp_file(path)?)?;
     if row.format == "compressed-tensors" {
         // whittle's own quantized output: dequantize the weights, then load as usual.
         bytes = decompress_to_safetensors(&bytes)?;
@@ -184,7 +184,7 @@ pub fn output_tensor_names(
     output_dtype: Option<OutputDtypeSpec>,
 ) -> MlpTensorNames {
     let mut names = base
-        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|p| std::fs::read(mlp_file(p).ok()?).ok())
         .and_then(|bytes| MlpTensorNames::of_file(&bytes))
         .filter(|n| n.weights.len() == n_layers)
         .unwrap_or_else(|| MlpTensorNames::standard(n_layers));
@@ -198,8 +198,23 @@ pub fn output_tensor_names(
     names
 }
 
+/// The weights file of an MLP stored at `path`: the file itself, or the one shard of a
+/// folder (an `output: onnx` folder holds `model.safetensors` beside its ONNX files).
+fn mlp_file(path: &Path) -> Result<PathBuf, JobError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    match folder::stored_shards(path)?.as_slice() {
+        [one] => Ok(path.join(one)),
+        many => Err(JobError::Invalid(format!(
+            "an MLP is one safetensors file; this folder has {} shards",
+            many.len()
+        ))),
+    }
+}
+
 /// Loads an MLP file with the architecture its metadata gives.
 pub fn load_model_file(path: &Path) -> Result<(Mlp, MlpArchitecture), JobError> {
-    let bytes = std::fs::read(path)?;
+    let bytes = std::fs::read(mlp_file(path)?)?;
     Ok(load_mlp(&bytes, None)?)
 }

@@ -90,6 +90,11 @@ pub enum OutputSpec {
     Compressed,
     /// Quantize-dequantized float weights in the original dtypes.
     Dequantized,
+    /// A folder for onnxruntime (MLP models): `model.onnx` (the float model),
+    /// `model_quantized.onnx` (QDQ `DequantizeLinear` codes, or `com.microsoft.MatMulNBits`
+    /// for 4-bit groups of a power of two ≥ 16 columns) and the dequantized
+    /// `model.safetensors` that whittle's own jobs run.
+    Onnx,
 }
 
 /// Storage precision of scales.
@@ -152,7 +157,7 @@ pub struct QuantizeSpec {
     /// Default `rtn`.
     #[serde(default = "default_method")]
     pub method: MethodSpec,
-    /// Default `compressed`.
+    /// Default `compressed`; `onnx` for MLP models.
     #[serde(default = "default_output")]
     pub output: OutputSpec,
     /// Only tensors whose names match one of these globs (default: every float tensor with

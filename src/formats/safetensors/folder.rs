@@ -568,8 +568,8 @@ pub fn list_files(dir: &Path) -> Result<Vec<String>, FormatError> {
     Ok(out)
 }
 
-/// Copies the side files of the folder at `input` (everything but shards and the index)
-/// into `output` — hard links when both are on one filesystem — and writes `config.json`
+/// Copies the side files of the folder at `input` (everything but shards, the index and ONNX
+/// exports) into `output` — hard links when both are on one filesystem — and writes `config.json`
 /// through `update_config` (which may add `quantization_config`, change `torch_dtype`, …).
 /// A folder without `config.json` gets none.
 pub fn carry_side_files(
@@ -581,7 +581,8 @@ pub fn carry_side_files(
     let mut update_config = Some(update_config);
     for rel in list_files(input)? {
         let role = classify(&rel).unwrap_or(FileRole::Side);
-        if matches!(role, FileRole::Shard | FileRole::Index) {
+        // ONNX exports are derived from the weights: stale once the weights change.
+        if matches!(role, FileRole::Shard | FileRole::Index) || rel.ends_with(".onnx") {
             continue;
         }
         let (from, to) = (input.join(&rel), output.join(&rel));

@@ -4,10 +4,15 @@
 use ndarray::Array2;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::quantize::FinetuneSpec;
 use crate::formats::mlp::MlpArchitecture;
+use crate::formats::onnx::{
+    encode_mlp, weight_op, LayerReport, LayerWeight, OnnxLayer, OnnxMlp, WeightOp, FLOAT_FILE,
+    OPSET, QUANTIZED_FILE,
+};
 use crate::jobs::checkpoint::TrainCheckpoints;
 use crate::jobs::epochs::EpochSeries;
 use crate::jobs::inputs::Labelled;
@@ -142,6 +147,95 @@ impl MlpModel {
             }
         }
         q
+    }
+}
+
+/// What an `output: onnx` job wrote beside the dequantized weights.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OnnxExport {
+    /// The float model (the input model as it was).
+    pub float_model: &'static str,
+    /// The quantized model.
+    pub quantized_model: &'static str,
+    pub opset: i64,
+    /// How each layer's weights are stored in the quantized model.
+    pub layers: Vec<LayerReport>,
+    /// The graph input (`[batch, features]` float).
+    pub input: &'static str,
+    /// The graph outputs.
+    pub outputs: Vec<&'static str>,
+}
+
+impl MlpModel {
+    /// Writes `model.onnx` (this float model) and `model_quantized.onnx` (`base` with the
+    /// layers in `codes` quantized: what the job's evaluation measured) into `dir`.
+    pub fn write_onnx(
+        &self,
+        base: &Mlp,
+        codes: &HashMap<String, QuantizedTensor>,
+        classification: bool,
+        metadata: Vec<(String, String)>,
+        dir: &Path,
+    ) -> Result<OnnxExport, JobError> {
+        let standardization = self.arch.standardization();
+        let names: Vec<String> = (0..self.mlp.layers.len())
+            .map(|l| match self.weight_names.get(l) {
+                Some(n) => n.strip_suffix(".weight").unwrap_or(n).to_string(),
+                None => format!("layers.{l}"),
+            })
+            .collect();
+        let graph = |mlp: &Mlp, quantized: bool, name: &str| -> Result<Vec<u8>, JobError> {
+            let model = OnnxMlp {
+                graph_name: name.to_string(),
+                layers: mlp
+                    .layers
+                    .iter()
+                    .zip(&names)
+                    .enumerate()
+                    .map(|(l, (layer, name))| OnnxLayer {
+                        name: name.clone(),
+                        weight: match self.weight_names.get(l).and_then(|n| codes.get(n)) {
+                            Some(q) if quantized => LayerWeight::Quantized(q),
+                            _ => LayerWeight::Float(layer.weight.view()),
+                        },
+                        bias: layer.bias.as_slice().unwrap_or(&[]),
+                        activation: layer.activation,
+                    })
+                    .collect(),
+                standardization: standardization.as_ref(),
+                classification,
+                metadata: metadata.clone(),
+            };
+            Ok(encode_mlp(&model)?.bytes)
+        };
+        std::fs::write(dir.join(FLOAT_FILE), graph(&self.mlp, false, "whittle_mlp")?)?;
+        std::fs::write(
+            dir.join(QUANTIZED_FILE),
+            graph(base, true, "whittle_mlp_quantized")?,
+        )?;
+        let layers = names
+            .iter()
+            .enumerate()
+            .map(|(l, name)| LayerReport {
+                name: name.clone(),
+                op: match self.weight_names.get(l).and_then(|n| codes.get(n)) {
+                    Some(q) => weight_op(q),
+                    None => WeightOp::Float,
+                },
+            })
+            .collect();
+        Ok(OnnxExport {
+            float_model: FLOAT_FILE,
+            quantized_model: QUANTIZED_FILE,
+            opset: OPSET,
+            layers,
+            input: "input",
+            outputs: if classification {
+                vec!["logits", "probabilities", "label"]
+            } else {
+                vec!["prediction"]
+            },
+        })
     }
 }
 

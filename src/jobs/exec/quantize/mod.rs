@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
-use self::mlp::{mlp_weight_names, EvalBaseline, MlpModel, QatReport, QatRun, QualityChange};
+use self::mlp::{
+    mlp_weight_names, EvalBaseline, MlpModel, OnnxExport, QatReport, QatRun, QualityChange,
+};
 use self::write::{write_pass, PassSettings, PassSummary, Replacements};
 use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OutputSpec};
@@ -27,7 +29,8 @@ use crate::jobs::epochs::{EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
 use crate::domain::ValidationErrors;
 use crate::jobs::{admission, JobContext, JobControl, JobError};
-use crate::kernels::quant::{Granularity, QuantMethod, QuantScheme, ScaleDtype};
+use crate::kernels::nn::Task;
+use crate::kernels::quant::{Granularity, QuantMethod, QuantScheme, QuantizedTensor, ScaleDtype};
 use crate::store::{DatasetRow, DynStore, ModelRow, StoreError};
 
 /// Runs `quantize` jobs.
@@ -56,6 +59,7 @@ pub struct QuantizeResult {
     pub method: MethodSpec,
     pub output: OutputSpec,
     pub bytes_before: u64,
+    /// The output on disk (for `output: onnx`, the quantized ONNX file).
     pub bytes_after: u64,
     pub compression_ratio: f64,
     pub elapsed_seconds: f64,
@@ -65,6 +69,9 @@ pub struct QuantizeResult {
     /// Every scheme tried under `tolerable_loss`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<Attempt>>,
+    /// The ONNX files of `output: onnx`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<OnnxExport>,
 }
 
 /// The eval dataset's verdict in the result.
@@ -175,9 +182,17 @@ impl KindExecutor for QuantizeExecutor {
         let format = match spec.output {
             OutputSpec::Compressed => "compressed-tensors",
             OutputSpec::Dequantized => "safetensors",
+            OutputSpec::Onnx => "onnx",
         };
         let (architecture, n_params) = (model.0.architecture.clone(), model.0.n_params);
-        let output = ctx.output_target(&model.1, spec.max_shard_bytes);
+        let output = match spec.output {
+            // One folder: the ONNX files beside the MLP's one safetensors file.
+            OutputSpec::Onnx => OutputTarget::Folder {
+                dir: ctx.scratch_path(".folder"),
+                max_shard_bytes: u64::MAX,
+            },
+            _ => ctx.output_target(&model.1, spec.max_shard_bytes),
+        };
         let inputs = Inputs {
             output,
             spec,
@@ -227,7 +242,8 @@ fn mlp_work(
     let spec = &inputs.spec;
     let needs_mlp = spec.eval_dataset_id.is_some()
         || spec.method == MethodSpec::Gptq
-        || spec.finetune.is_some();
+        || spec.finetune.is_some()
+        || spec.output == OutputSpec::Onnx;
     if !needs_mlp {
         return Ok(None);
     }
@@ -305,6 +321,9 @@ struct Outcome {
     pass: PassSummary,
     finetune: Option<QatReport>,
     evaluation: Option<QualityChange>,
+    /// For `output: onnx`: the float model quantized (fine-tuned when asked) and the codes
+    /// of its quantized layers.
+    quantized: Option<(crate::kernels::nn::Mlp, HashMap<String, QuantizedTensor>)>,
 }
 
 /// Quantizes per `inputs` on the compute pool: the result, the output file and its name.
@@ -339,13 +358,38 @@ fn quantize_model(
             .map(|w| w.model.weight_names.iter().map(String::as_str).collect())
             .unwrap_or_default(),
         output: &inputs.output,
+        keep_codes: spec.output == OutputSpec::Onnx,
         scale_from_weights: spec.scale_dtype_follows_weights(),
         embeddings_selected: !spec.include.is_empty(),
         job_id: &inputs.job_id,
     };
-    let (outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;
+    let (mut outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;
+    let onnx = match (work.as_ref(), outcome.quantized.take()) {
+        (Some(w), Some((quantized, codes))) => {
+            control.set_progress(0.99, Some("writing the ONNX models".into()));
+            let classification = match w.eval.as_ref() {
+                Some(e) => e.data.task == Task::Classification,
+                None => match w.model.arch.task.as_deref() {
+                    Some(t) => t != "regression",
+                    None => w.model.mlp.n_outputs() > 1,
+                },
+            };
+            Some(w.model.write_onnx(
+                &quantized,
+                &codes,
+                classification,
+                onnx_metadata(&w.model, &outcome.scheme, &inputs.job_id, classification),
+                inputs.output.path(),
+            )?)
+        }
+        _ => None,
+    };
     let bytes_before = folder::disk_bytes(&inputs.model.1)?;
-    let bytes_after = folder::disk_bytes(inputs.output.path())?;
+    // An ONNX folder's size that matters is the quantized model's.
+    let bytes_after = match &onnx {
+        Some(o) => folder::disk_bytes(&inputs.output.path().join(o.quantized_model))?,
+        None => folder::disk_bytes(inputs.output.path())?,
+    };
     let name = spec
         .output_name
         .clone()
@@ -363,6 +407,7 @@ fn quantize_model(
         elapsed_seconds: started.elapsed().as_secs_f64(),
         eval: outcome.evaluation.map(EvalFields::new),
         attempts: spec.tolerable_loss.map(|_| attempts),
+        onnx,
     };
     Ok((result, inputs.output.path().to_path_buf(), name))
 }
@@ -481,12 +526,44 @@ fn try_scheme(
         }
         _ => None,
     };
+    let quantized = match work {
+        Some(w) if settings.keep_codes => {
+            Some((tuned.unwrap_or_else(|| w.model.mlp.clone()), pass.codes))
+        }
+        _ => None,
+    };
     Ok(Outcome {
         scheme,
         pass: pass.summary,
         finetune,
         evaluation,
+        quantized,
     })
+}
+
+/// `metadata_props` of the exported ONNX models: what a client needs to read the outputs.
+fn onnx_metadata(
+    m: &MlpModel,
+    scheme: &QuantScheme,
+    job_id: &str,
+    classification: bool,
+) -> Vec<(String, String)> {
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
+    let mut meta = vec![
+        ("whittle_job_id".to_string(), job_id.to_string()),
+        (
+            "task".to_string(),
+            if classification { "classification" } else { "regression" }.to_string(),
+        ),
+        ("quantization_scheme".to_string(), scheme_tag(scheme)),
+    ];
+    if let Some(c) = &m.arch.classes {
+        meta.push(("classes".to_string(), json(c)));
+    }
+    if let Some(f) = &m.arch.feature_names {
+        meta.push(("feature_names".to_string(), json(f)));
+    }
+    meta
 }
 
 /// The fine-tuned weights and biases by tensor name (biases only where the file has them).

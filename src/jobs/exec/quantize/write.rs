@@ -35,6 +35,8 @@ pub struct PassSettings<'a> {
     pub method: QuantMethod,
     /// Tensors whose dequantized weights the pass hands back (an MLP's layers, to evaluate).
     pub keep: BTreeSet<&'a str>,
+    /// Hand back the codes of the kept tensors too (for an ONNX export).
+    pub keep_codes: bool,
     /// A file, or a folder (shards, index, the input's side files, `config.json` with the
     /// `quantization_config`) when the input is a folder.
     pub output: &'a OutputTarget,
@@ -73,6 +75,8 @@ pub struct Pass {
     pub summary: PassSummary,
     /// Dequantized weights of the kept tensors.
     pub kept: HashMap<String, Array2<f32>>,
+    /// Codes of the kept tensors when `keep_codes`.
+    pub codes: HashMap<String, QuantizedTensor>,
 }
 
 /// The report of one pass.
@@ -279,6 +283,7 @@ struct Output<'a> {
     buffer: Vec<f32>,
     tensors: Vec<TensorReport>,
     kept: HashMap<String, Array2<f32>>,
+    codes: HashMap<String, QuantizedTensor>,
     totals: Totals,
 }
 
@@ -322,6 +327,7 @@ pub fn write_pass(
         buffer: Vec::new(),
         tensors: Vec::with_capacity(n_selected),
         kept: HashMap::new(),
+        codes: HashMap::new(),
         totals: Totals::default(),
     };
     for (name, item) in s.names.iter().zip(&plan.items) {
@@ -372,6 +378,7 @@ pub fn write_pass(
     Ok(Pass {
         summary,
         kept: out.kept,
+        codes: out.codes,
     })
 }
 
@@ -437,6 +444,9 @@ impl Output<'_> {
         self.totals.add(values, &report, rows * cols, bits);
         if let (true, Some(w_hat)) = (keep, w_hat) {
             self.kept.insert(name.to_string(), w_hat);
+            if s.keep_codes {
+                self.codes.insert(name.to_string(), q);
+            }
         }
         Ok(())
     }
