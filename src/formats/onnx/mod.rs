@@ -499,7 +499,7 @@ fn pack_nbits(q: &QuantizedTensor, block: usize) -> PackedNbits {
         for r in 0..q.rows {
             for b in 0..blocks {
                 let v = zero_of(r, b) & 0x0f;
-                z[r * per_row + b / 2] |= if b % 2 == 0 { v } else { v << 4 };
+                z[r * per_row + b / 2] |= if b.is_multiple_of(2) { v } else { v << 4 };
             }
         }
         z
@@ -736,7 +736,11 @@ mod tests {
                     let zp = (n.input.len() > 3).then(|| i(3));
                     let nibble = |bytes: &[f32], idx: usize| -> f32 {
                         let byte = bytes[idx / 2] as u8;
-                        f32::from(if idx % 2 == 0 { byte & 15 } else { byte >> 4 })
+                        f32::from(if idx.is_multiple_of(2) {
+                            byte & 15
+                        } else {
+                            byte >> 4
+                        })
                     };
                     let mut w = vec![0f32; nn * k];
                     for o in 0..nn {
