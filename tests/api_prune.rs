@@ -2,6 +2,7 @@
 //! fine-tuning, N:M on the streaming path, structured neuron removal, and refused specs.
 mod common;
 
+use common::resume::{resume_after_kill, ResumeCase};
 use common::{fixture, spawn_app, Backend, TestApp, TestOptions};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -578,6 +579,31 @@ async fn outputs_keep_the_inputs_names_and_dtype(backend: Backend) {
     app.finish().await;
 }
 
+/// Fine-tuning after pruning resumes from its checkpoint after its worker is killed.
+async fn killed_prune_finetune_resumes_from_its_checkpoint(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
+        return;
+    };
+    let model = app
+        .upload_model("digits", fixture("digits_mlp.safetensors"))
+        .await;
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    let epochs: u64 = 120;
+    let spec = json!({"kind": "prune", "spec": {"model_id": model["id"], "method": "magnitude",
+        "sparsity": 0.7, "finetune": {"dataset_id": train["id"], "epochs": epochs, "lr": 0.0005}}});
+    let case = ResumeCase {
+        epochs,
+        resumed_at: "/finetune/resumed_from_epoch",
+        series: "train_loss",
+        message_names_resume: false,
+    };
+    let done = resume_after_kill(&app, spec, case).await;
+    assert_eq!(done["result"]["finetune"]["epochs_run"], epochs, "{done}");
+    app.finish().await;
+}
+
 on_both_backends!(
     outputs_keep_the_inputs_names_and_dtype,
     global_magnitude_with_and_without_finetune,
@@ -587,4 +613,5 @@ on_both_backends!(
     wanda_and_gradual_reach_their_sparsity,
     bad_prune_specs,
     non_finite_weights_fail_every_rule,
+    killed_prune_finetune_resumes_from_its_checkpoint,
 );

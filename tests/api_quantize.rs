@@ -2,6 +2,7 @@
 //! of the digits MLP that whittle loads again, accuracy checks, GPTQ, and refused specs.
 mod common;
 
+use common::resume::{resume_after_kill, ResumeCase};
 use common::{fixture, spawn_app, Backend, TestOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -745,6 +746,32 @@ async fn onnx_output_is_a_folder_whittle_still_runs(backend: Backend) {
     app.finish().await;
 }
 
+/// Quantization-aware fine-tuning resumes from its checkpoint after its worker is killed.
+async fn killed_qat_resumes_from_its_checkpoint(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
+        return;
+    };
+    let model = app
+        .upload_model("digits", fixture("digits_mlp.safetensors"))
+        .await;
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    let epochs: u64 = 120;
+    let spec = json!({"kind": "quantize", "spec": {"model_id": model["id"], "output": "dequantized",
+        "scheme": {"bits": 4, "granularity": "group", "group_size": 32},
+        "finetune": {"dataset_id": train["id"], "epochs": epochs, "lr": 0.0001, "batch_size": 64}}});
+    let case = ResumeCase {
+        epochs,
+        resumed_at: "/finetune/resumed_from_epoch",
+        series: "qat_train_loss",
+        message_names_resume: false,
+    };
+    let done = resume_after_kill(&app, spec, case).await;
+    assert_eq!(done["result"]["finetune"]["epochs_run"], epochs, "{done}");
+    app.finish().await;
+}
+
 on_both_backends!(
     compressed_output_is_what_compressed_tensors_reads,
     a_sigmoid_output_is_judged_alike_by_every_job,
@@ -753,4 +780,5 @@ on_both_backends!(
     int4_group_mse_gptq_and_dequantized,
     non_mlp_models_and_bad_specs,
     onnx_output_is_a_folder_whittle_still_runs,
+    killed_qat_resumes_from_its_checkpoint,
 );

@@ -1,6 +1,7 @@
 //! Training and evaluation over real HTTP, on SQLite and Postgres.
 mod common;
 
+use common::resume::{resume_after_kill, ResumeCase};
 use common::{fixture, spawn_app, Backend, TestOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -291,55 +292,6 @@ async fn untrainable_data_and_nul_text_are_refused_at_submit(backend: Backend) {
     app.finish().await;
 }
 
-/// A `whittle worker` process on the test's database and artifacts, checkpointing every
-/// 100 ms, with a 1 s lease so a kill is noticed quickly.
-fn spawn_worker_process(app: &common::TestApp) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_whittle"))
-        .arg("worker")
-        .env("DATABASE_URL", &app.storage.database_url)
-        .env("WHITTLE_ARTIFACTS", &app.storage.artifacts)
-        .env("WHITTLE_SCRATCH_DIR", app.dir.path().join("child-scratch"))
-        .env("WHITTLE_WORKERS", "1")
-        .env("WHITTLE_COMPUTE_THREADS", "1")
-        .env("WHITTLE_LEASE_SECS", "1")
-        .env("WHITTLE_HEARTBEAT_MS", "100")
-        .env("WHITTLE_POLL_MS", "100")
-        .env("WHITTLE_CHECKPOINT_MS", "100")
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("start a whittle worker process")
-}
-
-/// The tensors of a model file: name → raw bytes (the metadata names the job, so differs).
-async fn model_tensors(app: &common::TestApp, id: &str) -> Vec<(String, Vec<u8>)> {
-    let bytes = app
-        .client
-        .get(app.url(&format!("/v1/models/{id}/content")))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let path = app.dir.path().join(format!("{id}.safetensors"));
-    std::fs::write(&path, &bytes).unwrap();
-    let file = whittle::formats::safetensors::MappedModel::open(&path).unwrap();
-    file.tensors()
-        .map(|t| (t.name.to_string(), t.data.to_vec()))
-        .collect()
-}
-
-/// The `train_loss` series of a job: (step, value) pairs.
-async fn loss_series(app: &common::TestApp, id: &str) -> Vec<(i64, f64)> {
-    let (_, metrics) = app.get_json(&format!("/v1/jobs/{id}/metrics")).await;
-    metrics["series"]["train_loss"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["step"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
-        .collect()
-}
-
 async fn killed_train_job_resumes_from_its_checkpoint(backend: Backend) {
     // No in-process worker at first: attempt 1 runs in a worker process that is killed.
     let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
@@ -353,85 +305,14 @@ async fn killed_train_job_resumes_from_its_checkpoint(backend: Backend) {
         "architecture": {"hidden": [24], "activation": "relu", "dropout": 0.1},
         "optimizer": {"kind": "adam", "lr": 0.002}, "batch_size": 128, "epochs": epochs,
         "seed": 11, "validation": {"split": 0.2}}});
-    let job = app.submit(spec.clone()).await;
-    let id = job["id"].as_str().unwrap().to_string();
-    let checkpoint = std::path::Path::new(&app.storage.artifacts)
-        .join("checkpoints")
-        .join(format!("{id}.safetensors"));
-
-    // kill -9 once a checkpoint is stored and some epochs are past it.
-    let mut child = spawn_worker_process(&app);
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let (_, j) = app.get_json(&format!("/v1/jobs/{id}")).await;
-        assert_ne!(j["state"], "succeeded", "finished before the kill: {j}");
-        if checkpoint.exists() && j["progress"].as_f64().unwrap_or(0.0) >= 0.05 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no checkpoint: {j}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-
-    // A live worker rescues the job; attempt 2 continues from the checkpoint.
-    let (store, artifacts) = whittle::app::open_storage(&app.storage).await.unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let mut cfg = common::fast_worker_config(1);
-    cfg.checkpoint_ms = 100;
-    let handle = whittle::app::start_workers(
-        store,
-        artifacts,
-        &cfg,
-        whittle::jobs::Executors::standard(),
-        std::sync::Arc::new(tokio::sync::Notify::new()),
-        shutdown.clone(),
-    )
-    .unwrap()
-    .unwrap();
-    let done = app.wait_job(&id, Duration::from_secs(180)).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(done["attempt"], 2, "{done}");
-    let resumed = done["result"]["resumed_from_epoch"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("resumed_from_epoch in {done}"));
-    assert!(resumed > 0 && resumed < epochs, "{done}");
+    let case = ResumeCase {
+        epochs,
+        resumed_at: "/resumed_from_epoch",
+        series: "train_loss",
+        message_names_resume: true,
+    };
+    let done = resume_after_kill(&app, spec, case).await;
     assert_eq!(done["result"]["epochs_run"], epochs);
-    let message = done["progress_message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains(&format!("resumed from a checkpoint at epoch {resumed}")),
-        "{done}"
-    );
-    assert!(!checkpoint.exists(), "the checkpoint is deleted at the end");
-
-    // The same spec, never interrupted: bitwise the same weights and the same series.
-    let twin = app.run_job(spec).await;
-    assert!(twin["result"].get("resumed_from_epoch").is_none(), "{twin}");
-    let resumed_tensors = model_tensors(&app, done["output_model_id"].as_str().unwrap()).await;
-    let twin_tensors = model_tensors(&app, twin["output_model_id"].as_str().unwrap()).await;
-    assert!(!resumed_tensors.is_empty());
-    assert!(
-        resumed_tensors == twin_tensors,
-        "weights differ from an uninterrupted run"
-    );
-    let series = loss_series(&app, &id).await;
-    let steps: Vec<i64> = series.iter().map(|(s, _)| *s).collect();
-    assert_eq!(
-        steps,
-        (1..=epochs as i64).collect::<Vec<_>>(),
-        "one point per epoch"
-    );
-    assert_eq!(
-        series,
-        loss_series(&app, twin["id"].as_str().unwrap()).await
-    );
-    assert_eq!(
-        done["result"]["final_train_loss"],
-        twin["result"]["final_train_loss"]
-    );
-
-    shutdown.cancel();
-    handle.await.unwrap();
     app.finish().await;
 }
 

@@ -3,6 +3,8 @@
 //! `WHITTLE_TEST_DATABASE_URL` is not set; CI always sets it.
 #![allow(dead_code)]
 
+pub mod resume;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
