@@ -1,7 +1,9 @@
 //! Training and evaluation over real HTTP, on SQLite and Postgres.
 mod common;
 
-use common::resume::{resume_after_kill, ResumeCase};
+use common::resume::{
+    checkpoint_path, resume_after, resume_after_kill, start_and_stop, ResumeCase, Stop,
+};
 use common::{fixture, spawn_app, Backend, TestOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -316,6 +318,51 @@ async fn killed_train_job_resumes_from_its_checkpoint(backend: Backend) {
     app.finish().await;
 }
 
+/// The digits train spec the resume tests interrupt.
+fn resumable_train_spec(dataset: &Value, epochs: u64) -> Value {
+    json!({"kind": "train", "spec": {"dataset_id": dataset["id"],
+        "architecture": {"hidden": [24], "activation": "relu", "dropout": 0.1},
+        "optimizer": {"kind": "adam", "lr": 0.002}, "batch_size": 128, "epochs": epochs,
+        "seed": 11, "validation": {"split": 0.2}}})
+}
+
+/// SIGTERM: the worker checkpoints and hands the job back; the next worker resumes it, and a
+/// hand-back canceled while queued leaves no checkpoint behind.
+async fn sigterm_hands_back_a_resumable_job(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::workers(0)).await else {
+        return;
+    };
+    let train = app
+        .upload_csv("digits-train", "label", fixture("digits_train.csv"))
+        .await;
+    let epochs: u64 = 400;
+    let case = ResumeCase {
+        epochs,
+        resumed_at: "/resumed_from_epoch",
+        series: "train_loss",
+        message_names_resume: true,
+    };
+    let spec = resumable_train_spec(&train, epochs);
+    resume_after(&app, spec.clone(), case, Stop::Term).await;
+
+    let id = start_and_stop(&app, spec, Stop::Term).await;
+    assert!(checkpoint_path(&app, &id).exists());
+    let r = app
+        .client
+        .post(app.url(&format!("/v1/jobs/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let (_, j) = app.get_json(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(j["state"], "canceled", "{j}");
+    assert!(
+        !checkpoint_path(&app, &id).exists(),
+        "a canceled hand-back keeps no checkpoint"
+    );
+    app.finish().await;
+}
+
 on_both_backends!(
     untrainable_data_and_nul_text_are_refused_at_submit,
     evaluate_sklearn_model_reproduces_scikit_learn,
@@ -323,4 +370,5 @@ on_both_backends!(
     regression_reaches_r2,
     bad_train_and_evaluate_specs,
     killed_train_job_resumes_from_its_checkpoint,
+    sigterm_hands_back_a_resumable_job,
 );

@@ -323,6 +323,11 @@ pub async fn cancel_job(
             row.state
         )));
     }
+    if row.state == JobState::Canceled && before.state == JobState::Queued {
+        // A queued job may hold the checkpoint of a handed-back attempt; no worker will
+        // finish it now, so nobody else deletes it.
+        crate::jobs::checkpoint::discard(&state.artifacts, id).await;
+    }
     Ok((StatusCode::ACCEPTED, Json(JobDto::from(row))).into_response())
 }
 

@@ -10,8 +10,9 @@
 //!
 //! Writes happen at epoch boundaries once `interval` has passed since the last one, and when
 //! a shutdown stops the run (the hand-back). Encoding runs on the compute thread into a
-//! scratch file; the async side publishes it. The runner deletes the checkpoint when the job
-//! reaches a terminal state.
+//! scratch file; the async side publishes it. [`discard`] deletes it when the job reaches a
+//! terminal state: the runner when an attempt ends, the cancel endpoint when a queued job
+//! (handed back with its checkpoint) is canceled.
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -52,6 +53,14 @@ struct Header {
     attempt: i32,
     activations: Vec<Activation>,
     state: SnapshotState,
+}
+
+/// Deletes a job's checkpoint, if it has one (failures are logged: a stale checkpoint costs
+/// storage, never correctness, since a checkpoint only serves its own job).
+pub async fn discard(artifacts: &ArtifactStore, job_id: Uuid) {
+    if let Err(e) = artifacts.delete(&checkpoint_key(job_id)).await {
+        tracing::warn!(error = %e, %job_id, "deleting the job's checkpoint failed");
+    }
 }
 
 /// The job a checkpoint belongs to: identity, interval, and where files go.

@@ -17,9 +17,10 @@ use uuid::Uuid;
 
 use super::compute::panic_message;
 use super::{ComputePool, Executors, JobContext, JobControl, JobError, JobOutput, StopReason};
-use crate::artifacts::{checkpoint_key, model_folder_key, model_key, ArtifactStore};
+use crate::artifacts::{model_folder_key, model_key, ArtifactStore};
 use crate::config::WorkerConfig;
 use crate::domain::retry::retry_delay;
+use crate::domain::JobState;
 use crate::formats::safetensors::folder;
 use crate::store::{AttemptError, DynStore, Fence, JobRow, NewModel};
 
@@ -360,7 +361,16 @@ impl Runner {
             },
             Err(JobError::Canceled) if control.reason() == Some(StopReason::Shutdown) => {
                 match self.store.release_job(fence).await {
-                    Ok(true) => info!("handed back to the queue at shutdown"),
+                    Ok(true) => {
+                        // A cancel requested while it ran makes the hand-back final.
+                        let state = self.store.get_job(job.tenant_id, job.id).await;
+                        if matches!(state, Ok(Some(ref j)) if j.state == JobState::Canceled) {
+                            info!("canceled at shutdown");
+                            self.discard_checkpoint(job.id).await;
+                            return "canceled";
+                        }
+                        info!("handed back to the queue at shutdown")
+                    }
                     Ok(false) => warn!("fence failed while handing the job back"),
                     Err(e) => error!(error = %e, "handing the job back failed; the rescuer will"),
                 }
@@ -379,9 +389,7 @@ impl Runner {
 
     /// Deletes a job's training checkpoint, if it has one.
     async fn discard_checkpoint(&self, job_id: Uuid) {
-        if let Err(e) = self.artifacts.delete(&checkpoint_key(job_id)).await {
-            warn!(error = %e, "deleting the job's checkpoint failed");
-        }
+        super::checkpoint::discard(&self.artifacts, job_id).await;
     }
 
     async fn record_failure(&self, job: &JobRow, fence: &Fence, e: &JobError) -> &'static str {

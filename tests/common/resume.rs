@@ -7,6 +7,16 @@ use std::time::{Duration, Instant};
 
 use super::TestApp;
 
+/// How the first attempt's worker process is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `kill -9`: the lease expires, the rescuer requeues the job (attempt 2 resumes).
+    Kill,
+    /// SIGTERM: the worker checkpoints, hands the job back and exits (the attempt is not
+    /// counted, so attempt 1 resumes).
+    Term,
+}
+
 /// What a resumable job reports and where.
 pub struct ResumeCase<'a> {
     /// Epochs of the resumable run.
@@ -22,7 +32,7 @@ pub struct ResumeCase<'a> {
 }
 
 /// A worker process on the app's storage: 1 slot, 1 compute thread, 100 ms checkpoints,
-/// a 1 s lease.
+/// a 1 s lease, no shutdown grace.
 pub fn spawn_worker_process(app: &TestApp) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_whittle"))
         .arg("worker")
@@ -35,6 +45,8 @@ pub fn spawn_worker_process(app: &TestApp) -> std::process::Child {
         .env("WHITTLE_HEARTBEAT_MS", "100")
         .env("WHITTLE_POLL_MS", "100")
         .env("WHITTLE_CHECKPOINT_MS", "100")
+        // SIGTERM stops running jobs at once (hand-back) instead of letting them finish.
+        .env("WHITTLE_SHUTDOWN_GRACE_SECS", "0")
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("start a whittle worker process")
@@ -74,26 +86,64 @@ pub async fn series(app: &TestApp, id: &str, name: &str) -> Vec<(i64, f64)> {
 /// kills the worker process running it mid-run, finishes it with an in-process worker and
 /// checks the resume against an uninterrupted twin. Returns the resumed job.
 pub async fn resume_after_kill(app: &TestApp, spec: Value, case: ResumeCase<'_>) -> Value {
-    let job = app.submit(spec.clone()).await;
-    let id = job["id"].as_str().unwrap().to_string();
-    let checkpoint = std::path::Path::new(&app.storage.artifacts)
-        .join("checkpoints")
-        .join(format!("{id}.safetensors"));
+    resume_after(app, spec, case, Stop::Kill).await
+}
 
-    // kill -9 once a checkpoint is stored and the run is under way.
+/// The checkpoint file of job `id` in the app's local artifact store.
+pub fn checkpoint_path(app: &TestApp, id: &str) -> std::path::PathBuf {
+    std::path::Path::new(&app.storage.artifacts)
+        .join("checkpoints")
+        .join(format!("{id}.safetensors"))
+}
+
+/// Submits `spec` and stops the worker process running it once a checkpoint is stored and
+/// the run is under way; returns the job id. After a [`Stop::Term`] the job is back in the
+/// queue.
+pub async fn start_and_stop(app: &TestApp, spec: Value, stop: Stop) -> String {
+    let job = app.submit(spec).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let checkpoint = checkpoint_path(app, &id);
     let mut child = spawn_worker_process(app);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (_, j) = app.get_json(&format!("/v1/jobs/{id}")).await;
-        assert_ne!(j["state"], "succeeded", "finished before the kill: {j}");
+        assert_ne!(j["state"], "succeeded", "finished before the stop: {j}");
         if checkpoint.exists() && j["progress"].as_f64().unwrap_or(0.0) >= 0.05 {
             break;
         }
         assert!(Instant::now() < deadline, "no checkpoint: {j}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    match stop {
+        Stop::Kill => child.kill().unwrap(),
+        Stop::Term => {
+            let status = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+    let status = child.wait().unwrap();
+    if stop == Stop::Term {
+        assert!(
+            status.success(),
+            "the worker exits cleanly on SIGTERM: {status}"
+        );
+        let (_, j) = app.get_json(&format!("/v1/jobs/{id}")).await;
+        assert_eq!(j["state"], "queued", "handed back: {j}");
+        assert_eq!(
+            j["attempt"], 0,
+            "a hand-back does not count as an attempt: {j}"
+        );
+    }
+    id
+}
+
+/// [`resume_after_kill`] with either way of stopping the first worker.
+pub async fn resume_after(app: &TestApp, spec: Value, case: ResumeCase<'_>, stop: Stop) -> Value {
+    let id = start_and_stop(app, spec.clone(), stop).await;
+    let checkpoint = checkpoint_path(app, &id);
 
     // A live worker rescues the job; attempt 2 continues from the checkpoint.
     let (store, artifacts) = whittle::app::open_storage(&app.storage).await.unwrap();
@@ -112,7 +162,8 @@ pub async fn resume_after_kill(app: &TestApp, spec: Value, case: ResumeCase<'_>)
     .unwrap();
     let done = app.wait_job(&id, Duration::from_secs(180)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(done["attempt"], 2, "{done}");
+    let attempt = if stop == Stop::Kill { 2 } else { 1 };
+    assert_eq!(done["attempt"], attempt, "{done}");
     let resumed = done["result"]
         .pointer(case.resumed_at)
         .and_then(Value::as_u64)
