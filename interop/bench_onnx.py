@@ -1,7 +1,7 @@
 """ONNX bench: whittle's `output: onnx` beside onnxruntime's own quantizer, in one run.
 
-whittle (a real server) quantizes the digits MLP to ONNX — int8 per channel (QDQ) and int4
-groups of 32 (MatMulNBits) — and the file whittle exports as float (`model.onnx`) goes through
+whittle (a real server) quantizes the digits MLP to ONNX — int8 per channel (MatMulNBits, and
+QDQ with `onnx_ops: qdq`) and int4 groups of 32 (MatMulNBits) — and the file whittle exports as float (`model.onnx`) goes through
 `onnxruntime.quantization.quantize_dynamic(QInt8, per_channel)`, the peer. Each model is then
 run in onnxruntime on the 360-row digits test split: accuracy, agreement with the float
 model's labels, file bytes, rows/s on the whole split (200 runs) and batch-1 latency (1000
@@ -67,10 +67,13 @@ def main():
         model = server.upload_file("digits", open(os.path.join(FIXTURES, "digits_mlp.safetensors"), "rb").read())
         with tempfile.TemporaryDirectory() as d:
             reference = None
-            for label, scheme in [("int8_channel", {"bits": 8}),
-                                  ("int4_g32", {"bits": 4, "granularity": "group", "group_size": 32})]:
+            for label, scheme, extra in [
+                    ("int8_channel", {"bits": 8}, {}),
+                    ("int8_channel_qdq", {"bits": 8}, {"onnx_ops": "qdq"}),
+                    ("int4_g32", {"bits": 4, "granularity": "group", "group_size": 32}, {})]:
                 started = time.perf_counter()
-                job = server.run_job("quantize", {"model_id": model["id"], "scheme": scheme, "output": "onnx"})
+                job = server.run_job("quantize", {"model_id": model["id"], "scheme": scheme, "output": "onnx",
+                                                  **extra})
                 out = server.download_folder(job["output_model_id"], os.path.join(d, label))
                 wall = time.perf_counter() - started
                 if reference is None:

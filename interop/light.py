@@ -123,14 +123,19 @@ def folders_keep_their_shape(server):
                 assert len(shards) > 1, files
 
 
-# (scheme, the op whittle should store the layers' weights with).
+# (scheme, extra spec fields, the op whittle should store the layers' weights with).
 ONNX_SCHEMES = [
-    ({"bits": 8}, "dequantize_linear"),
-    ({"bits": 8, "symmetric": False, "granularity": "tensor"}, "dequantize_linear"),
-    ({"bits": 6, "symmetric": False, "granularity": "group", "group_size": 16}, "dequantize_linear"),
-    ({"bits": 4, "granularity": "group", "group_size": 32}, "matmul_nbits"),
-    ({"bits": 4, "symmetric": False, "granularity": "group", "group_size": 16}, "matmul_nbits"),
-    ({"bits": 4, "granularity": "group", "group_size": 24}, "dequantize_linear"),
+    ({"bits": 8}, {}, "matmul_nbits"),
+    ({"bits": 8}, {"onnx_ops": "qdq"}, "dequantize_linear"),
+    ({"bits": 8, "symmetric": False, "granularity": "tensor"}, {}, "matmul_nbits"),
+    ({"bits": 8, "symmetric": False, "granularity": "tensor"}, {"onnx_ops": "qdq"}, "dequantize_linear"),
+    ({"bits": 6, "symmetric": False, "granularity": "group", "group_size": 16}, {}, "dequantize_linear"),
+    ({"bits": 4, "granularity": "group", "group_size": 32}, {}, "matmul_nbits"),
+    ({"bits": 4, "granularity": "group", "group_size": 32}, {"onnx_ops": "qdq"}, "dequantize_linear"),
+    ({"bits": 4, "symmetric": False, "granularity": "group", "group_size": 16}, {}, "matmul_nbits"),
+    ({"bits": 4, "granularity": "group", "group_size": 24}, {}, "dequantize_linear"),
+    ({"bits": 2, "symmetric": False, "granularity": "channel"}, {}, "matmul_nbits"),
+    ({"bits": 3, "granularity": "channel"}, {}, "dequantize_linear"),
 ]
 
 
@@ -163,9 +168,9 @@ def onnx_output_scores_in_onnxruntime_as_whittle_reports(server):
     assert status == 201, body
     dataset = json.loads(body)
     x, y = read_csv(os.path.join(FIXTURES, "digits_test.csv"))
-    for scheme, op in ONNX_SCHEMES:
+    for scheme, extra, op in ONNX_SCHEMES:
         job = server.run_job("quantize", {"model_id": model["id"], "scheme": scheme, "output": "onnx",
-                                          "eval_dataset_id": dataset["id"]})
+                                          "eval_dataset_id": dataset["id"], **extra})
         r = job["result"]
         assert r["output"] == "onnx" and r["onnx"]["opset"] == 21, r["onnx"]
         assert [l["op"] for l in r["onnx"]["layers"]] == [op] * len(r["onnx"]["layers"]), (scheme, r["onnx"])
@@ -186,7 +191,7 @@ def onnx_output_scores_in_onnxruntime_as_whittle_reports(server):
             # whittle's own evaluate runs on the same output (its dequantized weights).
             ev = server.run_job("evaluate", {"model_id": out_id, "dataset_id": dataset["id"]})
             assert abs(ev["result"]["accuracy"] - r["accuracy_after"]) < 1e-12, (ev["result"], r)
-        print(f"      onnx {scheme}: accuracy {r['accuracy_before']:.4f} -> {r['accuracy_after']:.4f}, "
+        print(f"      onnx {scheme} {extra}: accuracy {r['accuracy_before']:.4f} -> {r['accuracy_after']:.4f}, "
               f"{r['onnx']['layers'][0]['op']}, {r['bytes_after']} bytes (float {r['bytes_before']})")
     # Only an MLP has an ONNX graph whittle writes: a transformer folder is refused up front.
     llama = server.upload_folder("tiny-llama", os.path.join(FIXTURES, "tiny-llama"))

@@ -724,6 +724,16 @@ async fn onnx_output_is_a_folder_whittle_still_runs(backend: Backend) {
     );
     let e = app.evaluate(&json!(pruned_id), &test["id"]).await;
     assert!(e["accuracy"].as_f64().unwrap() > 0.9, "{e}");
+    // int8 per channel: MatMulNBits by default, standard QDQ on request.
+    for (ops, op) in [(None, "matmul_nbits"), (Some("qdq"), "dequantize_linear")] {
+        let mut spec = json!({"model_id": model["id"], "output": "onnx", "scheme": {"bits": 8}});
+        if let Some(ops) = ops {
+            spec["onnx_ops"] = json!(ops);
+        }
+        let done = app.run_job(json!({"kind": "quantize", "spec": spec})).await;
+        let layers = done["result"]["onnx"]["layers"].as_array().unwrap().clone();
+        assert!(layers.iter().all(|l| l["op"] == op), "{layers:?}");
+    }
     let plain = app.upload_model("plain", single_tensor_model()).await;
     let cases: Vec<(Value, &str)> = vec![
         (
@@ -737,6 +747,14 @@ async fn onnx_output_is_a_folder_whittle_still_runs(backend: Backend) {
         (
             json!({"model_id": model["id"], "output": "onnx", "compressed_format": "int-quantized"}),
             "spec.compressed_format",
+        ),
+        (
+            json!({"model_id": model["id"], "output": "compressed", "onnx_ops": "qdq"}),
+            "spec.onnx_ops",
+        ),
+        (
+            json!({"model_id": model["id"], "output": "onnx", "onnx_ops": "tensorrt"}),
+            "spec.onnx_ops",
         ),
     ];
     for (spec, field) in cases {

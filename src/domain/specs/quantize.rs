@@ -91,10 +91,21 @@ pub enum OutputSpec {
     /// Quantize-dequantized float weights in the original dtypes.
     Dequantized,
     /// A folder for onnxruntime (MLP models): `model.onnx` (the float model),
-    /// `model_quantized.onnx` (QDQ `DequantizeLinear` codes, or `com.microsoft.MatMulNBits`
-    /// for 4-bit groups of a power of two ≥ 16 columns) and the dequantized
+    /// `model_quantized.onnx` (`com.microsoft.MatMulNBits` for 2-, 4- and 8-bit codes, QDQ
+    /// `DequantizeLinear` otherwise or with `onnx_ops: qdq`) and the dequantized
     /// `model.safetensors` that whittle's own jobs run.
     Onnx,
+}
+
+/// Operators of the quantized ONNX graph (`output: onnx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnnxOpsSpec {
+    /// onnxruntime's `com.microsoft.MatMulNBits` for 2-, 4- and 8-bit codes (per tensor, per
+    /// channel, or power-of-two groups ≥ 16), standard QDQ `DequantizeLinear` otherwise.
+    Auto,
+    /// Standard `DequantizeLinear` only (runtimes without onnxruntime's contrib operators).
+    Qdq,
 }
 
 /// Storage precision of scales.
@@ -189,6 +200,9 @@ pub struct QuantizeSpec {
     /// and vLLM use for weight-only schemes) or `int-quantized` (one int8 per weight).
     #[serde(default)]
     pub compressed_format: Option<CompressedFormatSpec>,
+    /// Operators of `output: onnx`'s quantized graph: `auto` (default) or `qdq`.
+    #[serde(default)]
+    pub onnx_ops: Option<OnnxOpsSpec>,
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
@@ -252,6 +266,13 @@ impl Validate for QuantizeSpec {
                 self.output == OutputSpec::Compressed,
                 "compressed_format",
                 "only applies to output: compressed",
+            );
+        }
+        if self.onnx_ops.is_some() {
+            e.check(
+                self.output == OutputSpec::Onnx,
+                "onnx_ops",
+                "only applies to output: onnx",
             );
         }
         e.check(

@@ -7,10 +7,12 @@
 //! - **QDQ**: an `INT8` initializer of the codes, `DequantizeLinear` with the scales (a
 //!   scalar per tensor, `axis = 0` per channel, `axis = 1` + `block_size` per group: opset 21)
 //!   and the zero points when asymmetric, feeding the `Gemm`. Any bit width 2..=8 fits.
-//! - **`MatMulNBits`** (onnxruntime's `com.microsoft` domain) for 4-bit codes whose groups
-//!   are a power of two of at least 16 columns: codes packed two per byte low nibble first
-//!   (`[N, blocks, block_size / 2]`), scales `[N · blocks]`, zero points packed the same way
-//!   (omitted when symmetric: the default 8 is the symmetric midpoint), then `Add` the bias.
+//! - **`MatMulNBits`** (onnxruntime's `com.microsoft` domain) for 2-, 4- and 8-bit codes per
+//!   tensor, per channel (one block per row, padded to a power of two) or in groups of a power
+//!   of two ≥ 16 columns: unsigned codes `q + 2^(bits−1)` packed low bits first
+//!   (`[N, blocks, block_size · bits / 8]`), scales `[N · blocks]`, zero points packed the
+//!   same way (omitted when symmetric: the default `2^(bits−1)` is the symmetric midpoint),
+//!   then `Add` the bias.
 //!
 //! Both decode `(q − z) · s` exactly as whittle's own dequantization does.
 //!
@@ -69,6 +71,7 @@ pub struct OnnxMlp<'a> {
     pub classification: bool,
     /// `metadata_props` of the model.
     pub metadata: Vec<(String, String)>,
+    pub ops: QuantizedOps,
 }
 
 /// How one layer's weights are stored in the graph.
@@ -97,18 +100,41 @@ pub struct Encoded {
     pub layers: Vec<LayerReport>,
 }
 
-/// The storage `q` gets: `MatMulNBits` for 4-bit codes in power-of-two groups of at least
-/// 16 columns (a channel counts as one group of all columns), QDQ otherwise.
-pub fn weight_op(q: &QuantizedTensor) -> WeightOp {
-    let block = match q.scheme.granularity {
-        Granularity::Tensor => return WeightOp::DequantizeLinear,
-        Granularity::Channel | Granularity::Group(_) => q.scheme.group_len(q.cols),
-    };
-    if q.scheme.bits == 4 && block >= 16 && block.is_power_of_two() {
+/// Bit widths onnxruntime's `MatMulNBits` runs (CPU execution provider).
+pub const MATMUL_NBITS_BITS: [u8; 3] = [2, 4, 8];
+
+/// Which operators quantized weights may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuantizedOps {
+    /// `MatMulNBits` where it applies (onnxruntime's fastest CPU path), QDQ elsewhere.
+    #[default]
+    Auto,
+    /// Standard `DequantizeLinear` only: for runtimes without onnxruntime's contrib ops.
+    Qdq,
+}
+
+/// The storage `q` gets: QDQ, or `MatMulNBits` when allowed, its bits are 2, 4 or 8 and
+/// [`nbits_block`] finds a block length.
+pub fn weight_op(q: &QuantizedTensor, ops: QuantizedOps) -> WeightOp {
+    if ops == QuantizedOps::Auto
+        && MATMUL_NBITS_BITS.contains(&q.scheme.bits)
+        && nbits_block(q).is_some()
+    {
         WeightOp::MatMulNBits
     } else {
         WeightOp::DequantizeLinear
     }
+}
+
+/// `MatMulNBits`' `block_size` for `q` (a power of two ≥ 16): a group's length, or for a
+/// per-tensor or per-channel scheme (or one group spanning the row) one block per row,
+/// padded up to a power of two.
+fn nbits_block(q: &QuantizedTensor) -> Option<usize> {
+    let g = q.scheme.group_len(q.cols);
+    if g < q.cols {
+        return (g >= 16 && g.is_power_of_two()).then_some(g);
+    }
+    Some(q.cols.next_power_of_two().max(16))
 }
 
 /// Builds and encodes the model.
@@ -163,7 +189,7 @@ pub fn encode_mlp(m: &OnnxMlp<'_>) -> Result<Encoded, FormatError> {
         } else {
             format!("{}.linear", layer.name)
         };
-        let op = g.linear(layer, &h, &linear_out, rows, cols)?;
+        let op = g.linear(layer, &h, &linear_out, rows, cols, m.ops)?;
         layers.push(LayerReport {
             name: layer.name.clone(),
             op,
@@ -302,6 +328,7 @@ impl Graph {
         output: &str,
         rows: usize,
         cols: usize,
+        ops: QuantizedOps,
     ) -> Result<WeightOp, FormatError> {
         let (w, b) = (
             format!("{}.weight", layer.name),
@@ -326,7 +353,7 @@ impl Graph {
             LayerWeight::Quantized(q) => {
                 q.check()
                     .map_err(|e| FormatError::Invalid(format!("{w}: {e}")))?;
-                match weight_op(q) {
+                match weight_op(q, ops) {
                     WeightOp::MatMulNBits => {
                         self.matmul_nbits(q, &w, input, output, &b);
                         Ok(WeightOp::MatMulNBits)
@@ -377,7 +404,7 @@ impl Graph {
         self.node("DequantizeLinear", &inputs, output, attrs);
     }
 
-    /// 4-bit codes packed for `MatMulNBits`, then `Add` the bias.
+    /// Codes packed for `MatMulNBits`, then `Add` the bias.
     fn matmul_nbits(
         &mut self,
         q: &QuantizedTensor,
@@ -386,7 +413,8 @@ impl Graph {
         output: &str,
         bias: &str,
     ) {
-        let block = q.scheme.group_len(q.cols);
+        let block = nbits_block(q).unwrap_or(16);
+        let bits = usize::from(q.scheme.bits);
         let packed = pack_nbits(q, block);
         let codes = format!("{w}_quantized");
         let (scale, zero) = (format!("{w}_scale"), format!("{w}_zero_point"));
@@ -394,11 +422,10 @@ impl Graph {
         self.init(
             &codes,
             data_type::UINT8,
-            &[q.rows, blocks, block / 2],
+            &[q.rows, blocks, block * bits / 8],
             packed.codes,
         );
-        let scales: Vec<f32> = q.scales.iter().copied().collect();
-        self.init_f32(&scale, &[q.rows * blocks], &scales);
+        self.init_f32(&scale, &[q.rows * blocks], &packed.scales);
         let mut inputs = vec![input, codes.as_str(), scale.as_str()];
         if let Some(z) = packed.zero_points {
             let n = z.len();
@@ -414,7 +441,7 @@ impl Graph {
             vec![
                 attr_int("K", q.cols as i64),
                 attr_int("N", q.rows as i64),
-                attr_int("bits", 4),
+                attr_int("bits", bits as i64),
                 attr_int("block_size", block as i64),
             ],
         );
@@ -459,52 +486,78 @@ impl Graph {
     }
 }
 
-/// `MatMulNBits`' packed codes and zero points.
+/// `MatMulNBits`' packed codes, scales and zero points.
 struct PackedNbits {
-    /// `[rows, blocks, block / 2]`: unsigned codes `q + 8`, two per byte, low nibble first;
-    /// a partial last block is padded with its zero point.
+    /// `[rows, blocks, block · bits / 8]`: unsigned codes `q + 2^(bits−1)`, `8 / bits` per
+    /// byte, low bits first; a padded last block holds its zero point.
     codes: Vec<u8>,
-    /// Per row `⌈blocks / 2⌉` bytes of unsigned zero points `z + 8`, low nibble first;
-    /// `None` when symmetric.
+    /// `[rows · blocks]`, row-major (a per-tensor scale repeated for every row).
+    scales: Vec<f32>,
+    /// Per row `⌈blocks · bits / 8⌉` bytes of unsigned zero points `z + 2^(bits−1)`, packed
+    /// like the codes; `None` when symmetric.
     zero_points: Option<Vec<u8>>,
 }
 
 fn pack_nbits(q: &QuantizedTensor, block: usize) -> PackedNbits {
+    let bits = usize::from(q.scheme.bits);
+    let per_byte = 8 / bits;
+    let offset = 1i16 << (bits - 1);
+    let mask = ((1u16 << bits) - 1) as u8;
     let blocks = q.cols.div_ceil(block);
-    let zero_of = |r: usize, b: usize| -> u8 {
-        let z = q.zero_points.as_ref().map_or(0, |z| z[(r, b)]);
-        (i16::from(z) + 8) as u8
+    // The scale and zero point of (row, block): one per group, per row, or per tensor.
+    let group_of = |r: usize, b: usize| -> (usize, usize) {
+        match q.scheme.granularity {
+            Granularity::Tensor => (0, 0),
+            Granularity::Channel => (r, 0),
+            Granularity::Group(_) => (r, b.min(q.scales.ncols() - 1)),
+        }
     };
-    let mut codes = Vec::with_capacity(q.rows * blocks * block / 2);
+    let zero_of = |r: usize, b: usize| -> u8 {
+        let z = q.zero_points.as_ref().map_or(0, |z| z[group_of(r, b)]);
+        ((i16::from(z) + offset) as u8) & mask
+    };
+    let pack = |values: &mut dyn Iterator<Item = u8>, out: &mut Vec<u8>| {
+        let mut byte = 0u8;
+        let mut n = 0;
+        for v in values {
+            byte |= (v & mask) << (n * bits);
+            n += 1;
+            if n == per_byte {
+                out.push(byte);
+                byte = 0;
+                n = 0;
+            }
+        }
+        if n > 0 {
+            out.push(byte);
+        }
+    };
+    let mut codes = Vec::with_capacity(q.rows * blocks * block * bits / 8);
+    let mut scales = Vec::with_capacity(q.rows * blocks);
     for r in 0..q.rows {
         let row = &q.q[r * q.cols..(r + 1) * q.cols];
         for b in 0..blocks {
+            scales.push(q.scales[group_of(r, b)]);
             let pad = zero_of(r, b);
-            let at = |i: usize| -> u8 {
-                let c = b * block + i;
-                if c < q.cols {
-                    (i16::from(row[c]) + 8) as u8
-                } else {
-                    pad
-                }
-            };
-            for i in (0..block).step_by(2) {
-                codes.push((at(i) & 0x0f) | ((at(i + 1) & 0x0f) << 4));
-            }
+            let mut values = (0..block).map(|i| match row.get(b * block + i) {
+                Some(&c) => (i16::from(c) + offset) as u8,
+                None => pad,
+            });
+            pack(&mut values, &mut codes);
         }
     }
     let zero_points = q.zero_points.as_ref().map(|_| {
-        let per_row = blocks.div_ceil(2);
-        let mut z = vec![0u8; q.rows * per_row];
+        let mut z = Vec::with_capacity(q.rows * (blocks * bits).div_ceil(8));
         for r in 0..q.rows {
-            for b in 0..blocks {
-                let v = zero_of(r, b) & 0x0f;
-                z[r * per_row + b / 2] |= if b.is_multiple_of(2) { v } else { v << 4 };
-            }
+            pack(&mut (0..blocks).map(|b| zero_of(r, b)), &mut z);
         }
         z
     });
-    PackedNbits { codes, zero_points }
+    PackedNbits {
+        codes,
+        scales,
+        zero_points,
+    }
 }
 
 fn value_info(name: &str, elem_type: i32, dims: &[Option<usize>]) -> ValueInfoProto {
@@ -727,29 +780,33 @@ mod tests {
                 }
                 "MatMulNBits" => {
                     assert_eq!(n.domain.as_deref(), Some(MS_DOMAIN));
-                    assert_eq!(int(n, "bits", 0), 4);
+                    let bits = int(n, "bits", 4) as usize;
+                    assert!([2, 4, 8].contains(&bits), "bits {bits}");
                     let (a, b, s) = (i(0), i(1), i(2));
                     let (k, nn) = (int(n, "K", 0) as usize, int(n, "N", 0) as usize);
                     let block = int(n, "block_size", 0) as usize;
+                    assert!(block >= 16 && block.is_power_of_two(), "block_size {block}");
                     let blocks = k.div_ceil(block);
-                    assert_eq!(b.dims, vec![nn, blocks, block / 2]);
+                    let blob = block * bits / 8;
+                    assert_eq!(b.dims, vec![nn, blocks, blob]);
+                    assert_eq!(s.v.len(), nn * blocks);
                     let zp = (n.input.len() > 3).then(|| i(3));
-                    let nibble = |bytes: &[f32], idx: usize| -> f32 {
-                        let byte = bytes[idx / 2] as u8;
-                        f32::from(if idx.is_multiple_of(2) {
-                            byte & 15
-                        } else {
-                            byte >> 4
-                        })
+                    // Element `idx` of a low-bits-first packed byte run.
+                    let code = |bytes: &[f32], idx: usize| -> f32 {
+                        let per = 8 / bits;
+                        let byte = bytes[idx / per] as u8;
+                        f32::from((byte >> ((idx % per) * bits)) & ((1u16 << bits) - 1) as u8)
                     };
+                    let midpoint = f32::from(1u8 << (bits - 1));
+                    let zp_row = (blocks * bits).div_ceil(8);
                     let mut w = vec![0f32; nn * k];
                     for o in 0..nn {
                         for c in 0..k {
                             let blk = c / block;
-                            let q = nibble(&b.v[(o * blocks + blk) * block / 2..], c % block);
+                            let q = code(&b.v[(o * blocks + blk) * blob..], c % block);
                             let z = zp
                                 .as_ref()
-                                .map_or(8.0, |z| nibble(&z.v[o * blocks.div_ceil(2)..], blk));
+                                .map_or(midpoint, |z| code(&z.v[o * zp_row..], blk));
                             w[o * k + c] = (q - z) * s.v[o * blocks + blk];
                         }
                     }
@@ -842,8 +899,9 @@ mod tests {
     fn exported_graphs_compute_what_the_mlp_computes() {
         use crate::kernels::quant::Granularity::*;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        // 40 inputs: groups of 16 leave a partial last block, and three blocks per row an
-        // odd count of packed zero points.
+        // 40 inputs: groups of 16 leave a partial last block, three blocks per row an odd
+        // count of packed zero points; a channel is one block of 64 padded columns, and a
+        // group of 64 spans the row.
         let acts = [
             Activation::Gelu,
             Activation::LeakyRelu,
@@ -856,26 +914,37 @@ mod tests {
             std: (0..40).map(|i| 0.5 + i as f32 * 0.02).collect(),
         };
         let schemes = [
-            (
-                QuantScheme::new(8, true, Tensor),
-                WeightOp::DequantizeLinear,
-            ),
-            (
-                QuantScheme::new(8, false, Channel),
-                WeightOp::DequantizeLinear,
-            ),
+            (QuantScheme::new(8, true, Tensor), WeightOp::MatMulNBits),
+            (QuantScheme::new(8, false, Tensor), WeightOp::MatMulNBits),
+            (QuantScheme::new(8, false, Channel), WeightOp::MatMulNBits),
+            (QuantScheme::new(8, true, Group(16)), WeightOp::MatMulNBits),
             (
                 QuantScheme::new(6, false, Group(16)),
                 WeightOp::DequantizeLinear,
             ),
+            (
+                QuantScheme::new(6, true, Channel),
+                WeightOp::DequantizeLinear,
+            ),
+            (
+                QuantScheme::new(3, false, Tensor),
+                WeightOp::DequantizeLinear,
+            ),
             (QuantScheme::new(4, false, Group(16)), WeightOp::MatMulNBits),
             (QuantScheme::new(4, true, Group(16)), WeightOp::MatMulNBits),
+            (QuantScheme::new(4, true, Channel), WeightOp::MatMulNBits),
+            (QuantScheme::new(2, false, Group(32)), WeightOp::MatMulNBits),
+            (QuantScheme::new(2, false, Channel), WeightOp::MatMulNBits),
             (
                 QuantScheme::new(4, true, Group(12)),
                 WeightOp::DequantizeLinear,
             ),
+            (QuantScheme::new(4, true, Group(64)), WeightOp::MatMulNBits),
         ];
-        for (scheme, op) in schemes {
+        let every = schemes
+            .iter()
+            .flat_map(|&(s, op)| [(s, op, QuantizedOps::Auto), (s, op, QuantizedOps::Qdq)]);
+        for (scheme, op, ops) in every {
             let codes: Vec<QuantizedTensor> = mlp
                 .layers
                 .iter()
@@ -902,10 +971,16 @@ mod tests {
                 standardization: Some(&s),
                 classification: true,
                 metadata: vec![("task".into(), "classification".into())],
+                ops,
             };
             let encoded = encode_mlp(&model).unwrap();
             // The first layer has 40 columns; the others' widths decide their own op.
-            assert_eq!(encoded.layers[0].op, op, "{scheme:?}");
+            let want = if ops == QuantizedOps::Qdq {
+                WeightOp::DequantizeLinear
+            } else {
+                op
+            };
+            assert_eq!(encoded.layers[0].op, want, "{scheme:?}");
             let out = run(&encoded.bytes, &x);
             let standardized = (&x - &Array1::from(s.mean.clone())) / &Array1::from(s.std.clone());
             let logits = dequantized.forward(standardized.view()).unwrap();
@@ -948,6 +1023,7 @@ mod tests {
                 standardization: None,
                 classification,
                 metadata: vec![],
+                ops: QuantizedOps::Auto,
             };
             let encoded = encode_mlp(&model).unwrap();
             assert!(encoded.layers.iter().all(|l| l.op == WeightOp::Float));

@@ -10,7 +10,7 @@ use crate::domain::selection::TensorSelection;
 use crate::domain::specs::quantize::FinetuneSpec;
 use crate::formats::mlp::MlpArchitecture;
 use crate::formats::onnx::{
-    encode_mlp, weight_op, LayerReport, LayerWeight, OnnxLayer, OnnxMlp, WeightOp, FLOAT_FILE,
+    encode_mlp, weight_op, LayerReport, LayerWeight, OnnxLayer, OnnxMlp, QuantizedOps, WeightOp, FLOAT_FILE,
     OPSET, QUANTIZED_FILE,
 };
 use crate::jobs::checkpoint::TrainCheckpoints;
@@ -175,6 +175,7 @@ impl MlpModel {
         codes: &HashMap<String, QuantizedTensor>,
         classification: bool,
         metadata: Vec<(String, String)>,
+        ops: QuantizedOps,
         dir: &Path,
     ) -> Result<OnnxExport, JobError> {
         let standardization = self.arch.standardization();
@@ -205,6 +206,7 @@ impl MlpModel {
                 standardization: standardization.as_ref(),
                 classification,
                 metadata: metadata.clone(),
+                ops,
             };
             Ok(encode_mlp(&model)?.bytes)
         };
@@ -219,7 +221,7 @@ impl MlpModel {
             .map(|(l, name)| LayerReport {
                 name: name.clone(),
                 op: match self.weight_names.get(l).and_then(|n| codes.get(n)) {
-                    Some(q) => weight_op(q),
+                    Some(q) => weight_op(q, ops),
                     None => WeightOp::Float,
                 },
             })

@@ -20,7 +20,8 @@ use self::mlp::{
 };
 use self::write::{write_pass, PassSettings, PassSummary, Replacements};
 use super::{JobOutput, KindExecutor, OutputFile};
-use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OutputSpec};
+use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OnnxOpsSpec, OutputSpec};
+use crate::formats::onnx::QuantizedOps;
 use crate::domain::specs::QuantizeSpec;
 use crate::formats::compressed_tensors::CompressionFormat;
 use crate::formats::safetensors::{folder, MappedModel, OutputTarget};
@@ -379,6 +380,10 @@ fn quantize_model(
                 &codes,
                 classification,
                 onnx_metadata(&w.model, &outcome.scheme, &inputs.job_id, classification),
+                match spec.onnx_ops {
+                    Some(OnnxOpsSpec::Qdq) => QuantizedOps::Qdq,
+                    Some(OnnxOpsSpec::Auto) | None => QuantizedOps::Auto,
+                },
                 inputs.output.path(),
             )?)
         }
