@@ -13,7 +13,8 @@ import os
 import shutil
 
 import torch
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, decoders, trainers
+from tokenizers import (Tokenizer, decoders, models, normalizers, pre_tokenizers, processors,
+                        trainers)
 from transformers import (BertConfig, BertModel, LlamaConfig, LlamaForCausalLM,
                           PreTrainedTokenizerFast)
 
@@ -40,8 +41,13 @@ def wordpiece_tokenizer():
     trainer = trainers.WordPieceTrainer(vocab_size=120, special_tokens=[
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     tok.train_from_iterator(CORPUS, trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                   model_input_names=["input_ids", "token_type_ids", "attention_mask"])
 
 
 def fresh(name):
@@ -63,8 +69,14 @@ def llama():
     tok.save_pretrained(path)
     ids = [tok(t)["input_ids"] for t in TEXTS]
     with torch.no_grad():
-        logits = [model(torch.tensor([i])).logits[0, -1, :8].tolist() for i in ids]
-    ref = {"texts": TEXTS, "input_ids": ids, "last_logits_first8": logits}
+        out = [model(torch.tensor([i])).logits[0] for i in ids]
+    nll = [torch.nn.functional.cross_entropy(o[:-1], torch.tensor(i[1:]), reduction="none").tolist()
+           for o, i in zip(out, ids)]
+    ref = {"texts": TEXTS, "input_ids": ids,
+           "last_logits_first8": [o[-1, :8].tolist() for o in out],
+           "logits_first8": [o[:, :8].tolist() for o in out],
+           "argmax": [o.argmax(-1).tolist() for o in out],
+           "token_nll": nll}
     json.dump(ref, open(os.path.join(path, "reference.json"), "w"), indent=1)
 
 
@@ -79,8 +91,18 @@ def bert():
     tok.save_pretrained(path)
     ids = [tok(t)["input_ids"] for t in TEXTS]
     with torch.no_grad():
-        hidden = [model(torch.tensor([i])).last_hidden_state[0, 0, :8].tolist() for i in ids]
-    ref = {"texts": TEXTS, "input_ids": ids, "cls_hidden_first8": hidden}
+        hidden = [model(torch.tensor([i])).last_hidden_state[0] for i in ids]
+        pair = tok(TEXTS[0], TEXTS[2], return_tensors="pt")
+        pair_hidden = model(**pair).last_hidden_state[0]
+    mean = [torch.nn.functional.normalize(h.mean(0), dim=0).tolist() for h in hidden]
+    ref = {"texts": TEXTS, "input_ids": ids,
+           "cls_hidden_first8": [h[0, :8].tolist() for h in hidden],
+           "last_hidden": [h.tolist() for h in hidden],
+           "mean_pooled_normalized": mean,
+           "pair": {"text": TEXTS[0], "text_pair": TEXTS[2],
+                    "input_ids": pair["input_ids"][0].tolist(),
+                    "token_type_ids": pair["token_type_ids"][0].tolist(),
+                    "last_hidden": pair_hidden.tolist()}}
     json.dump(ref, open(os.path.join(path, "reference.json"), "w"), indent=1)
 
 

@@ -5,6 +5,8 @@ pub mod dataset;
 pub mod mlp;
 pub mod onnx;
 pub mod safetensors;
+pub mod text_dataset;
+pub mod transformer;
 
 mod error;
 pub use error::FormatError;

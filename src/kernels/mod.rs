@@ -8,3 +8,4 @@ pub mod tune;
 
 mod error;
 pub use error::KernelError;
+pub mod transformer;
