@@ -89,34 +89,7 @@ async fn post_folder(
     name: &str,
     files: &BTreeMap<String, Vec<u8>>,
 ) -> reqwest::Response {
-    let boundary = "whittle-folder-boundary-51c2";
-    let mut body = Vec::new();
-    body.extend(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n")
-            .as_bytes(),
-    );
-    for (path, bytes) in files {
-        body.extend(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{path}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{boundary}--\r\n").as_bytes());
-    app.client
-        .post(app.url("/v1/models"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    app.post_folder(name, files).await
 }
 
 fn tar_of(files: &BTreeMap<String, Vec<u8>>, top: &str) -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! `/v1/datasets`: upload CSV or NPY, list, get, download, delete.
+//! `/v1/datasets`: upload CSV, NPY or JSON Lines (tabular or text), list, get, download, delete.
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,9 @@ use super::models::stream_artifact;
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
 use crate::artifacts::dataset_key;
 use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions, Task};
+use crate::formats::text_dataset::{
+    csv_has_text_column, parse_text, TextDataset, TextFormat, TextOptions,
+};
 use crate::store::{DatasetRow, NewDataset};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -34,16 +37,21 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 pub struct DatasetDto {
     pub id: Uuid,
     pub name: String,
-    /// `csv` or `npy`.
+    /// `csv`, `npy` or `jsonl`.
     pub format: String,
+    /// `tabular` (numeric feature columns) or `text` (a text column, optionally a second
+    /// text and labels, tokenized by jobs with the model's own tokenizer).
+    pub modality: String,
     pub sha256: String,
     pub bytes: i64,
     pub rows: i64,
+    /// Numeric feature columns (0 for text datasets).
     pub features: i64,
+    /// Tabular: the feature columns. Text: the text field, then `text_pair` when present.
     pub feature_names: Vec<String>,
-    /// The target column.
+    /// The target (label) column; empty for a text dataset without labels.
     pub target: String,
-    /// `classification` or `regression`.
+    /// `classification`, `regression`, or `none` (text without labels).
     pub task: String,
     /// Class labels in index order (classification only).
     pub classes: Option<Vec<String>>,
@@ -56,6 +64,7 @@ impl From<DatasetRow> for DatasetDto {
             id: r.id,
             name: r.name,
             format: r.format,
+            modality: r.modality,
             sha256: r.sha256,
             bytes: r.bytes,
             rows: r.rows,
@@ -82,6 +91,8 @@ pub struct DatasetPage {
 pub enum DatasetFormat {
     Csv,
     Npy,
+    /// JSON Lines: one object per line with a `text` field (a text dataset).
+    Jsonl,
 }
 
 /// Query of a dataset upload.
@@ -91,13 +102,26 @@ pub struct UploadDatasetQuery {
     /// Display name (default `dataset`).
     pub name: Option<String>,
     /// CSV: the target column's name (default: the last column). NPY: the target column's
-    /// index (default: the last column).
+    /// index (default: the last column). Text datasets: the label field (default `label`,
+    /// when present).
     pub target: Option<String>,
-    /// `classification` or `regression` (default: inferred from the target values).
+    /// `classification` or `regression` (default: inferred from the target values). Text
+    /// datasets are `classification` with labels, `none` without.
     #[param(value_type = Option<String>)]
     pub task: Option<Task>,
-    /// `csv` or `npy` (default: from the content type, else sniffed).
+    /// `csv`, `npy` or `jsonl` (default: from the content type, else sniffed).
     pub format: Option<DatasetFormat>,
+    /// The text field (default `text`). A CSV whose header has this column, and every JSON
+    /// Lines file, is a text dataset.
+    pub text: Option<String>,
+    /// The second text of a sentence pair (default `text_pair`, used when present).
+    pub text_pair: Option<String>,
+}
+
+/// A parsed upload.
+enum Parsed {
+    Tabular(Dataset),
+    Text(TextDataset, TextFormat),
 }
 
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
@@ -106,9 +130,11 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 ///
 /// CSV: a header row, numeric feature columns and a target column chosen with `target`
 /// (default: last). NPY: a 2-D numeric array whose target column is `target` (an index,
-/// default last). Bad cells are reported with their row and column.
+/// default last). Text: JSON Lines (`application/jsonl`), or a CSV with a `text` column,
+/// holding `text`, optionally `text_pair` and a label (`target`, default `label`). Bad cells
+/// are reported with their line and column.
 #[utoipa::path(post, path = "/v1/datasets", tag = "datasets", params(UploadDatasetQuery),
-    request_body(content = String, content_type = "text/csv", description = "the CSV (or NPY with application/octet-stream)"),
+    request_body(content = String, content_type = "text/csv", description = "the CSV (NPY with application/octet-stream, JSON Lines with application/jsonl)"),
     responses((status = 201, body = DatasetDto), (status = 413, description = "too large, or beyond the tenant's stored-bytes quota", body = Problem), (status = 422, body = Problem)))]
 pub async fn upload_dataset(
     State(state): State<AppState>,
@@ -117,8 +143,20 @@ pub async fn upload_dataset(
     req: Request,
 ) -> Result<Response, ApiError> {
     let name = super::names::display_name("name", q.name.as_deref().unwrap_or("dataset"))?;
-    if let Some(target) = &q.target {
-        super::names::check_no_nul("target", target)?;
+    for (field, value) in [
+        ("target", &q.target),
+        ("text", &q.text),
+        ("text_pair", &q.text_pair),
+    ] {
+        if let Some(v) = value {
+            super::names::check_no_nul(field, v)?;
+            if v.trim().is_empty() || v.chars().count() > 200 {
+                return Err(ApiError::field(
+                    field,
+                    "a column name of 1 to 200 characters",
+                ));
+            }
+        }
     }
     let allowance = super::tenant::UploadAllowance::for_tenant(
         &state,
@@ -142,29 +180,70 @@ pub async fn upload_dataset(
     if spooled.bytes == 0 {
         return Err(ApiError::field("body", "the file is empty"));
     }
+    let text_field = q.text.clone().unwrap_or_else(|| "text".into());
     let format = q.format.unwrap_or(
         if spooled.prefix.starts_with(NPY_MAGIC) || content_type.contains("npy") {
             DatasetFormat::Npy
+        } else if content_type.contains("jsonl")
+            || content_type.contains("ndjson")
+            || content_type.contains("jsonlines")
+        {
+            DatasetFormat::Jsonl
         } else {
             DatasetFormat::Csv
         },
     );
+    let text_format = match format {
+        DatasetFormat::Jsonl => Some(TextFormat::Jsonl),
+        DatasetFormat::Csv
+            if q.text.is_some() || csv_has_text_column(&spooled.prefix, &text_field) =>
+        {
+            Some(TextFormat::Csv)
+        }
+        _ => None,
+    };
+    if text_format.is_some() && q.task == Some(Task::Regression) {
+        return Err(ApiError::field(
+            "task",
+            "text datasets are classification (with labels) or unlabelled",
+        ));
+    }
     let path = spooled.path.clone();
     let target = q.target.clone();
     let task = q.task;
+    let text_pair = q.text_pair.clone();
     let max_features = state.limits.max_dataset_features;
-    let dataset: Dataset = tokio::task::spawn_blocking(move || -> Result<Dataset, ApiError> {
+    let parsed: Parsed = tokio::task::spawn_blocking(move || -> Result<Parsed, ApiError> {
+        let open = || std::fs::File::open(&path).map_err(|e| ApiError::Internal(e.to_string()));
+        if let Some(tf) = text_format {
+            let opts = TextOptions {
+                text: text_field,
+                text_pair: text_pair.unwrap_or_else(|| "text_pair".into()),
+                label_required: target.is_some(),
+                label: target.unwrap_or_else(|| "label".into()),
+                ..TextOptions::default()
+            };
+            let d = parse_text(std::io::BufReader::new(open()?), tf, &opts)?;
+            if task == Some(Task::Classification) && d.labels.is_none() {
+                return Err(ApiError::field(
+                    "task",
+                    format!("classification needs a {:?} field", opts.label),
+                ));
+            }
+            return Ok(Parsed::Text(d, tf));
+        }
         match format {
             DatasetFormat::Csv => {
-                let file =
-                    std::fs::File::open(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
                 let opts = CsvOptions {
                     target,
                     task,
                     max_features,
                     ..CsvOptions::default()
                 };
-                Ok(parse_csv(std::io::BufReader::new(file), &opts)?)
+                Ok(Parsed::Tabular(parse_csv(
+                    std::io::BufReader::new(open()?),
+                    &opts,
+                )?))
             }
             DatasetFormat::Npy => {
                 let target_column = match target {
@@ -180,15 +259,17 @@ pub async fn upload_dataset(
                     max_features,
                     ..NpyOptions::default()
                 };
-                Ok(parse_npy(&bytes, &opts)?)
+                Ok(Parsed::Tabular(parse_npy(&bytes, &opts)?))
             }
+            DatasetFormat::Jsonl => unreachable!("JSON Lines files are text datasets"),
         }
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let (ext, fmt) = match format {
-        DatasetFormat::Csv => ("csv", "csv"),
-        DatasetFormat::Npy => ("npy", "npy"),
+    let ext = match (&parsed, format) {
+        (Parsed::Text(_, tf), _) => tf.as_str(),
+        (_, DatasetFormat::Npy) => "npy",
+        _ => "csv",
     };
     let id = Uuid::now_v7();
     let key = dataset_key(caller.tenant_id, id, ext);
@@ -197,16 +278,43 @@ pub async fn upload_dataset(
         id,
         tenant_id: caller.tenant_id,
         name,
-        format: fmt.into(),
+        format: ext.into(),
         artifact_key: key.clone(),
         sha256: spooled.sha256.clone(),
         bytes: spooled.bytes as i64,
-        rows: dataset.n_rows() as i64,
-        features: dataset.n_features() as i64,
-        feature_names: serde_json::json!(dataset.feature_names),
-        target: dataset.target.clone(),
-        task: dataset.task.as_str().into(),
-        classes: dataset.classes.as_ref().map(|c| serde_json::json!(c)),
+        rows: 0,
+        features: 0,
+        feature_names: serde_json::json!([]),
+        target: String::new(),
+        task: String::new(),
+        classes: None,
+        modality: String::new(),
+    };
+    let new = match &parsed {
+        Parsed::Tabular(dataset) => NewDataset {
+            rows: dataset.n_rows() as i64,
+            features: dataset.n_features() as i64,
+            feature_names: serde_json::json!(dataset.feature_names),
+            target: dataset.target.clone(),
+            task: dataset.task.as_str().into(),
+            classes: dataset.classes.as_ref().map(|c| serde_json::json!(c)),
+            modality: "tabular".into(),
+            ..new
+        },
+        Parsed::Text(d, _) => NewDataset {
+            rows: d.len() as i64,
+            feature_names: serde_json::json!(d.fields),
+            target: d.label_field.clone().unwrap_or_default(),
+            task: if d.labels.is_some() {
+                "classification"
+            } else {
+                "none"
+            }
+            .into(),
+            classes: d.classes.as_ref().map(|c| serde_json::json!(c)),
+            modality: "text".into(),
+            ..new
+        },
     };
     let row = match state.store.insert_dataset(&new).await {
         Ok(r) => r,
@@ -271,10 +379,10 @@ pub async fn download_dataset(
         .get_dataset(caller.tenant_id, id)
         .await?
         .ok_or(ApiError::NotFound("dataset"))?;
-    let ct = if row.format == "csv" {
-        "text/csv"
-    } else {
-        "application/octet-stream"
+    let ct = match row.format.as_str() {
+        "csv" => "text/csv",
+        "jsonl" => "application/jsonl",
+        _ => "application/octet-stream",
     };
     let file_name = format!("{}.{}", row.name, row.format);
     stream_artifact(

@@ -60,6 +60,32 @@ pub fn model_config(dir: &Path) -> Result<ModelConfig, FormatError> {
     ModelConfig::from_json(&read_config(dir)?).map_err(kernel_to_format)
 }
 
+/// What a model row records about a folder's `config.json`: the transformer whittle can
+/// run (family, architecture, sizes, whether it has a tokenizer), or why it cannot
+/// (`supported: false` with the field and reason). `None` without a config.
+pub fn architecture_summary(config: Option<&Value>, files: &[String]) -> Option<Value> {
+    let config = config?;
+    let tokenizer = files.iter().any(|f| f == "tokenizer.json");
+    Some(match ModelConfig::from_json(config) {
+        Ok(c) => {
+            let mut v = c.summary();
+            v["tokenizer"] = Value::Bool(tokenizer);
+            v
+        }
+        Err(e) => {
+            let (field, reason) = match e {
+                KernelError::InvalidParameter { field, message } => (field, message),
+                other => ("config".to_string(), other.to_string()),
+            };
+            serde_json::json!({
+                "kind": "transformer", "supported": false,
+                "architecture": config.get("architectures").and_then(|a| a.get(0)).and_then(Value::as_str),
+                "field": field, "reason": reason, "tokenizer": tokenizer,
+            })
+        }
+    })
+}
+
 /// The weights of a mapped folder as f32, decoding compressed-tensors entries.
 pub struct FolderWeights {
     mapped: MappedModel,

@@ -137,13 +137,145 @@ pub(crate) async fn check_evaluate(
     s: &EvaluateSpec,
 ) -> Result<ValidationErrors, StoreError> {
     let mut e = ValidationErrors::new();
-    if let (Some(m), Some(ds)) = (
-        store.get_model(tenant_id, s.model_id).await?,
-        store.get_dataset(tenant_id, s.dataset_id).await?,
-    ) {
+    let Some(m) = store.get_model(tenant_id, s.model_id).await? else {
+        return Ok(e);
+    };
+    let ds = store.get_dataset(tenant_id, s.dataset_id).await?;
+    if let Some(t) = transformer_of(&m) {
+        let reference = match s.reference_model_id {
+            Some(id) => store.get_model(tenant_id, id).await?,
+            None => None,
+        };
+        check_transformer_eval(&mut e, &t, ds.as_ref(), reference.as_ref(), s);
+        return Ok(e);
+    }
+    for field in s.text_fields() {
+        e.add(
+            format!("spec.{field}"),
+            "only applies to transformer models (this model is not one)",
+        );
+    }
+    if let Some(ds) = ds {
         check_model_fits(&mut e, "spec.model_id", &m, &ds);
     }
     Ok(e)
+}
+
+/// The transformer summary of a model row (`architecture.kind = transformer`).
+pub(crate) fn transformer_of(model: &ModelRow) -> Option<serde_json::Value> {
+    model
+        .architecture
+        .as_ref()
+        .filter(|a| a.get("kind").and_then(|k| k.as_str()) == Some("transformer"))
+        .cloned()
+}
+
+fn summary_str<'a>(t: &'a serde_json::Value, key: &str) -> &'a str {
+    t.get(key).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+/// A transformer whittle can run, with its tokenizer, on a text dataset; a reference of
+/// the same family and vocabulary; options that fit the family and the model's positions.
+fn check_transformer_eval(
+    e: &mut ValidationErrors,
+    t: &serde_json::Value,
+    ds: Option<&DatasetRow>,
+    reference: Option<&ModelRow>,
+    s: &EvaluateSpec,
+) {
+    if !check_runnable_transformer(e, "spec.model_id", t) {
+        return;
+    }
+    if let Some(ds) = ds {
+        e.check(
+            ds.modality == "text",
+            "spec.dataset_id",
+            "is a tabular dataset; transformer models are evaluated on text datasets (CSV with a text column, or JSON Lines)",
+        );
+    }
+    let decoder = summary_str(t, "family") == "decoder";
+    if decoder {
+        e.check(
+            s.pooling.is_none(),
+            "spec.pooling",
+            "only applies to encoders",
+        );
+        e.check(
+            s.normalize.is_none(),
+            "spec.normalize",
+            "only applies to encoders",
+        );
+    } else {
+        e.check(
+            s.stride.is_none(),
+            "spec.stride",
+            "only applies to decoders (perplexity windows)",
+        );
+    }
+    let positions = t
+        .get("max_positions")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(u64::MAX);
+    if let Some(m) = s.max_length {
+        e.check(
+            m as u64 <= positions,
+            "spec.max_length",
+            format!("the model has {positions} positions"),
+        );
+    }
+    if let Some(r) = reference {
+        match transformer_of(r) {
+            Some(rt) if check_runnable_transformer(e, "spec.reference_model_id", &rt) => {
+                e.check(
+                    summary_str(&rt, "family") == summary_str(t, "family"),
+                    "spec.reference_model_id",
+                    format!(
+                        "is an {} and the model a {}: compare models of one family",
+                        summary_str(&rt, "family"),
+                        summary_str(t, "family")
+                    ),
+                );
+                e.check(
+                    rt.get("vocab_size") == t.get("vocab_size"),
+                    "spec.reference_model_id",
+                    "has another vocabulary size: the two models must share a tokenizer",
+                );
+            }
+            Some(_) => {}
+            None => e.add(
+                "spec.reference_model_id",
+                "is not a transformer model; compare two models of one family",
+            ),
+        }
+    }
+}
+
+/// A transformer summary whittle can run, with a tokenizer; otherwise a 422 on `field`
+/// naming what is unsupported.
+fn check_runnable_transformer(
+    e: &mut ValidationErrors,
+    field: &str,
+    t: &serde_json::Value,
+) -> bool {
+    if t.get("supported").and_then(|v| v.as_bool()) != Some(true) {
+        e.add(
+            field,
+            format!(
+                "whittle cannot run this model: {} ({})",
+                summary_str(t, "reason"),
+                summary_str(t, "field")
+            ),
+        );
+        return false;
+    }
+    if t.get("tokenizer").and_then(|v| v.as_bool()) != Some(true) {
+        e.add(
+            field,
+            "has no tokenizer.json: upload the folder with its tokenizer to run it on text",
+        );
+        return false;
+    }
+    true
 }
 
 /// The task of a stored dataset.
@@ -406,7 +538,21 @@ async fn check_mlp_datasets(
 
 /// A dataset a job trains on (train, a study, fine-tuning) has something to learn from: two
 /// rows or more and, for classification, two classes or more.
+/// MLP jobs read numeric features: a text dataset is refused naming the field.
+fn check_tabular(e: &mut ValidationErrors, field: &str, ds: &DatasetRow) -> bool {
+    let tabular = ds.modality != "text";
+    e.check(
+        tabular,
+        field,
+        "is a text dataset; this model reads numeric feature columns (text datasets go with transformer models)",
+    );
+    tabular
+}
+
 fn check_trainable(e: &mut ValidationErrors, field: &str, ds: &DatasetRow) {
+    if !check_tabular(e, field, ds) {
+        return;
+    }
     e.check(
         ds.rows >= 2,
         field,
@@ -435,6 +581,9 @@ fn n_classes(ds: &DatasetRow) -> i64 {
 
 /// The model is an MLP whose inputs (and, for classification, outputs) fit the dataset.
 fn check_model_fits(e: &mut ValidationErrors, field: &str, model: &ModelRow, ds: &DatasetRow) {
+    if !check_tabular(e, field, ds) {
+        return;
+    }
     let Some(arch) = mlp_architecture(model) else {
         e.add(field, "this model is not an MLP whittle can run (expected layers.N.weight/bias tensors; see the README's model format)");
         return;

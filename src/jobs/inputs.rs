@@ -15,6 +15,12 @@ use crate::store::{DatasetRow, ModelRow};
 
 /// Parse a stored dataset file the way it was accepted at upload.
 pub fn load_dataset(row: &DatasetRow, path: &Path) -> Result<Dataset, JobError> {
+    if row.modality == "text" {
+        return Err(JobError::Invalid(format!(
+            "dataset {} is a text dataset; this job reads numeric feature columns",
+            row.id
+        )));
+    }
     let task = Task::from_name(&row.task);
     let ds = match row.format.as_str() {
         "npy" => {

@@ -14,6 +14,7 @@ pub mod inputs;
 mod kinds;
 pub mod measure;
 pub mod runner;
+pub mod text_quality;
 
 pub use compute::ComputePool;
 pub use context::{JobContext, JobControl, StopReason};

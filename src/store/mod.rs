@@ -179,10 +179,12 @@ pub struct NewDataset {
     /// JSON array of feature names.
     pub feature_names: Value,
     pub target: String,
-    /// `classification` or `regression`.
+    /// `classification`, `regression`, or `none` (a text dataset without labels).
     pub task: String,
     /// JSON array of class labels (classification only).
     pub classes: Option<Value>,
+    /// `tabular` (numeric features) or `text` (a text column, tokenized at job time).
+    pub modality: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +203,8 @@ pub struct DatasetRow {
     pub task: String,
     pub classes: Option<Value>,
     pub created_at: DateTime<Utc>,
+    /// `tabular` or `text`.
+    pub modality: String,
 }
 
 /// A job to enqueue.

@@ -194,6 +194,7 @@ fn dataset_from_row(row: &PgRow) -> StoreResult<DatasetRow> {
         task: col(row, "task")?,
         classes: col(row, "classes")?,
         created_at: col(row, "created_at")?,
+        modality: col(row, "modality")?,
     })
 }
 
@@ -513,8 +514,8 @@ impl Store for PostgresStore {
     async fn insert_dataset(&self, dataset: &NewDataset) -> StoreResult<DatasetRow> {
         let row = sqlx::query(
             "INSERT INTO datasets (id, tenant_id, name, format, artifact_key, sha256, bytes, \
-                 rows, features, feature_names, target, task, classes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
+                 rows, features, feature_names, target, task, classes, modality) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *",
         )
         .bind(dataset.id)
         .bind(dataset.tenant_id)
@@ -529,6 +530,7 @@ impl Store for PostgresStore {
         .bind(&dataset.target)
         .bind(&dataset.task)
         .bind(&dataset.classes)
+        .bind(&dataset.modality)
         .fetch_one(&self.pool)
         .await?;
         dataset_from_row(&row)

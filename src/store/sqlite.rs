@@ -323,6 +323,7 @@ fn dataset_from_row(row: &SqliteRow) -> StoreResult<DatasetRow> {
         task: c.get("task")?,
         classes: c.opt_json("classes")?,
         created_at: c.ts("created_at")?,
+        modality: c.get("modality")?,
     })
 }
 
@@ -627,8 +628,8 @@ impl Store for SqliteStore {
     async fn insert_dataset(&self, dataset: &NewDataset) -> StoreResult<DatasetRow> {
         let row = sqlx::query(
             "INSERT INTO datasets (id, tenant_id, name, format, artifact_key, sha256, bytes, \
-                 rows, features, feature_names, target, task, classes, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                 rows, features, feature_names, target, task, classes, created_at, modality) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(id_text(dataset.id))
         .bind(id_text(dataset.tenant_id))
@@ -644,6 +645,7 @@ impl Store for SqliteStore {
         .bind(&dataset.task)
         .bind(dataset.classes.as_ref().map(Value::to_string))
         .bind(ts_text(Utc::now()))
+        .bind(&dataset.modality)
         .fetch_one(&self.pool)
         .await?;
         dataset_from_row(&row)

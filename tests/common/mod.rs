@@ -199,6 +199,80 @@ impl TestApp {
         bytes
     }
 
+    /// POST a model folder as multipart, one part per file named by its path.
+    pub async fn post_folder(
+        &self,
+        name: &str,
+        files: &std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> reqwest::Response {
+        let boundary = "whittle-folder-boundary-51c2";
+        let mut body = Vec::new();
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n"
+            )
+            .as_bytes(),
+        );
+        for (path, bytes) in files {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{path}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        self.client
+            .post(self.url("/v1/models"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Upload a fixture folder (`tests/fixtures/<dir>`, without `reference.json`); returns
+    /// the model (asserts 201).
+    pub async fn upload_fixture_folder(&self, name: &str, dir: &str) -> Value {
+        let root = format!("{}/tests/fixtures/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut files = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(&root).expect("fixture folder") {
+            let entry = entry.unwrap();
+            let file = entry.file_name().to_string_lossy().to_string();
+            if file != "reference.json" {
+                files.insert(file, std::fs::read(entry.path()).unwrap());
+            }
+        }
+        let r = self.post_folder(name, &files).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "folder upload failed: {body}");
+        body
+    }
+
+    /// Upload a text dataset as JSON Lines; returns the JSON response (asserts 201).
+    pub async fn upload_jsonl(&self, name: &str, lines: &[Value]) -> Value {
+        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let resp = self
+            .client
+            .post(self.url(&format!("/v1/datasets?name={name}")))
+            .header("content-type", "application/jsonl")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "text dataset upload failed: {body}");
+        body
+    }
+
     /// Upload a CSV dataset; returns the JSON response (asserts 201).
     pub async fn upload_csv(&self, name: &str, target: &str, csv: Vec<u8>) -> Value {
         let resp = self

@@ -104,6 +104,7 @@ pub fn new_dataset(tenant_id: Uuid, name: &str) -> NewDataset {
         target: "label".to_string(),
         task: "classification".to_string(),
         classes: Some(json!(["0", "1"])),
+        modality: "tabular".into(),
     }
 }
 

@@ -179,6 +179,7 @@ pub async fn datasets_round_trip_pagination_and_isolation(s: DynStore) {
     let regression = NewDataset {
         task: "regression".to_string(),
         classes: None,
+        modality: "tabular".into(),
         ..new_dataset(ANONYMOUS_TENANT, "houses")
     };
     let reg = s.insert_dataset(&regression).await.expect("insert");
@@ -244,5 +245,26 @@ pub async fn datasets_round_trip_pagination_and_isolation(s: DynStore) {
     assert_eq!(
         s.get_dataset(ANONYMOUS_TENANT, new.id).await.expect("get"),
         None
+    );
+
+    // A text dataset: no features, task `none` when it has no labels.
+    let text = NewDataset {
+        format: "jsonl".into(),
+        features: 0,
+        feature_names: json!(["text", "text_pair"]),
+        target: String::new(),
+        task: "none".into(),
+        classes: None,
+        modality: "text".into(),
+        ..new_dataset(ANONYMOUS_TENANT, "corpus")
+    };
+    let t = s.insert_dataset(&text).await.expect("insert text dataset");
+    assert_eq!(
+        (t.task.as_str(), t.modality.as_str(), t.features),
+        ("none", "text", 0)
+    );
+    assert_eq!(
+        s.get_dataset(ANONYMOUS_TENANT, t.id).await.expect("get"),
+        Some(t)
     );
 }

@@ -75,7 +75,10 @@ pub struct ModelDto {
     /// `tensors_offset` of the next page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensors_next_offset: Option<usize>,
-    /// The MLP whittle can run (layer sizes, activations, task), or null.
+    /// What whittle can run: an MLP (layer sizes, activations, task), or for a folder with
+    /// `config.json` a transformer (`kind: transformer`, `family` encoder|decoder,
+    /// `architecture`, sizes, `tokenizer`; `supported: false` with `field` and `reason` when
+    /// whittle cannot run it); null otherwise.
     #[schema(value_type = Option<Object>)]
     pub architecture: Option<Value>,
     /// The job that produced this model, if any.
@@ -544,7 +547,10 @@ async fn store_folder(
         n_params: inventory.n_params as i64,
         inventory: serde_json::to_value(inventory)
             .map_err(|e| ApiError::Internal(e.to_string()))?,
-        architecture: None,
+        architecture: crate::formats::transformer::architecture_summary(
+            upload.checked.config.as_ref(),
+            &paths,
+        ),
         source_job_id: None,
         files: Some(
             serde_json::to_value(&upload.files).map_err(|e| ApiError::Internal(e.to_string()))?,

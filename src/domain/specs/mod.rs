@@ -19,7 +19,7 @@ pub use analyze::AnalyzeSpec;
 pub use checks::DEFAULT_MAX_SHARD_BYTES;
 pub use prune::PruneSpec;
 pub use quantize::QuantizeSpec;
-pub use train::{EvaluateSpec, TrainSpec};
+pub use train::{EvaluateSpec, TextPooling, TrainSpec, MAX_TEXT_LENGTH};
 pub use tune::TuneSpec;
 
 /// A resource a spec points at, so the API can check it exists for the caller's tenant.

@@ -266,17 +266,84 @@ pub fn check_loss_task(e: &mut ValidationErrors, loss: Loss, task: Task) {
     }
 }
 
+/// How sentence embeddings are pooled from an encoder's last hidden state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TextPooling {
+    /// Mean over real tokens (sentence-transformers' default).
+    Mean,
+    /// The first token (`[CLS]` / `<s>`).
+    Cls,
+    /// Elementwise max over real tokens.
+    Max,
+}
+
 /// Spec of an `evaluate` job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateSpec {
-    /// An MLP model (trained by whittle or uploaded with MLP metadata).
+    /// An MLP model (trained by whittle or uploaded with MLP metadata), or a transformer
+    /// folder (BERT-family encoder, Llama-family decoder) with its tokenizer.
     pub model_id: Uuid,
-    /// A labelled dataset with the model's input features.
+    /// MLPs: a labelled dataset with the model's input features. Transformers: a text
+    /// dataset (labels give an encoder with a classification head accuracy and F1).
     pub dataset_id: Uuid,
-    /// Rows per forward pass when measuring throughput (default: all rows at once).
+    /// MLPs: rows per forward pass when measuring throughput (default: all rows at once).
+    /// Transformers: sequences per forward pass of an encoder (default 16).
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// Transformers: a model of the same family and vocabulary to compare with (e.g. the
+    /// float original of a quantized model): decoders report its perplexity and next-token
+    /// top-1 agreement, encoders the fidelity of the sentence embeddings (mean/min cosine,
+    /// Spearman ρ of pairwise similarities, nearest-neighbour agreement).
+    #[serde(default)]
+    pub reference_model_id: Option<Uuid>,
+    /// Transformers: tokens per sequence (encoders truncate to it; decoders score windows
+    /// of it). Default: 128 for encoders, 512 for decoders, at most the model's positions.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Decoders: how far the perplexity window moves (each token is scored once, with up
+    /// to `max_length − stride` tokens of context carried over). Default `max_length / 2`.
+    #[serde(default)]
+    pub stride: Option<usize>,
+    /// Encoders: how sentence embeddings are pooled (default `mean`).
+    #[serde(default)]
+    pub pooling: Option<TextPooling>,
+    /// Encoders: L2-normalize the pooled embeddings (default true).
+    #[serde(default)]
+    pub normalize: Option<bool>,
+    /// Transformers: evaluate the first this many examples (default: all).
+    #[serde(default)]
+    pub max_examples: Option<usize>,
+}
+
+/// Longest transformer sequence a job may ask for.
+pub const MAX_TEXT_LENGTH: usize = 8192;
+
+impl EvaluateSpec {
+    /// The transformer-only fields that are set, by name.
+    pub fn text_fields(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.reference_model_id.is_some() {
+            f.push("reference_model_id");
+        }
+        if self.max_length.is_some() {
+            f.push("max_length");
+        }
+        if self.stride.is_some() {
+            f.push("stride");
+        }
+        if self.pooling.is_some() {
+            f.push("pooling");
+        }
+        if self.normalize.is_some() {
+            f.push("normalize");
+        }
+        if self.max_examples.is_some() {
+            f.push("max_examples");
+        }
+        f
+    }
 }
 
 impl Validate for EvaluateSpec {
@@ -284,6 +351,25 @@ impl Validate for EvaluateSpec {
         let mut e = ValidationErrors::new();
         if let Some(b) = self.batch_size {
             e.check(b >= 1, "batch_size", "must be ≥ 1");
+        }
+        if let Some(m) = self.max_length {
+            e.check(
+                (2..=MAX_TEXT_LENGTH).contains(&m),
+                "max_length",
+                format!("must be 2 to {MAX_TEXT_LENGTH} tokens"),
+            );
+        }
+        if let Some(s) = self.stride {
+            e.check(s >= 1, "stride", "must be ≥ 1");
+            if let Some(m) = self.max_length {
+                e.check(s <= m, "stride", "must be at most max_length");
+            }
+        }
+        if let Some(n) = self.max_examples {
+            e.check(n >= 1, "max_examples", "must be ≥ 1");
+        }
+        if self.reference_model_id == Some(self.model_id) {
+            e.add("reference_model_id", "must be another model than model_id");
         }
         e
     }
@@ -325,6 +411,13 @@ impl KindSpec for EvaluateSpec {
                 Reference::Dataset(self.dataset_id),
             ),
         ]
+        .into_iter()
+        .chain(optional_ref(
+            "spec.reference_model_id",
+            self.reference_model_id,
+            Reference::Model,
+        ))
+        .collect()
     }
 }
 

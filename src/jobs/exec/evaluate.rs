@@ -1,6 +1,7 @@
 //! `evaluate`: accuracy, F1, per-class precision/recall, confusion matrix and log-loss (or
 //! MSE, RMSE, MAE, R²) of an MLP on a labelled dataset, plus inference throughput and
-//! batch-1 latency.
+//! batch-1 latency; for a transformer on a text dataset, perplexity or embedding fidelity
+//! (and classifier quality) against an optional reference model, tokens/s and peak memory.
 use async_trait::async_trait;
 use serde::Serialize;
 use uuid::Uuid;
@@ -9,6 +10,10 @@ use super::{JobOutput, KindExecutor};
 use crate::domain::specs::EvaluateSpec;
 use crate::jobs::inputs::{load_dataset, load_model, targets};
 use crate::jobs::measure::{measure, ModelEvaluation};
+use crate::jobs::text_quality::{
+    evaluation, load_text_dataset, load_transformer, run, TextEvaluation, TextRun, ENCODER_BATCH,
+};
+use crate::domain::specs::TextPooling;
 use crate::domain::ValidationErrors;
 use crate::jobs::{admission, JobContext, JobError};
 use crate::store::{DynStore, StoreError};
@@ -25,7 +30,20 @@ pub struct EvaluateResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
     #[serde(flatten)]
-    pub evaluation: ModelEvaluation,
+    pub evaluation: Evaluation,
+}
+
+/// An MLP's or a transformer's figures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Evaluation {
+    Mlp(ModelEvaluation),
+    Transformer(TextEvaluation),
+}
+
+/// Whether a model row is a transformer whittle runs (its `architecture` says so).
+pub fn is_transformer(architecture: Option<&serde_json::Value>) -> bool {
+    architecture.is_some_and(|a| a.get("kind").and_then(|k| k.as_str()) == Some("transformer"))
 }
 
 #[async_trait]
@@ -44,6 +62,13 @@ impl KindExecutor for EvaluateExecutor {
     async fn execute(&self, ctx: &JobContext, spec: EvaluateSpec) -> Result<JobOutput, JobError> {
         let (model_row, model_path) = ctx.model(spec.model_id).await?;
         let (ds_row, ds_path) = ctx.dataset(spec.dataset_id).await?;
+        if is_transformer(model_row.architecture.as_ref()) {
+            let reference = match spec.reference_model_id {
+                Some(id) => Some(ctx.model(id).await?),
+                None => None,
+            };
+            return evaluate_transformer(ctx, spec, (model_row.id, model_path), (ds_row, ds_path), reference).await;
+        }
         let control = ctx.control.clone();
         let result = ctx
             .compute
@@ -58,10 +83,75 @@ impl KindExecutor for EvaluateExecutor {
                     model_id: model_row.id,
                     dataset_id: ds_row.id,
                     classes: arch.classes.clone().or(ds.classes.clone()),
-                    evaluation,
+                    evaluation: Evaluation::Mlp(evaluation),
                 })
             })
             .await??;
         JobOutput::of(&result)
     }
+}
+
+/// The options of a transformer run from an evaluate spec.
+pub fn text_run(spec: &EvaluateSpec) -> TextRun {
+    TextRun {
+        max_length: spec.max_length,
+        stride: spec.stride,
+        pooling: spec.pooling.unwrap_or(TextPooling::Mean),
+        normalize: spec.normalize.unwrap_or(true),
+        batch_size: spec.batch_size.unwrap_or(ENCODER_BATCH),
+        max_examples: spec.max_examples,
+    }
+}
+
+async fn evaluate_transformer(
+    ctx: &JobContext,
+    spec: EvaluateSpec,
+    (model_id, model_path): (Uuid, std::path::PathBuf),
+    (ds_row, ds_path): (crate::store::DatasetRow, std::path::PathBuf),
+    reference: Option<(crate::store::ModelRow, std::path::PathBuf)>,
+) -> Result<JobOutput, JobError> {
+    let control = ctx.control.clone();
+    let opts = text_run(&spec);
+    let result = ctx
+        .compute
+        .run(move || -> Result<EvaluateResult, JobError> {
+            let data = load_text_dataset(&ds_row, &ds_path)?;
+            // The reference first, so only one model is in memory at a time.
+            let reference = match reference {
+                Some((row, path)) => {
+                    control.set_progress(0.02, Some("loading the reference model".into()));
+                    let m = load_transformer(&path)?;
+                    let (out, _) = run(&m, &data, &opts, &control, (0.05, 0.45))?;
+                    Some((row.id, m, out))
+                }
+                None => None,
+            };
+            control.set_progress(0.5, Some("loading the model".into()));
+            let model = load_transformer(&model_path)?;
+            if let Some((_, r, _)) = &reference {
+                if r.config.family() != model.config.family() {
+                    return Err(JobError::Invalid(format!(
+                        "the reference is an {} and the model a {}",
+                        r.config.family(),
+                        model.config.family()
+                    )));
+                }
+            }
+            let (out, stats) = run(&model, &data, &opts, &control, (0.55, 0.95))?;
+            let ev = evaluation(
+                &model,
+                &data,
+                &opts,
+                (&out, stats),
+                reference.as_ref().map(|(id, m, o)| (*id, m, o)),
+            )?;
+            Ok(EvaluateResult {
+                model_id,
+                dataset_id: ds_row.id,
+                classes: data.classes.clone(),
+                evaluation: Evaluation::Transformer(ev),
+            })
+        })
+        .await??;
+    JobOutput::of(&result)
 }

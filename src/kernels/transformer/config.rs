@@ -67,6 +67,26 @@ impl ModelConfig {
         }
     }
 
+    /// What a model row records about it (`architecture` of the model).
+    pub fn summary(&self) -> serde_json::Value {
+        match self {
+            ModelConfig::Encoder(c) => serde_json::json!({
+                "kind": "transformer", "supported": true, "family": "encoder",
+                "architecture": c.architecture, "hidden_size": c.hidden_size,
+                "layers": c.num_hidden_layers, "attention_heads": c.num_attention_heads,
+                "vocab_size": c.vocab_size, "max_positions": c.max_positions(),
+                "labels": c.classifier.as_ref().map(|h| h.labels.clone()),
+            }),
+            ModelConfig::Decoder(c) => serde_json::json!({
+                "kind": "transformer", "supported": true, "family": "decoder",
+                "architecture": c.architecture, "hidden_size": c.hidden_size,
+                "layers": c.num_hidden_layers, "attention_heads": c.num_attention_heads,
+                "kv_heads": c.num_key_value_heads, "vocab_size": c.vocab_size,
+                "max_positions": c.max_position_embeddings,
+            }),
+        }
+    }
+
     /// Longest sequence the position embeddings allow.
     pub fn max_positions(&self) -> usize {
         match self {
