@@ -271,4 +271,71 @@ async fn encoder_evaluate(backend: Backend) {
     app.finish().await;
 }
 
-on_both_backends!(decoder_evaluate, encoder_evaluate);
+/// Quantize with a text eval dataset: quality before and after, measured on the written
+/// (compressed-tensors) output; evaluate of that output agrees with the job's figures.
+async fn quantize_gates(backend: Backend) {
+    let Some(app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let llama = app.upload_fixture_folder("tiny-llama", "tiny-llama").await;
+    let ds = text_dataset(&app, "tiny-llama").await;
+    let spec = json!({"model_id": llama["id"], "scheme": {"bits": 4, "granularity": "group", "group_size": 16},
+        "eval_dataset_id": ds["id"], "tolerable_loss": 0.5});
+    let job = app.submit(json!({"kind": "quantize", "spec": spec})).await;
+    let done = app
+        .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let r = &done["result"];
+    assert_eq!(r["eval_metric"], "perplexity", "{r}");
+    let (before, after) = (
+        r["perplexity_before"].as_f64().unwrap(),
+        r["perplexity_after"].as_f64().unwrap(),
+    );
+    assert!(before > 1.0 && after > 1.0 && before != after, "{r}");
+    assert!(rel_close(r["eval_loss"].as_f64().unwrap(), after / before - 1.0, 1e-9));
+    let agree = r["eval_prediction_agreement"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&agree), "{r}");
+    assert_eq!(r["attempts"][0]["passed"], true, "{r}");
+    // The stored output, evaluated on its own against the float model, gives the same figures.
+    let out = done["output_model_id"].as_str().unwrap();
+    let ev = evaluate(
+        &app,
+        json!({"model_id": out, "dataset_id": ds["id"], "reference_model_id": llama["id"]}),
+    )
+    .await;
+    assert!(rel_close(ev["perplexity"].as_f64().unwrap(), after, 1e-9), "{ev}");
+    assert!(rel_close(ev["reference"]["perplexity"].as_f64().unwrap(), before, 1e-9));
+    assert_eq!(ev["reference"]["top1_agreement"].as_f64().unwrap(), agree);
+
+    // An encoder: the sentence embeddings' cosine to the float model's.
+    let bert = app.upload_fixture_folder("tiny-bert", "tiny-bert").await;
+    let sentences = text_dataset(&app, "tiny-bert").await;
+    let job = app
+        .submit(json!({"kind": "quantize", "spec": {"model_id": bert["id"],
+            "scheme": {"bits": 4, "granularity": "group", "group_size": 16}, "eval_dataset_id": sentences["id"]}}))
+        .await;
+    let done = app
+        .wait_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let r = &done["result"];
+    assert_eq!(r["eval_metric"], "embedding_cosine", "{r}");
+    let cos = r["embedding_cosine_after"].as_f64().unwrap();
+    assert!(cos > 0.5 && cos < 1.0, "{r}");
+    assert_eq!(r["embedding_cosine_before"], 1.0);
+
+    // A tabular eval dataset on a transformer is named.
+    let tabular = app
+        .upload_csv("digits", "label", fixture("digits_test.csv"))
+        .await;
+    app.assert_rejected(
+        &json!({"kind": "quantize", "spec": {"model_id": llama["id"], "scheme": {"bits": 4},
+            "eval_dataset_id": tabular["id"]}}),
+        "spec.eval_dataset_id",
+    )
+    .await;
+    app.finish().await;
+}
+
+on_both_backends!(decoder_evaluate, encoder_evaluate, quantize_gates);

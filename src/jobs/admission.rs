@@ -250,6 +250,34 @@ fn check_transformer_eval(
     }
 }
 
+/// `eval_dataset_id` on a model that is not an MLP: a transformer whittle can run with a
+/// text dataset (quality before and after), else a 422 saying what is needed.
+async fn check_text_gate(
+    store: &DynStore,
+    tenant_id: Uuid,
+    e: &mut ValidationErrors,
+    model: &ModelRow,
+    dataset_id: Uuid,
+    why: &str,
+) -> Result<(), StoreError> {
+    let field = "spec.eval_dataset_id";
+    let Some(t) = transformer_of(model) else {
+        e.add(field, format!("quality checks {why}, or a transformer folder with config.json"));
+        return Ok(());
+    };
+    if !check_runnable_transformer(e, "spec.model_id", &t) {
+        return Ok(());
+    }
+    if let Some(ds) = store.get_dataset(tenant_id, dataset_id).await? {
+        e.check(
+            ds.modality == "text",
+            field,
+            "is a tabular dataset; transformer models are measured on text datasets (CSV with a text column, or JSON Lines)",
+        );
+    }
+    Ok(())
+}
+
 /// A transformer summary whittle can run, with a tokenizer; otherwise a 422 on `field`
 /// naming what is unsupported.
 fn check_runnable_transformer(
@@ -397,8 +425,8 @@ pub(crate) async fn check_quantize(
         if s.method == MethodSpec::Gptq {
             e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
         }
-        if s.eval_dataset_id.is_some() {
-            e.add("spec.eval_dataset_id", format!("accuracy checks {why}"));
+        if let Some(id) = s.eval_dataset_id {
+            check_text_gate(store, tenant_id, &mut e, &m, id, &why).await?;
         }
         if s.finetune.is_some() {
             e.add("spec.finetune", format!("fine-tuning {why}"));

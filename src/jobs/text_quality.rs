@@ -42,6 +42,20 @@ pub struct TextRun {
     pub max_examples: Option<usize>,
 }
 
+impl Default for TextRun {
+    /// What quality gates use: the family's default length, mean pooling, every example.
+    fn default() -> Self {
+        TextRun {
+            max_length: None,
+            stride: None,
+            pooling: TextPooling::Mean,
+            normalize: true,
+            batch_size: ENCODER_BATCH,
+            max_examples: None,
+        }
+    }
+}
+
 /// A transformer folder loaded for inference.
 pub struct TransformerModel {
     pub config: ModelConfig,
@@ -425,13 +439,35 @@ fn classify(
     }))
 }
 
+/// A reference model's run, for comparisons (the model itself need not stay loaded).
+pub struct ReferenceRun<'a> {
+    pub model_id: Uuid,
+    pub outputs: &'a Outputs,
+    /// Its classifier quality on the dataset, when it has a head and the data labels.
+    pub classification: Option<TextClassification>,
+}
+
+/// Classifier quality of a run, for an encoder with a head on labelled data.
+pub fn classification_of(
+    model: &TransformerModel,
+    data: &TextDataset,
+    outputs: &Outputs,
+) -> Result<Option<TextClassification>, JobError> {
+    match outputs {
+        Outputs::Encoder {
+            predicted: Some(p), ..
+        } => classify(model, data, p),
+        _ => Ok(None),
+    }
+}
+
 /// The figures of one model's run, compared with a reference's run when given.
 pub fn evaluation(
     model: &TransformerModel,
     data: &TextDataset,
     opts: &TextRun,
     (outputs, stats): (&Outputs, RunStats),
-    reference: Option<(Uuid, &TransformerModel, &Outputs)>,
+    reference: Option<ReferenceRun<'_>>,
 ) -> Result<TextEvaluation, JobError> {
     let decoder = matches!(model.config, ModelConfig::Decoder(_));
     let mut e = TextEvaluation {
@@ -458,9 +494,9 @@ pub fn evaluation(
             }
         }
     }
-    if let Some((id, ref_model, ref_out)) = reference {
+    if let Some(ReferenceRun { model_id, outputs: ref_out, classification }) = reference {
         let mut cmp = ReferenceComparison {
-            model_id: id,
+            model_id,
             perplexity: None,
             top1_agreement: None,
             embeddings: None,
@@ -492,7 +528,7 @@ pub fn evaluation(
                 if let (Some(a), Some(b)) = (predicted, rp) {
                     let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
                     cmp.prediction_agreement = Some(same as f64 / a.len().max(1) as f64);
-                    cmp.classification = classify(ref_model, data, b)?;
+                    cmp.classification = classification;
                 }
             }
             _ => {
@@ -505,6 +541,118 @@ pub fn evaluation(
     }
     e.peak_rss_bytes = peak_rss_bytes();
     Ok(e)
+}
+
+/// The float model's run on an eval dataset, against which compressed versions are judged
+/// (quantize and prune with a text `eval_dataset_id`, and their `tolerable_loss`).
+pub struct TextBaseline {
+    pub model_id: Uuid,
+    data: TextDataset,
+    opts: TextRun,
+    outputs: Outputs,
+    classification: Option<TextClassification>,
+    pub before: TextEvaluation,
+}
+
+/// A compressed model's quality beside its float original's.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TextQualityChange {
+    /// `perplexity` (decoders; `loss` is the relative increase `after / before − 1`),
+    /// `accuracy` (encoders with a classification head on labelled data; `loss` is
+    /// `before − after`) or `embedding_cosine` (other encoders: mean cosine of the sentence
+    /// embeddings to the float model's, 1 before; `loss` is `1 − after`).
+    pub metric: &'static str,
+    pub before: f64,
+    pub after: f64,
+    pub loss: f64,
+    /// Decoders: next-token top-1 agreement with the float model; encoders with a head:
+    /// prediction agreement.
+    pub prediction_agreement: Option<f64>,
+    pub before_report: TextEvaluation,
+    /// Includes the comparison with the float model under `reference`.
+    pub after_report: TextEvaluation,
+}
+
+impl TextBaseline {
+    /// Runs the float model at `dir` on `data`.
+    pub fn new(
+        model_id: Uuid,
+        dir: &Path,
+        data: TextDataset,
+        opts: TextRun,
+        control: &JobControl,
+        progress: (f64, f64),
+    ) -> Result<TextBaseline, JobError> {
+        let model = load_transformer(dir)?;
+        let (outputs, stats) = run(&model, &data, &opts, control, progress)?;
+        let classification = classification_of(&model, &data, &outputs)?;
+        let before = evaluation(&model, &data, &opts, (&outputs, stats), None)?;
+        Ok(TextBaseline {
+            model_id,
+            data,
+            opts,
+            outputs,
+            classification,
+            before,
+        })
+    }
+
+    /// The metric a comparison reports (see [`TextQualityChange::metric`]).
+    pub fn metric(&self) -> &'static str {
+        if self.before.perplexity.is_some() {
+            "perplexity"
+        } else if self.before.classification.is_some() {
+            "accuracy"
+        } else {
+            "embedding_cosine"
+        }
+    }
+
+    /// Measures the compressed model written at `dir` (decoded as any client would read it).
+    pub fn compare(
+        &self,
+        dir: &Path,
+        control: &JobControl,
+        progress: (f64, f64),
+    ) -> Result<TextQualityChange, JobError> {
+        let model = load_transformer(dir)?;
+        let (outputs, stats) = run(&model, &self.data, &self.opts, control, progress)?;
+        let after = evaluation(
+            &model,
+            &self.data,
+            &self.opts,
+            (&outputs, stats),
+            Some(ReferenceRun {
+                model_id: self.model_id,
+                outputs: &self.outputs,
+                classification: self.classification.clone(),
+            }),
+        )?;
+        let reference = after.reference.as_ref();
+        let (metric, before, after_value, loss, agreement) = if let (Some(b), Some(a)) =
+            (self.before.perplexity, after.perplexity)
+        {
+            let agree = reference.and_then(|r| r.top1_agreement);
+            ("perplexity", b, a, a / b - 1.0, agree)
+        } else if let (Some(b), Some(a)) = (&self.before.classification, &after.classification) {
+            let agree = reference.and_then(|r| r.prediction_agreement);
+            ("accuracy", b.accuracy, a.accuracy, b.accuracy - a.accuracy, agree)
+        } else {
+            let cos = reference
+                .and_then(|r| r.embeddings.as_ref())
+                .map_or(f64::NAN, |e| e.mean_cosine);
+            ("embedding_cosine", 1.0, cos, 1.0 - cos, None)
+        };
+        Ok(TextQualityChange {
+            metric,
+            before,
+            after: after_value,
+            loss,
+            prediction_agreement: agreement,
+            before_report: self.before.clone(),
+            after_report: after,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use crate::domain::specs::EvaluateSpec;
 use crate::jobs::inputs::{load_dataset, load_model, targets};
 use crate::jobs::measure::{measure, ModelEvaluation};
 use crate::jobs::text_quality::{
-    evaluation, load_text_dataset, load_transformer, run, TextEvaluation, TextRun, ENCODER_BATCH,
+    classification_of, evaluation, load_text_dataset, load_transformer, run, ReferenceRun,
+    TextEvaluation, TextRun, ENCODER_BATCH,
 };
 use crate::domain::specs::TextPooling;
 use crate::domain::ValidationErrors;
@@ -122,17 +123,17 @@ async fn evaluate_transformer(
                     control.set_progress(0.02, Some("loading the reference model".into()));
                     let m = load_transformer(&path)?;
                     let (out, _) = run(&m, &data, &opts, &control, (0.05, 0.45))?;
-                    Some((row.id, m, out))
+                    let classification = classification_of(&m, &data, &out)?;
+                    Some((row.id, m.config.family(), out, classification))
                 }
                 None => None,
             };
             control.set_progress(0.5, Some("loading the model".into()));
             let model = load_transformer(&model_path)?;
-            if let Some((_, r, _)) = &reference {
-                if r.config.family() != model.config.family() {
+            if let Some((_, family, _, _)) = &reference {
+                if *family != model.config.family() {
                     return Err(JobError::Invalid(format!(
-                        "the reference is an {} and the model a {}",
-                        r.config.family(),
+                        "the reference is an {family} and the model a {}",
                         model.config.family()
                     )));
                 }
@@ -143,7 +144,13 @@ async fn evaluate_transformer(
                 &data,
                 &opts,
                 (&out, stats),
-                reference.as_ref().map(|(id, m, o)| (*id, m, o)),
+                reference
+                    .as_ref()
+                    .map(|(model_id, _, outputs, classification)| ReferenceRun {
+                        model_id: *model_id,
+                        outputs,
+                        classification: classification.clone(),
+                    }),
             )?;
             Ok(EvaluateResult {
                 model_id,

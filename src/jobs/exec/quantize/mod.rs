@@ -2,7 +2,9 @@
 //! the memory-mapped input to a compressed-tensors (or dequantized float) output, with a
 //! per-tensor error report (`write.rs`); for MLPs (`mlp.rs`), quality before and after,
 //! agreement with the float model, GPTQ from calibration inputs, quantization-aware
-//! fine-tuning, and a ladder of finer schemes until the loss is within `tolerable_loss`.
+//! fine-tuning, and a ladder of finer schemes until the loss is within `tolerable_loss`;
+//! for transformers, the same before/after and ladder on a text eval dataset, measured on
+//! the written output as a client reads it (`jobs::text_quality`).
 mod mlp;
 mod write;
 
@@ -28,6 +30,7 @@ use crate::formats::safetensors::{folder, MappedModel, OutputTarget};
 use crate::jobs::checkpoint::{compute_with_checkpoints, TrainCheckpoints};
 use crate::jobs::epochs::{EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
+use crate::jobs::text_quality::{load_text_dataset, TextBaseline, TextQualityChange, TextRun};
 use crate::domain::ValidationErrors;
 use crate::jobs::{admission, JobContext, JobControl, JobError};
 use crate::kernels::nn::Task;
@@ -86,21 +89,39 @@ pub struct EvalFields {
     /// `accuracy_before`/`accuracy_after` (or `r2_…`).
     #[serde(flatten)]
     pub headline: BTreeMap<String, f64>,
-    pub evaluation: QualityChange,
+    pub evaluation: Quality,
+}
+
+/// An MLP's or a transformer's quality before and after.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Quality {
+    Mlp(QualityChange),
+    Text(TextQualityChange),
+}
+
+impl Quality {
+    /// (metric, before, after, loss, prediction agreement).
+    fn figures(&self) -> (&'static str, f64, f64, f64, Option<f64>) {
+        match self {
+            Quality::Mlp(q) => (q.metric, q.before, q.after, q.loss, q.prediction_agreement),
+            Quality::Text(q) => (q.metric, q.before, q.after, q.loss, q.prediction_agreement),
+        }
+    }
 }
 
 impl EvalFields {
-    fn new(evaluation: QualityChange) -> Self {
-        let m = evaluation.metric;
+    fn new(evaluation: Quality) -> Self {
+        let (m, before, after, loss, agreement) = evaluation.figures();
         EvalFields {
             eval_metric: m,
-            eval_before: evaluation.before,
-            eval_after: evaluation.after,
-            eval_loss: evaluation.loss,
-            eval_prediction_agreement: evaluation.prediction_agreement,
+            eval_before: before,
+            eval_after: after,
+            eval_loss: loss,
+            eval_prediction_agreement: agreement,
             headline: BTreeMap::from([
-                (format!("{m}_before"), evaluation.before),
-                (format!("{m}_after"), evaluation.after),
+                (format!("{m}_before"), before),
+                (format!("{m}_after"), after),
             ]),
             evaluation,
         }
@@ -241,7 +262,8 @@ fn mlp_work(
     checkpoints: TrainCheckpoints,
 ) -> Result<Option<MlpWork>, JobError> {
     let spec = &inputs.spec;
-    let needs_mlp = spec.eval_dataset_id.is_some()
+    let transformer = super::evaluate::is_transformer(inputs.model.0.architecture.as_ref());
+    let needs_mlp = (spec.eval_dataset_id.is_some() && !transformer)
         || spec.method == MethodSpec::Gptq
         || spec.finetune.is_some()
         || spec.output == OutputSpec::Onnx;
@@ -276,6 +298,26 @@ fn mlp_work(
         finetune,
         checkpoints: RefCell::new(checkpoints),
     }))
+}
+
+/// The float transformer measured on a text eval dataset, when the spec names one.
+fn text_baseline(inputs: &Inputs, control: &JobControl) -> Result<Option<TextBaseline>, JobError> {
+    let (Some((row, path)), true) = (
+        &inputs.eval,
+        super::evaluate::is_transformer(inputs.model.0.architecture.as_ref()),
+    ) else {
+        return Ok(None);
+    };
+    control.set_progress(0.0, Some("measuring the float model".into()));
+    let data = load_text_dataset(row, path)?;
+    Ok(Some(TextBaseline::new(
+        inputs.model.0.id,
+        &inputs.model.1,
+        data,
+        TextRun::default(),
+        control,
+        (0.0, 0.0),
+    )?))
 }
 
 /// The schemes tried in order under `tolerable_loss`: the requested one, finer groups
@@ -321,7 +363,7 @@ struct Outcome {
     scheme: QuantScheme,
     pass: PassSummary,
     finetune: Option<QatReport>,
-    evaluation: Option<QualityChange>,
+    evaluation: Option<Quality>,
     /// For `output: onnx`: the float model quantized (fine-tuned when asked) and the codes
     /// of its quantized layers.
     quantized: Option<(crate::kernels::nn::Mlp, HashMap<String, QuantizedTensor>)>,
@@ -342,6 +384,7 @@ fn quantize_model(
     let mapped = MappedModel::open(&inputs.model.1)?;
     let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
     let work = mlp_work(&inputs, &names, &control, checkpoints)?;
+    let text = text_baseline(&inputs, &control)?;
     let base = PassSettings {
         mapped: &mapped,
         names: &names,
@@ -364,7 +407,7 @@ fn quantize_model(
         embeddings_selected: !spec.include.is_empty(),
         job_id: &inputs.job_id,
     };
-    let (mut outcome, attempts) = climb(spec, work.as_ref(), &base, &control, &tx)?;
+    let (mut outcome, attempts) = climb(spec, (work.as_ref(), text.as_ref()), &base, &control, &tx)?;
     let onnx = match (work.as_ref(), outcome.quantized.take()) {
         (Some(w), Some((quantized, codes))) => {
             control.set_progress(0.99, Some("writing the ONNX models".into()));
@@ -421,7 +464,7 @@ fn quantize_model(
 /// metric's drop within it; returns that scheme's outcome and every attempt.
 fn climb(
     spec: &QuantizeSpec,
-    work: Option<&MlpWork>,
+    (work, text): (Option<&MlpWork>, Option<&TextBaseline>),
     base: &PassSettings<'_>,
     control: &Arc<JobControl>,
     tx: &MetricSender,
@@ -443,8 +486,9 @@ fn climb(
             control,
             tx,
         };
-        let outcome = try_scheme(&settings, spec, work, &ladder)?;
-        let loss = outcome.evaluation.as_ref().map(|e| e.loss);
+        let outcome = try_scheme(&settings, spec, (work, text), &ladder)?;
+        let figures = outcome.evaluation.as_ref().map(Quality::figures);
+        let loss = figures.map(|f| f.3);
         let passed = match (spec.tolerable_loss, loss) {
             (Some(t), Some(l)) => l <= t,
             _ => true,
@@ -452,8 +496,8 @@ fn climb(
         attempts.push(Attempt {
             scheme: SchemeReport::from(scheme),
             bits_per_weight: outcome.pass.bits_per_weight,
-            metric: outcome.evaluation.as_ref().map(|e| e.metric),
-            after: outcome.evaluation.as_ref().map(|e| e.after),
+            metric: figures.map(|f| f.0),
+            after: figures.map(|f| f.2),
             loss,
             passed,
         });
@@ -461,9 +505,11 @@ fn climb(
             return Ok((outcome, attempts));
         }
     }
-    let metric = work
-        .and_then(|w| w.eval.as_ref())
-        .map_or("metric", |e| e.before.headline().0);
+    let metric = match (work.and_then(|w| w.eval.as_ref()), text) {
+        (Some(e), _) => e.before.headline().0,
+        (None, Some(t)) => t.metric(),
+        _ => "metric",
+    };
     Err(JobError::Invalid(format!(
         "no scheme kept the {metric} drop within tolerable_loss {}: attempts {}",
         spec.tolerable_loss.unwrap_or_default(),
@@ -484,7 +530,7 @@ struct Ladder<'a> {
 fn try_scheme(
     settings: &PassSettings<'_>,
     spec: &QuantizeSpec,
-    work: Option<&MlpWork>,
+    (work, text): (Option<&MlpWork>, Option<&TextBaseline>),
     ladder: &Ladder<'_>,
 ) -> Result<Outcome, JobError> {
     let scheme = settings.scheme;
@@ -523,11 +569,30 @@ fn try_scheme(
         let base = tuned.as_ref().unwrap_or(&w.model.mlp);
         replacements.quantized = w.model.gptq(base, &x.x, &scheme, settings.selection)?;
     }
-    let pass = write_pass(settings, replacements, ladder.control, ladder.span)?;
-    let evaluation = match (work, work.and_then(|w| w.eval.as_ref())) {
-        (Some(w), Some(baseline)) => {
+    // With a text baseline the pass takes the first half of the span, measuring the rest.
+    let pass_span = match text {
+        Some(_) => (ladder.span.0, ladder.span.1 / 2.0),
+        None => ladder.span,
+    };
+    let pass = write_pass(settings, replacements, ladder.control, pass_span)?;
+    let evaluation = match (work, work.and_then(|w| w.eval.as_ref()), text) {
+        (Some(w), Some(baseline), _) => {
             let base = tuned.as_ref().unwrap_or(&w.model.mlp);
-            Some(baseline.compare(&w.model, &w.model.with_weights(base, &pass.kept))?)
+            Some(Quality::Mlp(
+                baseline.compare(&w.model, &w.model.with_weights(base, &pass.kept))?,
+            ))
+        }
+        (_, _, Some(t)) => {
+            let from = ladder.span.0 + ladder.span.1 / 2.0;
+            let to = ladder.span.0 + ladder.span.1;
+            ladder
+                .control
+                .set_progress(from, Some("measuring the quantized model".into()));
+            Some(Quality::Text(t.compare(
+                settings.output.path(),
+                ladder.control,
+                (from, to),
+            )?))
         }
         _ => None,
     };
