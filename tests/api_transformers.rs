@@ -293,7 +293,11 @@ async fn quantize_gates(backend: Backend) {
         r["perplexity_after"].as_f64().unwrap(),
     );
     assert!(before > 1.0 && after > 1.0 && before != after, "{r}");
-    assert!(rel_close(r["eval_loss"].as_f64().unwrap(), after / before - 1.0, 1e-9));
+    assert!(rel_close(
+        r["eval_loss"].as_f64().unwrap(),
+        after / before - 1.0,
+        1e-9
+    ));
     let agree = r["eval_prediction_agreement"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&agree), "{r}");
     assert_eq!(r["attempts"][0]["passed"], true, "{r}");
@@ -304,8 +308,15 @@ async fn quantize_gates(backend: Backend) {
         json!({"model_id": out, "dataset_id": ds["id"], "reference_model_id": llama["id"]}),
     )
     .await;
-    assert!(rel_close(ev["perplexity"].as_f64().unwrap(), after, 1e-9), "{ev}");
-    assert!(rel_close(ev["reference"]["perplexity"].as_f64().unwrap(), before, 1e-9));
+    assert!(
+        rel_close(ev["perplexity"].as_f64().unwrap(), after, 1e-9),
+        "{ev}"
+    );
+    assert!(rel_close(
+        ev["reference"]["perplexity"].as_f64().unwrap(),
+        before,
+        1e-9
+    ));
     assert_eq!(ev["reference"]["top1_agreement"].as_f64().unwrap(), agree);
 
     // An encoder: the sentence embeddings' cosine to the float model's.

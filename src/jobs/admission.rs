@@ -262,7 +262,10 @@ async fn check_text_gate(
 ) -> Result<(), StoreError> {
     let field = "spec.eval_dataset_id";
     let Some(t) = transformer_of(model) else {
-        e.add(field, format!("quality checks {why}, or a transformer folder with config.json"));
+        e.add(
+            field,
+            format!("quality checks {why}, or a transformer folder with config.json"),
+        );
         return Ok(());
     };
     if !check_runnable_transformer(e, "spec.model_id", &t) {

@@ -494,7 +494,12 @@ pub fn evaluation(
             }
         }
     }
-    if let Some(ReferenceRun { model_id, outputs: ref_out, classification }) = reference {
+    if let Some(ReferenceRun {
+        model_id,
+        outputs: ref_out,
+        classification,
+    }) = reference
+    {
         let mut cmp = ReferenceComparison {
             model_id,
             perplexity: None,
@@ -636,7 +641,13 @@ impl TextBaseline {
             ("perplexity", b, a, a / b - 1.0, agree)
         } else if let (Some(b), Some(a)) = (&self.before.classification, &after.classification) {
             let agree = reference.and_then(|r| r.prediction_agreement);
-            ("accuracy", b.accuracy, a.accuracy, b.accuracy - a.accuracy, agree)
+            (
+                "accuracy",
+                b.accuracy,
+                a.accuracy,
+                b.accuracy - a.accuracy,
+                agree,
+            )
         } else {
             let cos = reference
                 .and_then(|r| r.embeddings.as_ref())
