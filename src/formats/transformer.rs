@@ -2,7 +2,7 @@
 //! it: `config.json` (architecture and sizes), the weights of its shards as f32 (any float
 //! dtype; compressed-tensors weights dequantized on load, so quantized outputs can be
 //! judged), and `tokenizer.json` through the `tokenizers` crate.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use ::safetensors::tensor::TensorView;
@@ -15,7 +15,7 @@ use super::compressed_tensors::{
 use super::safetensors::{to_f32, MappedModel};
 use super::FormatError;
 use crate::kernels::quant::dequantize;
-use crate::kernels::transformer::{ModelConfig, WeightSource};
+use crate::kernels::transformer::{ModelConfig, Values, WeightSource};
 use crate::kernels::KernelError;
 
 /// Size cap on `config.json` (real ones are a few KB).
@@ -136,7 +136,7 @@ fn view<'a>(mapped: &'a MappedModel, name: &str) -> Option<TensorView<'a>> {
 }
 
 impl WeightSource for FolderWeights {
-    fn get(&self, name: &str) -> Result<Option<(Vec<f32>, Vec<usize>)>, KernelError> {
+    fn get(&self, name: &str) -> Result<Option<Values>, KernelError> {
         let fail = |e: FormatError| KernelError::Shape(e.to_string());
         if let Some((wc, names)) = &self.compressed {
             if names.contains(name) {
@@ -244,15 +244,6 @@ pub fn pad_id(tok: &Tokenizer, config: &Value) -> u32 {
                 .map(|v| v as u32)
         })
         .unwrap_or(0)
-}
-
-/// Every tensor of the folder grouped by role, for callers that want the raw inventory.
-pub fn tensor_names(weights: &FolderWeights) -> BTreeMap<String, Vec<usize>> {
-    weights
-        .mapped
-        .tensors()
-        .map(|t| (t.name.to_string(), t.shape.to_vec()))
-        .collect()
 }
 
 #[cfg(test)]

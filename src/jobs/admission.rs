@@ -429,7 +429,7 @@ pub(crate) async fn check_quantize(
             e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
         }
         if let Some(id) = s.eval_dataset_id {
-            check_text_gate(store, tenant_id, &mut e, &m, id, &why).await?;
+            check_text_gate(store, tenant_id, &mut e, &m, id, why).await?;
         }
         if s.finetune.is_some() {
             e.add("spec.finetune", format!("fine-tuning {why}"));

@@ -20,7 +20,7 @@ use crate::kernels::nn::metrics::classification_report;
 use crate::kernels::transformer::bert::{pool, Bert, Pooling};
 use crate::kernels::transformer::llama::Llama;
 use crate::kernels::transformer::metrics::{
-    agreement, embedding_fidelity, nll_and_argmax, perplexity, EmbeddingFidelity,
+    agreement, argmax_rows, embedding_fidelity, nll_and_argmax, perplexity, EmbeddingFidelity,
 };
 use crate::kernels::transformer::{Batch, ModelConfig, NoObserver};
 use crate::store::DatasetRow;
@@ -237,8 +237,7 @@ pub fn run(
                     opts.normalize,
                 )?);
                 if let (Some(p), Some(logits)) = (predicted.as_mut(), out.logits) {
-                    let (_, top) = argmax_rows(&logits)?;
-                    p.extend(top.into_iter().map(|t| t as usize));
+                    p.extend(argmax_rows(&logits)?.into_iter().map(|t| t as usize));
                 }
                 start = end;
                 report(start);
@@ -301,21 +300,6 @@ pub fn run(
 
 fn ce(e: candle_core::Error) -> JobError {
     JobError::Invalid(e.to_string())
-}
-
-fn argmax_rows(logits: &candle_core::Tensor) -> Result<(Vec<f32>, Vec<u32>), JobError> {
-    let rows = logits.to_vec2::<f32>().map_err(ce)?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let (i, m) =
-                r.iter().enumerate().fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &x)| if x > b.1 { (i, x) } else { b },
-                );
-            (m, i as u32)
-        })
-        .unzip())
 }
 
 /// Classifier quality on labelled text.

@@ -39,7 +39,7 @@ pub struct EvaluateResult {
 #[serde(untagged)]
 pub enum Evaluation {
     Mlp(ModelEvaluation),
-    Transformer(TextEvaluation),
+    Transformer(Box<TextEvaluation>),
 }
 
 /// Whether a model row is a transformer whittle runs (its `architecture` says so).
@@ -156,7 +156,7 @@ async fn evaluate_transformer(
                 model_id,
                 dataset_id: ds_row.id,
                 classes: data.classes.clone(),
-                evaluation: Evaluation::Transformer(ev),
+                evaluation: Evaluation::Transformer(Box::new(ev)),
             })
         })
         .await??;

@@ -225,30 +225,7 @@ impl Bert {
     /// Checks a batch against the vocabulary and position table.
     fn check(&self, batch: &Batch) -> Result<(), KernelError> {
         let c = &self.config;
-        if batch.seq_len() > c.max_positions() {
-            return Err(KernelError::invalid(
-                "max_length",
-                format!(
-                    "{} tokens exceed the model's {} positions",
-                    batch.seq_len(),
-                    c.max_positions()
-                ),
-            ));
-        }
-        if let Some(&bad) = batch
-            .ids
-            .iter()
-            .flatten()
-            .find(|&&i| i as usize >= c.vocab_size)
-        {
-            return Err(KernelError::invalid(
-                "tokenizer",
-                format!(
-                    "token id {bad} is outside the model's vocabulary of {}",
-                    c.vocab_size
-                ),
-            ));
-        }
+        batch.check(c.max_positions(), c.vocab_size)?;
         let types = self.token_type.as_ref().map_or(1, |t| t.dims()[0]);
         if batch
             .type_ids

@@ -161,7 +161,7 @@ fn act_field(v: &Value, key: &str, default: &str) -> Result<Act, KernelError> {
 }
 
 fn divides(heads: usize, total: usize, field: &str) -> Result<usize, KernelError> {
-    if total % heads != 0 {
+    if !total.is_multiple_of(heads) {
         return Err(KernelError::invalid(
             format!("config.{field}"),
             format!("{heads} heads do not divide the hidden size {total}"),

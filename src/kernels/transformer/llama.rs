@@ -284,31 +284,7 @@ impl Llama {
 
     /// Checks a batch against the vocabulary and position count.
     pub fn check(cfg: &LlamaConfig, batch: &Batch) -> Result<(), KernelError> {
-        if batch.seq_len() > cfg.max_position_embeddings {
-            return Err(KernelError::invalid(
-                "max_length",
-                format!(
-                    "{} tokens exceed the model's {} positions",
-                    batch.seq_len(),
-                    cfg.max_position_embeddings
-                ),
-            ));
-        }
-        if let Some(&bad) = batch
-            .ids
-            .iter()
-            .flatten()
-            .find(|&&i| i as usize >= cfg.vocab_size)
-        {
-            return Err(KernelError::invalid(
-                "tokenizer",
-                format!(
-                    "token id {bad} is outside the model's vocabulary of {}",
-                    cfg.vocab_size
-                ),
-            ));
-        }
-        Ok(())
+        batch.check(cfg.max_position_embeddings, cfg.vocab_size)
     }
 
     /// `(batch, seq, hidden)` token embeddings.

@@ -23,12 +23,7 @@ pub fn nll_and_argmax(
     let mut nll = Vec::with_capacity(rows.len());
     let mut top = Vec::with_capacity(rows.len());
     for (row, &target) in rows.iter().zip(targets) {
-        let (mut best, mut max) = (0usize, f32::NEG_INFINITY);
-        for (i, &x) in row.iter().enumerate() {
-            if x > max {
-                (best, max) = (i, x);
-            }
-        }
+        let (best, max) = argmax(row);
         let sum: f64 = row.iter().map(|&x| ((x - max) as f64).exp()).sum();
         let log_z = max as f64 + sum.ln();
         let t = row
@@ -38,6 +33,23 @@ pub fn nll_and_argmax(
         top.push(best as u32);
     }
     Ok((nll, top))
+}
+
+/// Each row's argmax of `(rows, classes)` logits.
+pub fn argmax_rows(logits: &Tensor) -> Result<Vec<u32>, KernelError> {
+    let rows = logits.to_vec2::<f32>().map_err(ce)?;
+    Ok(rows.iter().map(|r| argmax(r).0 as u32).collect())
+}
+
+/// Index and value of the largest element (the first of ties).
+fn argmax(row: &[f32]) -> (usize, f32) {
+    let (mut best, mut max) = (0usize, f32::NEG_INFINITY);
+    for (i, &x) in row.iter().enumerate() {
+        if x > max {
+            (best, max) = (i, x);
+        }
+    }
+    (best, max)
 }
 
 /// `exp(mean nll)`.

@@ -24,11 +24,14 @@ pub(crate) fn ce(e: candle_core::Error) -> KernelError {
     KernelError::Shape(e.to_string())
 }
 
+/// A tensor's f32 values in row-major order and its shape.
+pub type Values = (Vec<f32>, Vec<usize>);
+
 /// Where a model's weights come from.
 pub trait WeightSource {
     /// The tensor `name` as f32 values in row-major order with its shape; `None` when the
     /// checkpoint has no such tensor.
-    fn get(&self, name: &str) -> Result<Option<(Vec<f32>, Vec<usize>)>, KernelError>;
+    fn get(&self, name: &str) -> Result<Option<Values>, KernelError>;
 
     /// Whether the checkpoint has `name` (without decoding it).
     fn contains(&self, name: &str) -> bool;
@@ -210,6 +213,31 @@ impl Batch {
     /// Real tokens in the batch.
     pub fn tokens(&self) -> usize {
         self.mask.iter().flatten().filter(|&&m| m == 1).count()
+    }
+
+    /// Refuses a batch longer than `max_positions` or with ids outside `vocab_size`.
+    pub(crate) fn check(&self, max_positions: usize, vocab_size: usize) -> Result<(), KernelError> {
+        if self.seq_len() > max_positions {
+            return Err(KernelError::invalid(
+                "max_length",
+                format!(
+                    "{} tokens exceed the model's {max_positions} positions",
+                    self.seq_len()
+                ),
+            ));
+        }
+        if let Some(&bad) = self
+            .ids
+            .iter()
+            .flatten()
+            .find(|&&i| i as usize >= vocab_size)
+        {
+            return Err(KernelError::invalid(
+                "tokenizer",
+                format!("token id {bad} is outside the model's vocabulary of {vocab_size}"),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn tensor(rows: &[Vec<u32>]) -> Result<Tensor, KernelError> {

@@ -96,8 +96,8 @@ pub struct EvalFields {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Quality {
-    Mlp(QualityChange),
-    Text(TextQualityChange),
+    Mlp(Box<QualityChange>),
+    Text(Box<TextQualityChange>),
 }
 
 impl Quality {
@@ -578,9 +578,9 @@ fn try_scheme(
     let evaluation = match (work, work.and_then(|w| w.eval.as_ref()), text) {
         (Some(w), Some(baseline), _) => {
             let base = tuned.as_ref().unwrap_or(&w.model.mlp);
-            Some(Quality::Mlp(
+            Some(Quality::Mlp(Box::new(
                 baseline.compare(&w.model, &w.model.with_weights(base, &pass.kept))?,
-            ))
+            )))
         }
         (_, _, Some(t)) => {
             let from = ladder.span.0 + ladder.span.1 / 2.0;
@@ -588,11 +588,11 @@ fn try_scheme(
             ladder
                 .control
                 .set_progress(from, Some("measuring the quantized model".into()));
-            Some(Quality::Text(t.compare(
+            Some(Quality::Text(Box::new(t.compare(
                 settings.output.path(),
                 ladder.control,
                 (from, to),
-            )?))
+            )?)))
         }
         _ => None,
     };
