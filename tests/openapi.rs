@@ -111,11 +111,24 @@ fn result_schemas_resolve_every_reference() {
     refs(&doc, &mut found);
     assert!(!found.is_empty());
     assert_eq!(dangling_refs(&doc), Vec::<String>::new());
-    // The evaluate result documents its metrics through the shared evaluation it flattens.
+    // The evaluate result documents its metrics through the evaluation it flattens: the
+    // shared MLP evaluation, or a transformer's.
     let evaluate = serde_json::to_string(&schemas["EvaluateResult"]).unwrap();
     assert!(
-        evaluate.contains("#/components/schemas/ModelEvaluation"),
+        evaluate.contains("#/components/schemas/Evaluation"),
         "{evaluate}"
+    );
+    let either = serde_json::to_string(&schemas["Evaluation"]).unwrap();
+    for part in ["ModelEvaluation", "TextEvaluation"] {
+        assert!(
+            either.contains(&format!("#/components/schemas/{part}")),
+            "{either}"
+        );
+    }
+    let text = serde_json::to_string(&schemas["TextEvaluation"]).unwrap();
+    assert!(
+        text.contains("perplexity") && text.contains("tokens_per_second"),
+        "{text}"
     );
     let evaluation = serde_json::to_string(&schemas["ModelEvaluation"]).unwrap();
     assert!(evaluation.contains("throughput_rows_per_s"), "{evaluation}");
