@@ -127,9 +127,11 @@ fn result_schemas_resolve_every_reference() {
     }
     let text = serde_json::to_string(&schemas["TextEvaluation"]).unwrap();
     assert!(
-        text.contains("perplexity") && text.contains("tokens_per_second"),
+        text.contains("perplexity") && text.contains("#/components/schemas/RunStats"),
         "{text}"
     );
+    let stats = serde_json::to_string(&schemas["RunStats"]).unwrap();
+    assert!(stats.contains("tokens_per_second"), "{stats}");
     let evaluation = serde_json::to_string(&schemas["ModelEvaluation"]).unwrap();
     assert!(evaluation.contains("throughput_rows_per_s"), "{evaluation}");
     let metrics = serde_json::to_string(&schemas["Metrics"]).unwrap();
