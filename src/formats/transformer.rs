@@ -246,6 +246,104 @@ pub fn pad_id(tok: &Tokenizer, config: &Value) -> u32 {
         .unwrap_or(0)
 }
 
+/// What a tensor of a Hugging Face checkpoint is, from its name (the naming of BERT,
+/// RoBERTa, Llama, Mistral, Qwen2, GPT-2 and similar families).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+)]
+pub enum TensorRole {
+    #[serde(rename = "embeddings")]
+    Embeddings,
+    #[serde(rename = "attention.q")]
+    AttentionQ,
+    #[serde(rename = "attention.k")]
+    AttentionK,
+    #[serde(rename = "attention.v")]
+    AttentionV,
+    /// Fused query/key/value projections (GPT-2's `c_attn`, Falcon's `query_key_value`).
+    #[serde(rename = "attention.qkv")]
+    AttentionQkv,
+    #[serde(rename = "attention.o")]
+    AttentionO,
+    #[serde(rename = "mlp.gate")]
+    MlpGate,
+    #[serde(rename = "mlp.up")]
+    MlpUp,
+    #[serde(rename = "mlp.down")]
+    MlpDown,
+    #[serde(rename = "norm")]
+    Norm,
+    #[serde(rename = "lm_head")]
+    LmHead,
+    /// Pooler and task heads (`classifier`, `score`).
+    #[serde(rename = "head")]
+    Head,
+    #[serde(rename = "other")]
+    Other,
+}
+
+impl TensorRole {
+    /// Whether quantizing such tensors is usually not worth it, and why.
+    pub fn keep_float_reason(self) -> Option<&'static str> {
+        Some(match self {
+            TensorRole::Embeddings => {
+                "embedding tables are lookups, not matmuls: llm-compressor and vLLM keep them in \
+                 float (whittle does by default)"
+            }
+            TensorRole::Norm => "norm scales are tiny and every activation goes through them",
+            TensorRole::LmHead => {
+                "the output projection decides every token's logit; quantizing it costs the most \
+                 perplexity per byte saved (llm-compressor's recipes ignore lm_head)"
+            }
+            TensorRole::Head => "task heads are small and directly decide the prediction",
+            _ => return None,
+        })
+    }
+}
+
+/// The role of the tensor `name` in its model.
+pub fn tensor_role(name: &str) -> TensorRole {
+    let n = name.to_ascii_lowercase();
+    let has = |parts: &[&str]| parts.iter().any(|p| n.contains(p));
+    if has(&["norm", "ln_", ".ln", "gamma", "beta"]) {
+        return TensorRole::Norm;
+    }
+    if has(&["embed", "wte.", "wpe."]) {
+        return TensorRole::Embeddings;
+    }
+    if n.starts_with("lm_head") || n == "output.weight" {
+        return TensorRole::LmHead;
+    }
+    if has(&["classifier", "pooler", "score.", "qa_outputs"]) {
+        return TensorRole::Head;
+    }
+    if has(&["q_proj", ".query.", ".wq."]) {
+        TensorRole::AttentionQ
+    } else if has(&["k_proj", ".key.", ".wk."]) {
+        TensorRole::AttentionK
+    } else if has(&["v_proj", ".value.", ".wv."]) {
+        TensorRole::AttentionV
+    } else if has(&["qkv", "c_attn", "query_key_value", "w_pack"]) {
+        TensorRole::AttentionQkv
+    } else if has(&[
+        "o_proj",
+        "attention.output.dense",
+        "attn.c_proj",
+        "out_proj",
+        ".wo.",
+    ]) {
+        TensorRole::AttentionO
+    } else if has(&["gate_proj", ".w1.", "gate_up"]) {
+        TensorRole::MlpGate
+    } else if has(&["up_proj", "intermediate.dense", ".w3.", "fc1", "c_fc"]) {
+        TensorRole::MlpUp
+    } else if has(&["down_proj", "output.dense", ".w2.", "fc2", "mlp.c_proj"]) {
+        TensorRole::MlpDown
+    } else {
+        TensorRole::Other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,6 +508,231 @@ mod tests {
         assert_eq!(cut.ids.len(), 4);
         assert_eq!((cut.ids[0], cut.ids[3]), (2, 3));
         assert_eq!(cut.truncated_tokens, encoded[1].ids.len() - 4);
+    }
+
+    #[test]
+    fn bert_classifier_matches_transformers() {
+        let dir = fixture("tiny-bert-cls");
+        let raw = read_config(&dir).unwrap();
+        let ModelConfig::Encoder(cfg) = ModelConfig::from_json(&raw).unwrap() else {
+            panic!("an encoder")
+        };
+        let model = Bert::load(&cfg, &FolderWeights::open(&dir, &raw).unwrap()).unwrap();
+        assert!(model.has_classifier());
+        let tok = load_tokenizer(&dir).unwrap();
+        let r = reference(&dir);
+        let seqs: Vec<(Vec<u32>, Vec<u32>)> = r["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let e = encode(&tok, t.as_str().unwrap(), None, None).unwrap();
+                (e.ids, e.type_ids)
+            })
+            .collect();
+        let out = model
+            .forward(&Batch::pad(&seqs, pad_id(&tok, &raw)), &mut NoObserver)
+            .unwrap();
+        let logits = to_rows(&out.logits.unwrap()).unwrap();
+        for (i, row) in logits.iter().enumerate() {
+            close(row, &r["logits"][i], &format!("logits of example {i}"));
+        }
+    }
+
+    #[test]
+    fn roles_follow_hugging_face_names() {
+        for (name, role) in [
+            ("model.embed_tokens.weight", TensorRole::Embeddings),
+            (
+                "model.layers.0.self_attn.q_proj.weight",
+                TensorRole::AttentionQ,
+            ),
+            (
+                "model.layers.3.self_attn.k_proj.weight",
+                TensorRole::AttentionK,
+            ),
+            (
+                "model.layers.3.self_attn.o_proj.weight",
+                TensorRole::AttentionO,
+            ),
+            ("model.layers.0.mlp.gate_proj.weight", TensorRole::MlpGate),
+            ("model.layers.0.mlp.up_proj.weight", TensorRole::MlpUp),
+            ("model.layers.0.mlp.down_proj.weight", TensorRole::MlpDown),
+            ("model.layers.0.input_layernorm.weight", TensorRole::Norm),
+            ("model.norm.weight", TensorRole::Norm),
+            ("lm_head.weight", TensorRole::LmHead),
+            ("bert.embeddings.LayerNorm.gamma", TensorRole::Norm),
+            ("embeddings.word_embeddings.weight", TensorRole::Embeddings),
+            (
+                "encoder.layer.1.attention.self.query.weight",
+                TensorRole::AttentionQ,
+            ),
+            (
+                "encoder.layer.1.attention.self.value.bias",
+                TensorRole::AttentionV,
+            ),
+            (
+                "encoder.layer.1.attention.output.dense.weight",
+                TensorRole::AttentionO,
+            ),
+            (
+                "encoder.layer.1.intermediate.dense.weight",
+                TensorRole::MlpUp,
+            ),
+            ("encoder.layer.1.output.dense.weight", TensorRole::MlpDown),
+            ("encoder.layer.1.output.LayerNorm.weight", TensorRole::Norm),
+            ("pooler.dense.weight", TensorRole::Head),
+            ("classifier.weight", TensorRole::Head),
+            (
+                "transformer.h.0.attn.c_attn.weight",
+                TensorRole::AttentionQkv,
+            ),
+            ("transformer.h.0.mlp.c_proj.weight", TensorRole::MlpDown),
+            ("layers.0.weight", TensorRole::Other),
+        ] {
+            assert_eq!(tensor_role(name), role, "{name}");
+        }
+    }
+
+    /// Records the inputs of every Linear of a full forward pass.
+    struct Record(std::collections::HashMap<String, Vec<Vec<f32>>>);
+
+    impl crate::kernels::transformer::Observer for Record {
+        fn linear_input(
+            &mut self,
+            weight: &str,
+            input: &crate::kernels::transformer::Tensor,
+        ) -> Result<(), KernelError> {
+            self.0
+                .entry(weight.to_string())
+                .or_default()
+                .extend(input.to_vec2::<f32>().unwrap());
+            Ok(())
+        }
+    }
+
+    /// The block-by-block pass, editing nothing, ends where the whole model does, and its
+    /// Hessians are those of the inputs a full forward pass feeds each Linear; an edit of one
+    /// block reaches the inputs of the next.
+    #[test]
+    fn sequential_calibration_matches_the_full_forward_pass() {
+        use crate::kernels::transformer::calibrate::{sequential, Collect};
+        for name in ["tiny-llama", "tiny-bert"] {
+            let dir = fixture(name);
+            let raw = read_config(&dir).unwrap();
+            let cfg = ModelConfig::from_json(&raw).unwrap();
+            let weights = FolderWeights::open(&dir, &raw).unwrap();
+            let tok = load_tokenizer(&dir).unwrap();
+            let r = reference(&dir);
+            let seqs: Vec<(Vec<u32>, Vec<u32>)> = r["texts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    let e = encode(&tok, t.as_str().unwrap(), None, None).unwrap();
+                    (e.ids, e.type_ids)
+                })
+                .collect();
+            let batches = vec![Batch::pad(&seqs, pad_id(&tok, &raw))];
+            let mut record = Record(Default::default());
+            let full = match &cfg {
+                ModelConfig::Decoder(c) => Llama::load(c, &weights)
+                    .unwrap()
+                    .hidden(&batches[0], &mut record)
+                    .unwrap(),
+                ModelConfig::Encoder(c) => {
+                    Bert::load(c, &weights)
+                        .unwrap()
+                        .forward(&batches[0], &mut record)
+                        .unwrap()
+                        .hidden
+                }
+            };
+            let collect = Collect {
+                hessian: true,
+                norms: true,
+            };
+            let mut seen = Vec::new();
+            let mut edit = |block: usize,
+                            linears: &mut [&mut crate::kernels::transformer::Linear],
+                            stats: &std::collections::HashMap<
+                String,
+                crate::kernels::transformer::calibrate::InputStats,
+            >|
+             -> Result<(), KernelError> {
+                for l in linears.iter() {
+                    let h = stats[&l.name].hessian()?.unwrap();
+                    let x = &record.0[&l.name];
+                    let n = x.len() as f64;
+                    let (i, j) = (1, 3);
+                    let want: f64 =
+                        x.iter().map(|r| r[i] as f64 * r[j] as f64).sum::<f64>() * 2.0 / n;
+                    assert!(
+                        (h[[i, j]] as f64 - want).abs() < 1e-4 * want.abs().max(1e-3),
+                        "{}",
+                        l.name
+                    );
+                    let norms = stats[&l.name].norms()?.unwrap();
+                    let want = x.iter().map(|r| (r[0] as f64).powi(2)).sum::<f64>().sqrt();
+                    assert!((norms[0] as f64 - want).abs() < 1e-4 * want.max(1e-3));
+                    seen.push((block, l.name.clone()));
+                }
+                Ok(())
+            };
+            let out = sequential(&cfg, &weights, &batches, collect, &mut edit, &mut |_, _| {
+                true
+            })
+            .unwrap()
+            .unwrap();
+            assert_eq!(seen.len(), if name == "tiny-llama" { 14 } else { 12 });
+            let (a, b) = (
+                full.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                out[0].flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            );
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{name}: {x} vs {y}");
+            }
+            // Zeroing block 0's output projection changes what block 1 sees.
+            let mut first_input = None;
+            let mut edit = |block: usize,
+                            linears: &mut [&mut crate::kernels::transformer::Linear],
+                            stats: &std::collections::HashMap<
+                String,
+                crate::kernels::transformer::calibrate::InputStats,
+            >|
+             -> Result<(), KernelError> {
+                if block == 0 {
+                    let n = linears[3].weight.elem_count();
+                    linears[3].set_weight(vec![0.0; n])?;
+                } else if first_input.is_none() {
+                    first_input = Some(stats[&linears[0].name].hessian()?.unwrap()[[0, 0]]);
+                }
+                Ok(())
+            };
+            sequential(&cfg, &weights, &batches, collect, &mut edit, &mut |_, _| {
+                true
+            })
+            .unwrap();
+            let name1 = &seen.iter().find(|(b, _)| *b == 1).unwrap().1;
+            let x = &record.0[name1];
+            let float = x.iter().map(|r| (r[0] as f64).powi(2)).sum::<f64>() * 2.0 / x.len() as f64;
+            assert!(
+                (first_input.unwrap() as f64 - float).abs() > 1e-6 * float,
+                "{name}"
+            );
+            // Stopping returns no outputs.
+            let stopped = sequential(
+                &cfg,
+                &weights,
+                &batches,
+                collect,
+                &mut |_, _, _| Ok(()),
+                &mut |d, _| d == 0,
+            )
+            .unwrap();
+            assert!(stopped.is_none());
+        }
     }
 
     #[test]

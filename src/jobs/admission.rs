@@ -260,7 +260,63 @@ async fn check_text_gate(
     dataset_id: Uuid,
     why: &str,
 ) -> Result<(), StoreError> {
-    let field = "spec.eval_dataset_id";
+    check_text_dataset(
+        store,
+        tenant_id,
+        e,
+        model,
+        dataset_id,
+        "spec.eval_dataset_id",
+        why,
+    )
+    .await
+}
+
+/// `max_length` and `max_examples` of quantize and prune apply to transformers' text, and
+/// `max_length` fits the model's positions.
+fn check_text_limits_apply(
+    e: &mut ValidationErrors,
+    model: &ModelRow,
+    max_length: Option<usize>,
+    max_examples: Option<usize>,
+) {
+    let Some(t) = transformer_of(model) else {
+        for (field, set) in [
+            ("spec.max_length", max_length.is_some()),
+            ("spec.max_examples", max_examples.is_some()),
+        ] {
+            e.check(
+                !set,
+                field,
+                "only applies to transformer models (text datasets)",
+            );
+        }
+        return;
+    };
+    let positions = t
+        .get("max_positions")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(u64::MAX);
+    if let Some(m) = max_length {
+        e.check(
+            m as u64 <= positions,
+            "spec.max_length",
+            format!("the model has {positions} positions"),
+        );
+    }
+}
+
+/// A text dataset (eval or calibration, named by `field`) for a transformer whittle can
+/// run with its tokenizer; otherwise a 422 saying what is needed.
+async fn check_text_dataset(
+    store: &DynStore,
+    tenant_id: Uuid,
+    e: &mut ValidationErrors,
+    model: &ModelRow,
+    dataset_id: Uuid,
+    field: &str,
+    why: &str,
+) -> Result<(), StoreError> {
     let Some(t) = transformer_of(model) else {
         e.add(
             field,
@@ -426,7 +482,16 @@ pub(crate) async fn check_quantize(
             );
         }
         if s.method == MethodSpec::Gptq {
-            e.add("spec.method", format!("gptq {why}: use rtn, mse or hqq"));
+            match s.calibration_dataset_id {
+                Some(id) if transformer_of(&m).is_some() => {
+                    let field = "spec.calibration_dataset_id";
+                    check_text_dataset(store, tenant_id, &mut e, &m, id, field, why).await?;
+                }
+                _ => e.add(
+                    "spec.method",
+                    format!("gptq {why}, or a transformer folder: use rtn, mse or hqq"),
+                ),
+            }
         }
         if let Some(id) = s.eval_dataset_id {
             check_text_gate(store, tenant_id, &mut e, &m, id, why).await?;
@@ -434,6 +499,7 @@ pub(crate) async fn check_quantize(
         if s.finetune.is_some() {
             e.add("spec.finetune", format!("fine-tuning {why}"));
         }
+        check_text_limits_apply(&mut e, &m, s.max_length, s.max_examples);
         return Ok(e);
     };
     let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
@@ -447,6 +513,7 @@ pub(crate) async fn check_quantize(
         s.calibration_dataset_id,
     )
     .await?;
+    check_text_limits_apply(&mut e, &m, s.max_length, s.max_examples);
     Ok(e)
 }
 
@@ -469,10 +536,16 @@ pub(crate) async fn check_prune(
                 "spec.method",
                 format!("structured pruning {why}: use magnitude, threshold or nm"),
             ),
-            PruneMethod::Wanda => e.add(
-                "spec.method",
-                format!("wanda {why}: use magnitude, threshold or nm"),
-            ),
+            PruneMethod::Wanda => match s.calibration_dataset_id {
+                Some(id) if transformer_of(&m).is_some() => {
+                    let field = "spec.calibration_dataset_id";
+                    check_text_dataset(store, tenant_id, &mut e, &m, id, field, why).await?;
+                }
+                _ => e.add(
+                    "spec.method",
+                    format!("wanda {why}, or a transformer folder: use magnitude, threshold or nm"),
+                ),
+            },
             _ => {}
         }
         if s.finetune.is_some() {
@@ -481,9 +554,10 @@ pub(crate) async fn check_prune(
         if s.gradual.is_some() {
             e.add("spec.gradual", format!("gradual pruning {why}"));
         }
-        if s.eval_dataset_id.is_some() {
-            e.add("spec.eval_dataset_id", format!("accuracy checks {why}"));
+        if let Some(id) = s.eval_dataset_id {
+            check_text_gate(store, tenant_id, &mut e, &m, id, why).await?;
         }
+        check_text_limits_apply(&mut e, &m, s.max_length, s.max_examples);
         return Ok(e);
     };
     let finetune = s.finetune.as_ref().map(|f| f.dataset_id);
@@ -497,6 +571,7 @@ pub(crate) async fn check_prune(
         s.calibration_dataset_id,
     )
     .await?;
+    check_text_limits_apply(&mut e, &m, s.max_length, s.max_examples);
     Ok(e)
 }
 

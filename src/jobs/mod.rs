@@ -4,6 +4,7 @@
 //! checkpoints of training runs (`checkpoint`), fitting an MLP to a train spec (`fit`) and
 //! measuring a model on a dataset (`measure`). No HTTP types here.
 pub mod admission;
+pub mod calibration;
 pub mod checkpoint;
 pub mod compute;
 pub mod context;

@@ -56,6 +56,22 @@ impl Default for TextRun {
     }
 }
 
+impl TextRun {
+    /// A quality gate's run with a job's `max_length` and `max_examples`.
+    pub fn limited(max_length: Option<usize>, max_examples: Option<usize>) -> TextRun {
+        TextRun {
+            max_length,
+            max_examples,
+            ..TextRun::default()
+        }
+    }
+}
+
+/// Whether a model row's architecture summary is a transformer folder's.
+pub fn is_transformer(architecture: Option<&Value>) -> bool {
+    architecture.is_some_and(|a| a.get("kind").and_then(|k| k.as_str()) == Some("transformer"))
+}
+
 /// A transformer folder loaded for inference.
 pub struct TransformerModel {
     pub config: ModelConfig,
@@ -65,8 +81,8 @@ pub struct TransformerModel {
 }
 
 enum Net {
-    Encoder(Bert),
-    Decoder(Llama),
+    Encoder(Box<Bert>),
+    Decoder(Box<Llama>),
 }
 
 /// Loads a transformer folder (config, tokenizer, weights; compressed-tensors decoded).
@@ -81,8 +97,8 @@ pub fn load_transformer(dir: &Path) -> Result<TransformerModel, JobError> {
     let tokenizer = load_tokenizer(dir)?;
     let weights = FolderWeights::open(dir, &raw_config)?;
     let net = match &config {
-        ModelConfig::Encoder(c) => Net::Encoder(Bert::load(c, &weights)?),
-        ModelConfig::Decoder(c) => Net::Decoder(Llama::load(c, &weights)?),
+        ModelConfig::Encoder(c) => Net::Encoder(Box::new(Bert::load(c, &weights)?)),
+        ModelConfig::Decoder(c) => Net::Decoder(Box::new(Llama::load(c, &weights)?)),
     };
     Ok(TransformerModel {
         config,

@@ -51,6 +51,25 @@ pub fn check_finetune(e: &mut ValidationErrors, epochs: usize, lr: f32, batch_si
     );
 }
 
+/// Checks the text limits of a transformer job (`max_length`, `max_examples`).
+pub fn check_text_limits(
+    e: &mut ValidationErrors,
+    max_length: Option<usize>,
+    max_examples: Option<usize>,
+) {
+    use super::train::MAX_TEXT_LENGTH;
+    if let Some(m) = max_length {
+        e.check(
+            (2..=MAX_TEXT_LENGTH).contains(&m),
+            "max_length",
+            format!("must be 2 to {MAX_TEXT_LENGTH} tokens"),
+        );
+    }
+    if let Some(n) = max_examples {
+        e.check(n >= 1, "max_examples", "must be ≥ 1");
+    }
+}
+
 /// Checks `tolerable_loss`: a non-negative drop of the headline metric, measured on the eval
 /// dataset (so one must be given).
 pub fn check_tolerable_loss(e: &mut ValidationErrors, tolerable_loss: Option<f64>, has_eval: bool) {
@@ -60,7 +79,7 @@ pub fn check_tolerable_loss(e: &mut ValidationErrors, tolerable_loss: Option<f64
     e.check(
         t.is_finite() && t >= 0.0,
         "tolerable_loss",
-        "must be ≥ 0 (an absolute accuracy or R² drop, e.g. 0.01)",
+        "must be ≥ 0 (an absolute accuracy or R² drop such as 0.01; for transformers also a relative perplexity increase or an embedding-cosine drop)",
     );
     e.check(
         has_eval,

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checks::{
-    check_finetune, check_max_shard_bytes, check_output_name, check_tolerable_loss,
+    check_finetune, check_max_shard_bytes, check_output_name, check_text_limits,
+    check_tolerable_loss,
 };
 use super::{model_job_references, KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
@@ -23,7 +24,7 @@ pub enum PruneMethod {
     Structured,
     /// N:M semi-structured: each group of `m` inputs keeps its `n` largest.
     Nm,
-    /// `|w| · ‖x‖` with input norms from a calibration dataset (MLP only).
+    /// `|w| · ‖x‖` with input norms from a calibration dataset (MLPs and transformers).
     Wanda,
 }
 
@@ -111,13 +112,16 @@ pub struct PruneSpec {
     /// Skip tensors whose names match one of these globs.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Wanda: dataset whose rows give the input activation norms.
+    /// Wanda: dataset whose rows give the input activation norms (a text dataset for a
+    /// transformer, run block by block through the model).
     #[serde(default)]
     pub calibration_dataset_id: Option<Uuid>,
-    /// MLP: measure accuracy (or R²) and throughput before and after on this dataset.
+    /// Measure quality before and after on this dataset: MLPs accuracy (or R²) and
+    /// throughput; transformers a text dataset, as quantize's `eval_dataset_id`.
     #[serde(default)]
     pub eval_dataset_id: Option<Uuid>,
-    /// Fail when the metric drops by more than this (needs eval_dataset_id).
+    /// Fail when the metric's loss exceeds this (needs eval_dataset_id; transformers: the
+    /// relative perplexity increase, accuracy drop or `1 − cosine`).
     #[serde(default)]
     pub tolerable_loss: Option<f64>,
     /// MLP: fine-tune after pruning, pruned weights held at zero.
@@ -126,6 +130,15 @@ pub struct PruneSpec {
     /// MLP: prune in rounds between fine-tuning epochs (needs finetune).
     #[serde(default)]
     pub gradual: Option<GradualSpec>,
+    /// Transformers: tokens per sequence of the eval and calibration text (encoders
+    /// truncate to it; decoders score perplexity windows of it and calibrate on chunks of
+    /// it). Default: 128 for encoders, 512 for decoders, at most the model's positions.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Transformers: use the first this many examples of the eval dataset (default: all)
+    /// and of the calibration dataset (default 256).
+    #[serde(default)]
+    pub max_examples: Option<usize>,
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
@@ -263,6 +276,7 @@ impl Validate for PruneSpec {
             e.extend(globs);
         }
         check_tolerable_loss(&mut e, self.tolerable_loss, self.eval_dataset_id.is_some());
+        check_text_limits(&mut e, self.max_length, self.max_examples);
         if let Some(f) = &self.finetune {
             check_finetune(&mut e, f.epochs, f.lr, f.batch_size);
         }

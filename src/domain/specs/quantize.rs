@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checks::{
-    check_finetune, check_max_shard_bytes, check_output_name, check_tolerable_loss,
+    check_finetune, check_max_shard_bytes, check_output_name, check_text_limits,
+    check_tolerable_loss,
 };
 use super::{model_job_references, KindSpec, Reference, Validate};
 use crate::domain::selection::TensorSelection;
@@ -179,14 +180,18 @@ pub struct QuantizeSpec {
     /// Leave tensors whose names match one of these globs in float.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Labelled dataset to measure an MLP's accuracy (or R²) before and after.
+    /// MLPs: a labelled dataset to measure accuracy (or R²) before and after. Transformers:
+    /// a text dataset (perplexity for decoders; accuracy for an encoder with a head and
+    /// labels, else the cosine of its sentence embeddings to the float model's).
     #[serde(default)]
     pub eval_dataset_id: Option<Uuid>,
-    /// Largest accuracy (or R²) drop accepted; when exceeded, finer schemes are tried
+    /// Largest loss of the eval metric accepted (an accuracy or R² drop; transformers: the
+    /// relative perplexity increase, accuracy drop or `1 − cosine`); when exceeded, finer schemes are tried
     /// (smaller groups, then more bits). Needs `eval_dataset_id`.
     #[serde(default)]
     pub tolerable_loss: Option<f64>,
-    /// Inputs for GPTQ's layer Hessians (required for `gptq`).
+    /// Inputs for GPTQ's layer Hessians (required for `gptq`): rows with the MLP's features,
+    /// or a text dataset for a transformer (run block by block through the model).
     #[serde(default)]
     pub calibration_dataset_id: Option<Uuid>,
     /// Quantization-aware fine-tuning before quantizing (MLP models only).
@@ -203,6 +208,15 @@ pub struct QuantizeSpec {
     /// Operators of `output: onnx`'s quantized graph: `auto` (default) or `qdq`.
     #[serde(default)]
     pub onnx_ops: Option<OnnxOpsSpec>,
+    /// Transformers: tokens per sequence of the eval and calibration text (encoders
+    /// truncate to it; decoders score perplexity windows of it and calibrate on chunks of
+    /// it). Default: 128 for encoders, 512 for decoders, at most the model's positions.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Transformers: use the first this many examples of the eval dataset (default: all)
+    /// and of the calibration dataset (default 256).
+    #[serde(default)]
+    pub max_examples: Option<usize>,
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
@@ -295,6 +309,7 @@ impl Validate for QuantizeSpec {
             );
         }
         check_tolerable_loss(&mut e, self.tolerable_loss, self.eval_dataset_id.is_some());
+        check_text_limits(&mut e, self.max_length, self.max_examples);
         if let Some(f) = &self.finetune {
             check_finetune(&mut e, f.epochs, f.lr, f.batch_size);
         }

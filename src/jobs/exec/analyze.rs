@@ -13,6 +13,8 @@ use super::{JobOutput, KindExecutor};
 use crate::domain::selection::TensorSelection;
 use crate::domain::specs::AnalyzeSpec;
 use crate::formats::safetensors::{is_float, to_f32_into, MappedModel};
+use crate::formats::transformer::{tensor_role, TensorRole};
+use std::collections::BTreeMap;
 use crate::jobs::{JobContext, JobControl, JobError};
 use crate::kernels::stats::{tensor_stats, ModelTotals, TensorStats};
 
@@ -33,6 +35,41 @@ pub struct AnalyzeResult {
     /// Float tensors whose histogram was left out to keep the result small (the largest
     /// tensors keep theirs; see `note` on each tensor).
     pub histograms_omitted: usize,
+    /// Transformer checkpoints: the analyzed tensors grouped by what they are (attention
+    /// q/k/v/o, MLP gate/up/down, embeddings, norms, lm_head, task heads).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<ModuleGroup>,
+    /// What to leave in float when quantizing or pruning, as `exclude` globs for those jobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<Recommendation>,
+}
+
+/// The tensors of one role.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModuleGroup {
+    pub role: TensorRole,
+    pub tensors: usize,
+    pub n_elements: u64,
+    /// Largest |value| over the group's tensors.
+    pub abs_max: Option<f64>,
+    /// Largest `abs_max / std` of a tensor in the group: how far its outliers reach (the
+    /// larger, the more a per-tensor or per-channel scale wastes levels).
+    pub max_outlier_ratio: Option<f64>,
+    pub nan_count: u64,
+    pub inf_count: u64,
+    /// Whether to leave the group in float, and why.
+    pub keep_float: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// Tensors to leave out of quantization and pruning.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Recommendation {
+    /// Pass as `exclude` to quantize or prune (2-D tensors only: 1-D norms and biases are
+    /// never selected by default).
+    pub exclude: Vec<String>,
+    pub note: String,
 }
 
 /// Most histogram bins one analyze result keeps over all tensors (2^18: 4096 histograms of
@@ -170,6 +207,7 @@ fn analyze(
             Some(format!("analyzed {}/{}", i + 1, selected.len())),
         );
     }
+    let (modules, recommendation) = group_modules(&tensors);
     Ok(AnalyzeResult {
         model_id,
         n_tensors: tensors.len(),
@@ -177,7 +215,78 @@ fn analyze(
         totals,
         integer_elements,
         histograms_omitted,
+        modules,
+        recommendation,
     })
+}
+
+/// Groups tensors by role when the names are a transformer's (none otherwise), and the
+/// tensors to leave in float.
+fn group_modules(tensors: &[TensorAnalysis]) -> (Vec<ModuleGroup>, Option<Recommendation>) {
+    let mut groups: BTreeMap<TensorRole, ModuleGroup> = BTreeMap::new();
+    let mut exclude = Vec::new();
+    let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    };
+    for t in tensors {
+        let role = tensor_role(&t.name);
+        let g = groups.entry(role).or_insert_with(|| ModuleGroup {
+            role,
+            tensors: 0,
+            n_elements: 0,
+            abs_max: None,
+            max_outlier_ratio: None,
+            nan_count: 0,
+            inf_count: 0,
+            keep_float: role.keep_float_reason().is_some(),
+            reason: role.keep_float_reason(),
+        });
+        g.tensors += 1;
+        g.n_elements += t.n_elements;
+        if let Some(st) = &t.stats {
+            g.abs_max = max(g.abs_max, st.abs_max);
+            let ratio = match (st.abs_max, st.std) {
+                (Some(a), Some(s)) if s > 0.0 => Some(a / s),
+                _ => None,
+            };
+            g.max_outlier_ratio = max(g.max_outlier_ratio, ratio);
+            g.nan_count += st.nan_count;
+            g.inf_count += st.inf_count;
+        }
+        if g.keep_float && t.shape.len() >= 2 {
+            exclude.push(t.name.clone());
+        }
+    }
+    let transformer = groups
+        .keys()
+        .any(|r| !matches!(r, TensorRole::Other | TensorRole::Norm));
+    if !transformer {
+        return (Vec::new(), None);
+    }
+    let note = format!(
+        "leave {} in float; quantize or prune the attention and MLP projections ({} of the \
+         model's elements). Embedding tables already stay in float by default.",
+        if exclude.is_empty() {
+            "nothing else".to_string()
+        } else {
+            exclude.join(", ")
+        },
+        {
+            let total: u64 = groups.values().map(|g| g.n_elements).sum();
+            let linear: u64 = groups
+                .values()
+                .filter(|g| !g.keep_float && g.role != TensorRole::Other)
+                .map(|g| g.n_elements)
+                .sum();
+            format!("{:.1} %", 100.0 * linear as f64 / total.max(1) as f64)
+        }
+    );
+    (
+        groups.into_values().collect(),
+        Some(Recommendation { exclude, note }),
+    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::{JobOutput, KindExecutor};
 use crate::domain::specs::EvaluateSpec;
 use crate::jobs::inputs::{load_dataset, load_model, targets};
 use crate::jobs::measure::{measure, ModelEvaluation};
+use crate::jobs::text_quality::is_transformer;
 use crate::jobs::text_quality::{
     classification_of, evaluation, load_text_dataset, load_transformer, run, ReferenceRun,
     TextEvaluation, TextRun, ENCODER_BATCH,
@@ -40,11 +41,6 @@ pub struct EvaluateResult {
 pub enum Evaluation {
     Mlp(ModelEvaluation),
     Transformer(Box<TextEvaluation>),
-}
-
-/// Whether a model row is a transformer whittle runs (its `architecture` says so).
-pub fn is_transformer(architecture: Option<&serde_json::Value>) -> bool {
-    architecture.is_some_and(|a| a.get("kind").and_then(|k| k.as_str()) == Some("transformer"))
 }
 
 #[async_trait]

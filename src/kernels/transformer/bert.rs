@@ -54,6 +54,74 @@ pub struct BertLayer {
     pub out_norm: LayerNorm,
 }
 
+impl BertLayer {
+    /// Loads block `i` alone (calibration holds one block at a time); `prefix` is the
+    /// checkpoint's prefix of the encoder ([`base_prefix`]).
+    pub fn load(
+        cfg: &BertConfig,
+        src: &dyn super::WeightSource,
+        prefix: &str,
+        i: usize,
+    ) -> Result<Self, KernelError> {
+        let l = format!("{prefix}encoder.layer.{i}");
+        let (h, i_sz, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
+        Ok(BertLayer {
+            query: Linear::load(src, &format!("{l}.attention.self.query"), h, h, true)?,
+            key: Linear::load(src, &format!("{l}.attention.self.key"), h, h, true)?,
+            value: Linear::load(src, &format!("{l}.attention.self.value"), h, h, true)?,
+            attn_out: Linear::load(src, &format!("{l}.attention.output.dense"), h, h, true)?,
+            attn_norm: LayerNorm::load(src, &format!("{l}.attention.output.LayerNorm"), h, eps)?,
+            intermediate: Linear::load(src, &format!("{l}.intermediate.dense"), i_sz, h, true)?,
+            output: Linear::load(src, &format!("{l}.output.dense"), h, i_sz, true)?,
+            out_norm: LayerNorm::load(src, &format!("{l}.output.LayerNorm"), h, eps)?,
+        })
+    }
+
+    /// Its Linears in forward order.
+    pub fn linears_mut(&mut self) -> [&mut Linear; 6] {
+        [
+            &mut self.query,
+            &mut self.key,
+            &mut self.value,
+            &mut self.attn_out,
+            &mut self.intermediate,
+            &mut self.output,
+        ]
+    }
+
+    /// The block over `(batch, seq, hidden)` with the batch's [`Bert::mask`].
+    pub fn forward(
+        &self,
+        cfg: &BertConfig,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        rows: Option<&Tensor>,
+        obs: &mut dyn Observer,
+    ) -> Result<Tensor, KernelError> {
+        let (b, t, h) = x.dims3().map_err(ce)?;
+        let (nh, hd) = (cfg.num_attention_heads, cfg.head_dim);
+        let heads = |y: Tensor| {
+            y.reshape((b, t, nh, hd))
+                .and_then(|y| y.transpose(1, 2))
+                .map_err(ce)
+        };
+        let q = heads(self.query.forward(x, rows, obs)?)?;
+        let k = heads(self.key.forward(x, rows, obs)?)?;
+        let v = heads(self.value.forward(x, rows, obs)?)?;
+        let ctx = attention(&q, &k, &v, mask)?
+            .transpose(1, 2)
+            .and_then(|c| c.reshape((b, t, h)))
+            .map_err(ce)?;
+        let a = self.attn_out.forward(&ctx, rows, obs)?;
+        let x = self.attn_norm.forward(&(a + x).map_err(ce)?)?;
+        let i = cfg
+            .hidden_act
+            .apply(&self.intermediate.forward(&x, rows, obs)?)?;
+        let o = self.output.forward(&i, rows, obs)?;
+        self.out_norm.forward(&(o + x).map_err(ce)?)
+    }
+}
+
 /// The classification head of `…ForSequenceClassification`.
 #[derive(Debug, Clone)]
 pub enum Classifier {
@@ -63,44 +131,24 @@ pub enum Classifier {
     Roberta { dense: Linear, out_proj: Linear },
 }
 
-/// An encoder with its weights.
+/// Word, position and segment embeddings and their LayerNorm.
 #[derive(Debug, Clone)]
-pub struct Bert {
-    pub config: BertConfig,
+pub struct Embeddings {
+    config: BertConfig,
     word: Tensor,
     position: Tensor,
     token_type: Option<Tensor>,
-    emb_norm: LayerNorm,
-    pub layers: Vec<BertLayer>,
-    pooler: Option<Linear>,
-    classifier: Option<Classifier>,
+    norm: LayerNorm,
 }
 
-/// What a forward pass returns.
-#[derive(Debug)]
-pub struct EncoderOutput {
-    /// `(batch, seq, hidden)` last hidden state.
-    pub hidden: Tensor,
-    /// `(batch, num_labels)` classifier logits, for a model with a head.
-    pub logits: Option<Tensor>,
-}
-
-/// The checkpoint's prefix for the encoder's own tensors (`bert.` in task models).
-fn base_prefix(src: &dyn super::WeightSource, cfg: &BertConfig) -> String {
-    let family = if cfg.roberta { "roberta." } else { "bert." };
-    for p in ["", family] {
-        if src.contains(&format!("{p}embeddings.word_embeddings.weight")) {
-            return p.to_string();
-        }
-    }
-    String::new()
-}
-
-impl Bert {
-    pub fn load(cfg: &BertConfig, src: &dyn super::WeightSource) -> Result<Bert, KernelError> {
-        let p = base_prefix(src, cfg);
+impl Embeddings {
+    pub fn load(
+        cfg: &BertConfig,
+        src: &dyn super::WeightSource,
+        prefix: &str,
+    ) -> Result<Self, KernelError> {
+        let p = prefix;
         let h = cfg.hidden_size;
-        let eps = cfg.layer_norm_eps;
         let word = load(
             src,
             &format!("{p}embeddings.word_embeddings.weight"),
@@ -117,83 +165,18 @@ impl Bert {
         } else {
             None
         };
-        let emb_norm = LayerNorm::load(src, &format!("{p}embeddings.LayerNorm"), h, eps)?;
-        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
-        for i in 0..cfg.num_hidden_layers {
-            let l = format!("{p}encoder.layer.{i}");
-            let i_sz = cfg.intermediate_size;
-            layers.push(BertLayer {
-                query: Linear::load(src, &format!("{l}.attention.self.query"), h, h, true)?,
-                key: Linear::load(src, &format!("{l}.attention.self.key"), h, h, true)?,
-                value: Linear::load(src, &format!("{l}.attention.self.value"), h, h, true)?,
-                attn_out: Linear::load(src, &format!("{l}.attention.output.dense"), h, h, true)?,
-                attn_norm: LayerNorm::load(
-                    src,
-                    &format!("{l}.attention.output.LayerNorm"),
-                    h,
-                    eps,
-                )?,
-                intermediate: Linear::load(src, &format!("{l}.intermediate.dense"), i_sz, h, true)?,
-                output: Linear::load(src, &format!("{l}.output.dense"), h, i_sz, true)?,
-                out_norm: LayerNorm::load(src, &format!("{l}.output.LayerNorm"), h, eps)?,
-            });
-        }
-        let pooler_name = format!("{p}pooler.dense.weight");
-        let pooler = if src.contains(&pooler_name) {
-            Some(Linear::load(src, &format!("{p}pooler.dense"), h, h, true)?)
-        } else {
-            None
-        };
-        let classifier = match &cfg.classifier {
-            None => None,
-            Some(head) if cfg.roberta => Some(Classifier::Roberta {
-                dense: Linear::load(src, "classifier.dense", h, h, true)?,
-                out_proj: Linear::load(src, "classifier.out_proj", head.num_labels, h, true)?,
-            }),
-            Some(head) => {
-                if pooler.is_none() {
-                    return Err(KernelError::Shape(format!(
-                        "{} needs the pooler ({pooler_name})",
-                        cfg.architecture
-                    )));
-                }
-                Some(Classifier::Pooled(Linear::load(
-                    src,
-                    "classifier",
-                    head.num_labels,
-                    h,
-                    true,
-                )?))
-            }
-        };
-        Ok(Bert {
+        let norm = LayerNorm::load(
+            src,
+            &format!("{p}embeddings.LayerNorm"),
+            h,
+            cfg.layer_norm_eps,
+        )?;
+        Ok(Embeddings {
             config: cfg.clone(),
             word,
             position,
             token_type,
-            emb_norm,
-            layers,
-            pooler,
-            classifier,
-        })
-    }
-
-    /// Whether the model has a classification head.
-    pub fn has_classifier(&self) -> bool {
-        self.classifier.is_some()
-    }
-
-    /// Every Linear of the encoder blocks, in forward order.
-    pub fn linears_mut(&mut self) -> impl Iterator<Item = &mut Linear> {
-        self.layers.iter_mut().flat_map(|l| {
-            [
-                &mut l.query,
-                &mut l.key,
-                &mut l.value,
-                &mut l.attn_out,
-                &mut l.intermediate,
-                &mut l.output,
-            ]
+            norm,
         })
     }
 
@@ -242,7 +225,7 @@ impl Bert {
     }
 
     /// The embeddings of a batch: `(batch, seq, hidden)`.
-    pub fn embed(&self, batch: &Batch) -> Result<Tensor, KernelError> {
+    pub fn forward(&self, batch: &Batch) -> Result<Tensor, KernelError> {
         self.check(batch)?;
         let (b, t) = (batch.len(), batch.seq_len());
         let h = self.config.hidden_size;
@@ -256,7 +239,98 @@ impl Bert {
         if let Some(tt) = &self.token_type {
             x = (x + tt.embedding(&flat(&batch.type_ids)?).map_err(ce)?).map_err(ce)?;
         }
-        self.emb_norm.forward(&x.reshape((b, t, h)).map_err(ce)?)
+        self.norm.forward(&x.reshape((b, t, h)).map_err(ce)?)
+    }
+}
+
+/// An encoder with its weights.
+#[derive(Debug, Clone)]
+pub struct Bert {
+    pub config: BertConfig,
+    embeddings: Embeddings,
+    pub layers: Vec<BertLayer>,
+    pooler: Option<Linear>,
+    classifier: Option<Classifier>,
+}
+
+/// What a forward pass returns.
+#[derive(Debug)]
+pub struct EncoderOutput {
+    /// `(batch, seq, hidden)` last hidden state.
+    pub hidden: Tensor,
+    /// `(batch, num_labels)` classifier logits, for a model with a head.
+    pub logits: Option<Tensor>,
+}
+
+/// The checkpoint's prefix for the encoder's own tensors (`bert.` in task models).
+pub fn base_prefix(src: &dyn super::WeightSource, cfg: &BertConfig) -> String {
+    let family = if cfg.roberta { "roberta." } else { "bert." };
+    for p in ["", family] {
+        if src.contains(&format!("{p}embeddings.word_embeddings.weight")) {
+            return p.to_string();
+        }
+    }
+    String::new()
+}
+
+impl Bert {
+    pub fn load(cfg: &BertConfig, src: &dyn super::WeightSource) -> Result<Bert, KernelError> {
+        let p = base_prefix(src, cfg);
+        let h = cfg.hidden_size;
+        let embeddings = Embeddings::load(cfg, src, &p)?;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| BertLayer::load(cfg, src, &p, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pooler_name = format!("{p}pooler.dense.weight");
+        let pooler = if src.contains(&pooler_name) {
+            Some(Linear::load(src, &format!("{p}pooler.dense"), h, h, true)?)
+        } else {
+            None
+        };
+        let classifier = match &cfg.classifier {
+            None => None,
+            Some(head) if cfg.roberta => Some(Classifier::Roberta {
+                dense: Linear::load(src, "classifier.dense", h, h, true)?,
+                out_proj: Linear::load(src, "classifier.out_proj", head.num_labels, h, true)?,
+            }),
+            Some(head) => {
+                if pooler.is_none() {
+                    return Err(KernelError::Shape(format!(
+                        "{} needs the pooler ({pooler_name})",
+                        cfg.architecture
+                    )));
+                }
+                Some(Classifier::Pooled(Linear::load(
+                    src,
+                    "classifier",
+                    head.num_labels,
+                    h,
+                    true,
+                )?))
+            }
+        };
+        Ok(Bert {
+            config: cfg.clone(),
+            embeddings,
+            layers,
+            pooler,
+            classifier,
+        })
+    }
+
+    /// Whether the model has a classification head.
+    pub fn has_classifier(&self) -> bool {
+        self.classifier.is_some()
+    }
+
+    /// Every Linear of the encoder blocks, in forward order.
+    pub fn linears_mut(&mut self) -> impl Iterator<Item = &mut Linear> {
+        self.layers.iter_mut().flat_map(|l| l.linears_mut())
+    }
+
+    /// The embeddings of a batch: `(batch, seq, hidden)`.
+    pub fn embed(&self, batch: &Batch) -> Result<Tensor, KernelError> {
+        self.embeddings.forward(batch)
     }
 
     /// The additive attention mask `(batch, 1, 1, seq)` of a padded batch (None when
@@ -277,39 +351,6 @@ impl Bert {
         Ok((Some(m), rows))
     }
 
-    /// One block over `(batch, seq, hidden)`.
-    pub fn block(
-        &self,
-        layer: &BertLayer,
-        x: &Tensor,
-        mask: Option<&Tensor>,
-        rows: Option<&Tensor>,
-        obs: &mut dyn Observer,
-    ) -> Result<Tensor, KernelError> {
-        let (b, t, h) = x.dims3().map_err(ce)?;
-        let (nh, hd) = (self.config.num_attention_heads, self.config.head_dim);
-        let heads = |y: Tensor| {
-            y.reshape((b, t, nh, hd))
-                .and_then(|y| y.transpose(1, 2))
-                .map_err(ce)
-        };
-        let q = heads(layer.query.forward(x, rows, obs)?)?;
-        let k = heads(layer.key.forward(x, rows, obs)?)?;
-        let v = heads(layer.value.forward(x, rows, obs)?)?;
-        let ctx = attention(&q, &k, &v, mask)?
-            .transpose(1, 2)
-            .and_then(|c| c.reshape((b, t, h)))
-            .map_err(ce)?;
-        let a = layer.attn_out.forward(&ctx, rows, obs)?;
-        let x = layer.attn_norm.forward(&(a + x).map_err(ce)?)?;
-        let i = self
-            .config
-            .hidden_act
-            .apply(&layer.intermediate.forward(&x, rows, obs)?)?;
-        let o = layer.output.forward(&i, rows, obs)?;
-        layer.out_norm.forward(&(o + x).map_err(ce)?)
-    }
-
     /// The whole encoder, and the classifier when the model has one.
     pub fn forward(
         &self,
@@ -319,7 +360,7 @@ impl Bert {
         let (mask, rows) = Self::mask(batch)?;
         let mut x = self.embed(batch)?;
         for layer in &self.layers {
-            x = self.block(layer, &x, mask.as_ref(), rows.as_ref(), obs)?;
+            x = layer.forward(&self.config, &x, mask.as_ref(), rows.as_ref(), obs)?;
         }
         let logits = match &self.classifier {
             None => None,

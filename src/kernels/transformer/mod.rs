@@ -10,6 +10,7 @@
 //! Weights come through [`WeightSource`] as f32 values by their checkpoint names; the caller
 //! (which owns I/O) decodes dtypes and compressed-tensors entries. All math is f32.
 pub mod bert;
+pub mod calibrate;
 pub mod config;
 pub mod llama;
 pub mod metrics;

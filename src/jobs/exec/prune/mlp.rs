@@ -128,7 +128,7 @@ pub(super) fn prune_mlp(
     result.gradual_rounds = (!rounds.is_empty()).then_some(rounds);
     if let (Some(b), Some(a)) = (&before, &after) {
         let (quality, gate) = judge(job.spec, b, a);
-        result.quality = Some(quality);
+        result.quality = Some(super::PruneQuality::Mlp(quality));
         if let Some(message) = gate {
             let _ = std::fs::remove_file(inputs.output.path());
             let g = &result.global;

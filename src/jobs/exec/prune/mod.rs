@@ -19,6 +19,8 @@ use crate::domain::specs::prune::{PruneMethod, PruneSpec};
 use crate::jobs::checkpoint::compute_with_checkpoints;
 use crate::jobs::measure::EvaluationSummary;
 use crate::domain::ValidationErrors;
+use crate::jobs::calibration::CalibrationReport;
+use crate::jobs::text_quality::{is_transformer, TextQualityChange};
 use crate::jobs::{admission, JobContext, JobError};
 use crate::kernels::prune::Scope;
 use crate::store::{DatasetRow, DynStore, ModelRow, StoreError};
@@ -41,6 +43,8 @@ struct Inputs {
     calibration: Option<(DatasetRow, PathBuf)>,
     output: OutputTarget,
     job_id: String,
+    /// A transformer folder (quality on text, Wanda through the forward pass).
+    transformer: bool,
 }
 
 /// The result of a `prune` job.
@@ -77,9 +81,36 @@ pub struct PruneResult {
     pub finetune: Option<FinetuneReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gradual_rounds: Option<Vec<GradualRound>>,
-    /// The eval dataset's verdict (MLPs with `eval_dataset_id`).
+    /// The eval dataset's verdict (with `eval_dataset_id`).
     #[serde(flatten)]
-    pub quality: Option<QualityFields>,
+    pub quality: Option<PruneQuality>,
+    /// The calibration text of a transformer's Wanda.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationReport>,
+}
+
+/// An MLP's or a transformer's quality before and after.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PruneQuality {
+    Mlp(QualityFields),
+    Text(Box<TextQualityFields>),
+}
+
+/// A transformer's quality on a text eval dataset before and after.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TextQualityFields {
+    /// `perplexity`, `accuracy` or `embedding_cosine` (see `evaluation.metric`).
+    pub metric: &'static str,
+    /// `<metric>_before` / `<metric>_after`.
+    #[serde(flatten)]
+    pub headline: BTreeMap<String, f64>,
+    /// What `tolerable_loss` bounds: the relative perplexity increase, the accuracy drop or
+    /// `1 − cosine`.
+    pub loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_tolerable_loss: Option<bool>,
+    pub evaluation: TextQualityChange,
 }
 
 /// The parameters of the rule that chose the weights.
@@ -209,7 +240,9 @@ impl KindExecutor for PruneExecutor {
             .clone()
             .unwrap_or_else(|| format!("{}-pruned", model.0.name));
         let output = ctx.output_target(&model.1, spec.max_shard_bytes);
+        let transformer = is_transformer(model.0.architecture.as_ref());
         let inputs = Inputs {
+            transformer,
             spec,
             selection,
             model,
@@ -221,7 +254,7 @@ impl KindExecutor for PruneExecutor {
         };
         let control = ctx.control.clone();
         let outcome = compute_with_checkpoints(ctx, move |tx, checkpoints| {
-            if inputs.spec.needs_mlp() {
+            if inputs.spec.needs_mlp() && !inputs.transformer {
                 mlp::prune_mlp(inputs, control, tx, checkpoints)
             } else {
                 stream::prune_stream(inputs, &control)

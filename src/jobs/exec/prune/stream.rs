@@ -1,11 +1,21 @@
 //! Pruning any safetensors model: magnitude (per tensor or one global cutoff), threshold or
 //! N:M, tensor by tensor from the memory-mapped file into a file of the same layout.
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{Inputs, PruneResult, RuleFields, SkippedTensor, Sparsity, TensorPruned, DENSE_NOTE};
-use crate::domain::specs::prune::PruneMethod;
+use super::{
+    Inputs, PruneQuality, PruneResult, RuleFields, SkippedTensor, Sparsity, TensorPruned,
+    TextQualityFields, DENSE_NOTE,
+};
+use crate::domain::specs::prune::{PruneMethod, PruneSpec};
+use crate::jobs::calibration::{Calibration, CalibrationOptions, CalibrationReport};
+use crate::jobs::text_quality::{load_text_dataset, TextBaseline, TextRun};
+use crate::kernels::prune::{wanda_mask, wanda_nm_mask};
+use crate::kernels::transformer::calibrate::{weight_matrix, Collect, InputStats};
+use crate::kernels::transformer::Linear;
+use crate::kernels::KernelError;
 use crate::formats::safetensors::{
     folder, from_f32, to_f32, to_f32_into, Dtype, MappedModel, ModelWriter, OutputTarget,
     TensorPlan,
@@ -61,12 +71,48 @@ enum TensorRule {
     Layer(f64),
     Threshold(f32),
     Nm(usize, usize),
+    /// Wanda on a transformer: the input norms of each block Linear (collected block by
+    /// block with the earlier blocks pruned), and the sparsity or N:M pattern.
+    Wanda {
+        norms: HashMap<String, Array1<f32>>,
+        pattern: WandaPattern,
+    },
+}
+
+/// Wanda's per-row rule.
+#[derive(Debug, Clone, Copy)]
+enum WandaPattern {
+    Sparsity(f64),
+    Nm(usize, usize),
+}
+
+impl WandaPattern {
+    fn of(spec: &PruneSpec) -> WandaPattern {
+        match (spec.n, spec.m) {
+            (Some(n), Some(m)) => WandaPattern::Nm(n, m),
+            _ => WandaPattern::Sparsity(spec.sparsity.unwrap_or(0.0)),
+        }
+    }
+
+    fn mask(self, w: ArrayView2<f32>, norms: &Array1<f32>) -> Result<Array2<bool>, JobError> {
+        Ok(match self {
+            WandaPattern::Sparsity(s) => wanda_mask(w, norms.view(), s)?,
+            WandaPattern::Nm(n, m) => wanda_nm_mask(w, norms.view(), n, m)?,
+        })
+    }
 }
 
 impl TensorRule {
-    /// Prunes the `k`-th selected tensor `w` in place.
-    fn apply(&self, k: usize, mut w: ArrayViewMut2<f32>) -> Result<(), JobError> {
+    /// Prunes the `k`-th selected tensor `w` (named `name`) in place.
+    fn apply(&self, k: usize, name: &str, mut w: ArrayViewMut2<f32>) -> Result<(), JobError> {
         match self {
+            TensorRule::Wanda { norms, pattern } => {
+                let n = norms
+                    .get(name)
+                    .ok_or_else(|| JobError::Invalid(format!("no calibration norms for {name}")))?;
+                let mask = pattern.mask(w.view(), n)?;
+                apply_mask_view(w, &mask);
+            }
             TensorRule::Global(cut) => cut.apply(k, w)?,
             TensorRule::Layer(s) => {
                 let cut = global_magnitude_cutoff(&[w.view()], *s)?;
@@ -104,8 +150,20 @@ impl TensorRule {
                 threshold: Some(*t),
                 ..RuleFields::default()
             },
-            TensorRule::Nm(n, m) => RuleFields {
+            TensorRule::Nm(n, m)
+            | TensorRule::Wanda {
+                pattern: WandaPattern::Nm(n, m),
+                ..
+            } => RuleFields {
                 pattern: Some(format!("{n}:{m}")),
+                ..RuleFields::default()
+            },
+            TensorRule::Wanda {
+                pattern: WandaPattern::Sparsity(s),
+                ..
+            } => RuleFields {
+                scope: Some(Scope::Layer),
+                target_sparsity: Some(*s),
                 ..RuleFields::default()
             },
         }
@@ -118,8 +176,15 @@ fn rule(
     mapped: &MappedModel,
     selected: &[usize],
     control: &JobControl,
+    wanda: Option<HashMap<String, Array1<f32>>>,
 ) -> Result<TensorRule, JobError> {
     let spec = &inputs.spec;
+    if let Some(norms) = wanda {
+        return Ok(TensorRule::Wanda {
+            norms,
+            pattern: WandaPattern::of(spec),
+        });
+    }
     Ok(match spec.method {
         PruneMethod::Magnitude => {
             let s = spec.sparsity.unwrap_or(0.0);
@@ -162,15 +227,25 @@ fn rule(
     })
 }
 
-/// The tensors to prune (indices) and the selected ones that cannot be.
+/// The tensors to prune (indices) and the selected ones that cannot be; with Wanda's
+/// `norms`, only the block Linears that have them.
 fn select(
     inputs: &Inputs,
     mapped: &MappedModel,
+    norms: Option<&HashMap<String, Array1<f32>>>,
 ) -> Result<(Vec<usize>, Vec<SkippedTensor>), JobError> {
     let mut selected = Vec::new();
     let mut skipped = Vec::new();
     for (i, t) in mapped.tensors().enumerate() {
         if t.shape.len() < 2 || !inputs.selection.matches(t.name, t.shape) {
+            continue;
+        }
+        if norms.is_some_and(|n| !n.contains_key(t.name)) {
+            skipped.push(SkippedTensor {
+                name: t.name.to_string(),
+                dtype: t.dtype.to_string(),
+                reason: "not a Linear of a transformer block: Wanda scores need its inputs",
+            });
             continue;
         }
         if writable(t.dtype) {
@@ -198,8 +273,19 @@ pub(super) fn prune_stream(
     control: &JobControl,
 ) -> Result<(PruneResult, Option<Value>), JobError> {
     let mapped = MappedModel::open(&inputs.model.1)?;
-    let (selected, skipped) = select(&inputs, &mapped)?;
-    let rule = rule(&inputs, &mapped, &selected, control)?;
+    let text = text_baseline(&inputs, control)?;
+    let (wanda, calibration) = match wanda_norms(&inputs, &mapped, control)? {
+        Some((norms, report)) => (Some(norms), Some(report)),
+        None => (None, None),
+    };
+    let (selected, skipped) = select(&inputs, &mapped, wanda.as_ref())?;
+    let rule = rule(&inputs, &mapped, &selected, control, wanda)?;
+    // Progress: [baseline, calibration,] the pass, [the measurement of the output].
+    let write_span = match (&text, &calibration) {
+        (Some(_), _) => (0.5, 0.3),
+        (None, Some(_)) => (0.5, 0.5),
+        (None, None) => (0.1, 0.9),
+    };
     let plans = mapped
         .tensors()
         .map(|t| TensorPlan {
@@ -230,7 +316,7 @@ pub(super) fn prune_stream(
         to_f32_into(&t, &mut buffer)?;
         require_finite(t.name, &buffer)?;
         let before = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
-        rule.apply(k, view2_mut(t.shape, &mut buffer)?)?;
+        rule.apply(k, t.name, view2_mut(t.shape, &mut buffer)?)?;
         let after = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
         writer.write_tensor(t.name, &from_f32(&buffer, t.dtype)?)?;
         tensors.push(TensorPruned {
@@ -243,7 +329,7 @@ pub(super) fn prune_stream(
             sparsity: after.sparsity,
         });
         control.set_progress(
-            0.1 + 0.9 * tensors.len() as f64 / selected.len() as f64,
+            write_span.0 + write_span.1 * tensors.len() as f64 / selected.len() as f64,
             Some(format!(
                 "pruned {}/{} tensors",
                 tensors.len(),
@@ -274,7 +360,120 @@ pub(super) fn prune_stream(
         storage: "dense",
         rule: rule.fields(spec.sparsity),
         speedup_note: DENSE_NOTE.into(),
+        calibration,
         ..PruneResult::default()
     };
+    let mut result = result;
+    if let Some(t) = text {
+        control.set_progress(0.8, Some("measuring the pruned model".into()));
+        let change = t.compare(inputs.output.path(), control, (0.8, 1.0))?;
+        let within = spec.tolerable_loss.map(|tol| change.loss <= tol);
+        let gate = match (within, spec.tolerable_loss) {
+            (Some(false), Some(tol)) => Some(format!(
+                "the {} loss is {:.4} ({:.4} → {:.4}), more than tolerable_loss {tol}; lower \
+                 the sparsity or use wanda",
+                change.metric, change.loss, change.before, change.after
+            )),
+            _ => None,
+        };
+        let m = change.metric;
+        result.quality = Some(PruneQuality::Text(Box::new(TextQualityFields {
+            metric: m,
+            headline: BTreeMap::from([
+                (format!("{m}_before"), change.before),
+                (format!("{m}_after"), change.after),
+            ]),
+            loss: change.loss,
+            within_tolerable_loss: within,
+            evaluation: change,
+        })));
+        if let Some(message) = gate {
+            let g = &result.global;
+            return Err(JobError::Invalid(format!(
+                "{message} (sparsity {:.4}, {} of {} weights zero)",
+                g.sparsity, g.zeros, g.numel
+            )));
+        }
+    }
     Ok((result, row.architecture.clone()))
+}
+
+/// The float transformer measured on the text eval dataset, when the spec names one.
+fn text_baseline(inputs: &Inputs, control: &JobControl) -> Result<Option<TextBaseline>, JobError> {
+    let (Some((row, path)), true) = (&inputs.eval, inputs.transformer) else {
+        return Ok(None);
+    };
+    control.set_progress(0.0, Some("measuring the float model".into()));
+    let data = load_text_dataset(row, path)?;
+    let spec = &inputs.spec;
+    Ok(Some(TextBaseline::new(
+        inputs.model.0.id,
+        &inputs.model.1,
+        data,
+        TextRun::limited(spec.max_length, spec.max_examples),
+        control,
+        (0.0, 0.2),
+    )?))
+}
+
+/// Wanda on a transformer: the input norms of every selected block Linear, collected block
+/// by block on the calibration text with the earlier blocks already pruned (as the Wanda
+/// reference prunes layer after layer).
+#[allow(clippy::type_complexity)]
+fn wanda_norms(
+    inputs: &Inputs,
+    mapped: &MappedModel,
+    control: &JobControl,
+) -> Result<Option<(HashMap<String, Array1<f32>>, CalibrationReport)>, JobError> {
+    let spec = &inputs.spec;
+    let (PruneMethod::Wanda, true, Some((row, path))) =
+        (spec.method, inputs.transformer, inputs.calibration.as_ref())
+    else {
+        return Ok(None);
+    };
+    let dir = &inputs.model.1;
+    let mut calib = Calibration::prepare(
+        dir,
+        (row, path),
+        CalibrationOptions {
+            max_length: spec.max_length,
+            max_examples: spec.max_examples,
+        },
+    )?;
+    let pattern = WandaPattern::of(spec);
+    let mut norms = HashMap::new();
+    let mut edit = |_: usize,
+                    linears: &mut [&mut Linear],
+                    stats: &HashMap<String, InputStats>|
+     -> Result<(), KernelError> {
+        for linear in linears.iter_mut() {
+            let Some(t) = mapped.tensor(&linear.name).ok() else {
+                continue;
+            };
+            if !(writable(t.dtype) && inputs.selection.matches(&linear.name, t.shape)) {
+                continue;
+            }
+            let Some(n) = stats.get(&linear.name).map(InputStats::norms).transpose()?.flatten()
+            else {
+                continue;
+            };
+            let mut w = weight_matrix(linear)?;
+            let mask = pattern
+                .mask(w.view(), &n)
+                .map_err(|e| KernelError::Shape(format!("{}: {e}", linear.name)))?;
+            apply_mask_view(w.view_mut(), &mask);
+            linear.set_weight(w.into_raw_vec_and_offset().0)?;
+            norms.insert(linear.name.clone(), n);
+        }
+        Ok(())
+    };
+    let span = if inputs.eval.is_some() { (0.2, 0.3) } else { (0.0, 0.5) };
+    calib.run(dir, Collect { hessian: false, norms: true }, &mut edit, control, span)?;
+    if norms.is_empty() {
+        return Err(JobError::Invalid(
+            "wanda found no selected Linear inside the model's blocks: check include/exclude"
+                .into(),
+        ));
+    }
+    Ok(Some((norms, calib.report.clone())))
 }

@@ -6,6 +6,7 @@
 //! for transformers, the same before/after and ladder on a text eval dataset, measured on
 //! the written output as a client reads it (`jobs::text_quality`).
 mod mlp;
+mod transformer;
 mod write;
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 use self::mlp::{
     mlp_weight_names, EvalBaseline, MlpModel, OnnxExport, QatReport, QatRun, QualityChange,
 };
+use self::transformer::{gptq_transformer, GptqReport};
 use self::write::{write_pass, PassSettings, PassSummary, Replacements};
 use super::{JobOutput, KindExecutor, OutputFile};
 use crate::domain::specs::quantize::{CompressedFormatSpec, MethodSpec, OnnxOpsSpec, OutputSpec};
@@ -27,6 +29,7 @@ use crate::formats::onnx::QuantizedOps;
 use crate::domain::specs::QuantizeSpec;
 use crate::formats::compressed_tensors::CompressionFormat;
 use crate::formats::safetensors::{folder, MappedModel, OutputTarget};
+use crate::jobs::calibration::{Calibration, CalibrationOptions};
 use crate::jobs::checkpoint::{compute_with_checkpoints, TrainCheckpoints};
 use crate::jobs::epochs::{EpochSeries, MetricSender};
 use crate::jobs::inputs::{labelled, load_model, Labelled};
@@ -76,6 +79,10 @@ pub struct QuantizeResult {
     /// The ONNX files of `output: onnx`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<OnnxExport>,
+    /// GPTQ of a transformer: the calibration text and each Linear's output error beside
+    /// round-to-nearest's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gptq: Option<GptqReport>,
 }
 
 /// The eval dataset's verdict in the result.
@@ -262,9 +269,9 @@ fn mlp_work(
     checkpoints: TrainCheckpoints,
 ) -> Result<Option<MlpWork>, JobError> {
     let spec = &inputs.spec;
-    let transformer = super::evaluate::is_transformer(inputs.model.0.architecture.as_ref());
-    let needs_mlp = (spec.eval_dataset_id.is_some() && !transformer)
-        || spec.method == MethodSpec::Gptq
+    let transformer = crate::jobs::text_quality::is_transformer(inputs.model.0.architecture.as_ref());
+    let needs_mlp = (!transformer
+        && (spec.eval_dataset_id.is_some() || spec.method == MethodSpec::Gptq))
         || spec.finetune.is_some()
         || spec.output == OutputSpec::Onnx;
     if !needs_mlp {
@@ -304,7 +311,7 @@ fn mlp_work(
 fn text_baseline(inputs: &Inputs, control: &JobControl) -> Result<Option<TextBaseline>, JobError> {
     let (Some((row, path)), true) = (
         &inputs.eval,
-        super::evaluate::is_transformer(inputs.model.0.architecture.as_ref()),
+        crate::jobs::text_quality::is_transformer(inputs.model.0.architecture.as_ref()),
     ) else {
         return Ok(None);
     };
@@ -314,10 +321,29 @@ fn text_baseline(inputs: &Inputs, control: &JobControl) -> Result<Option<TextBas
         inputs.model.0.id,
         &inputs.model.1,
         data,
-        TextRun::default(),
+        TextRun::limited(inputs.spec.max_length, inputs.spec.max_examples),
         control,
         (0.0, 0.0),
     )?))
+}
+
+/// A transformer's calibration text for GPTQ, when the spec asks for GPTQ on one.
+fn text_calibration(inputs: &Inputs) -> Result<Option<RefCell<Calibration>>, JobError> {
+    let transformer = crate::jobs::text_quality::is_transformer(inputs.model.0.architecture.as_ref());
+    let (MethodSpec::Gptq, true, Some((row, path))) =
+        (inputs.spec.method, transformer, inputs.calibration.as_ref())
+    else {
+        return Ok(None);
+    };
+    let opts = CalibrationOptions {
+        max_length: inputs.spec.max_length,
+        max_examples: inputs.spec.max_examples,
+    };
+    Ok(Some(RefCell::new(Calibration::prepare(
+        &inputs.model.1,
+        (row, path),
+        opts,
+    )?)))
 }
 
 /// The schemes tried in order under `tolerable_loss`: the requested one, finer groups
@@ -367,6 +393,7 @@ struct Outcome {
     /// For `output: onnx`: the float model quantized (fine-tuned when asked) and the codes
     /// of its quantized layers.
     quantized: Option<(crate::kernels::nn::Mlp, HashMap<String, QuantizedTensor>)>,
+    gptq: Option<GptqReport>,
 }
 
 /// Quantizes per `inputs` on the compute pool: the result, the output file and its name.
@@ -385,6 +412,7 @@ fn quantize_model(
     let names: Vec<String> = mapped.names().into_iter().map(str::to_string).collect();
     let work = mlp_work(&inputs, &names, &control, checkpoints)?;
     let text = text_baseline(&inputs, &control)?;
+    let calib = text_calibration(&inputs)?;
     let base = PassSettings {
         mapped: &mapped,
         names: &names,
@@ -407,7 +435,13 @@ fn quantize_model(
         embeddings_selected: !spec.include.is_empty(),
         job_id: &inputs.job_id,
     };
-    let (mut outcome, attempts) = climb(spec, (work.as_ref(), text.as_ref()), &base, &control, &tx)?;
+    let judges = Judges {
+        work: work.as_ref(),
+        text: text.as_ref(),
+        calib: calib.as_ref(),
+        model_dir: &inputs.model.1,
+    };
+    let (mut outcome, attempts) = climb(spec, &judges, &base, &control, &tx)?;
     let onnx = match (work.as_ref(), outcome.quantized.take()) {
         (Some(w), Some((quantized, codes))) => {
             control.set_progress(0.99, Some("writing the ONNX models".into()));
@@ -456,6 +490,7 @@ fn quantize_model(
         eval: outcome.evaluation.map(EvalFields::new),
         attempts: spec.tolerable_loss.map(|_| attempts),
         onnx,
+        gptq: outcome.gptq,
     };
     Ok((result, inputs.output.path().to_path_buf(), name))
 }
@@ -464,7 +499,7 @@ fn quantize_model(
 /// metric's drop within it; returns that scheme's outcome and every attempt.
 fn climb(
     spec: &QuantizeSpec,
-    (work, text): (Option<&MlpWork>, Option<&TextBaseline>),
+    judges: &Judges<'_>,
     base: &PassSettings<'_>,
     control: &Arc<JobControl>,
     tx: &MetricSender,
@@ -486,7 +521,7 @@ fn climb(
             control,
             tx,
         };
-        let outcome = try_scheme(&settings, spec, (work, text), &ladder)?;
+        let outcome = try_scheme(&settings, spec, judges, &ladder)?;
         let figures = outcome.evaluation.as_ref().map(Quality::figures);
         let loss = figures.map(|f| f.3);
         let passed = match (spec.tolerable_loss, loss) {
@@ -505,7 +540,7 @@ fn climb(
             return Ok((outcome, attempts));
         }
     }
-    let metric = match (work.and_then(|w| w.eval.as_ref()), text) {
+    let metric = match (judges.work.and_then(|w| w.eval.as_ref()), judges.text) {
         (Some(e), _) => e.before.headline().0,
         (None, Some(t)) => t.metric(),
         _ => "metric",
@@ -515,6 +550,15 @@ fn climb(
         spec.tolerable_loss.unwrap_or_default(),
         serde_json::to_value(&attempts).unwrap_or_default()
     )))
+}
+
+/// What a scheme is measured and calibrated with: the MLP side, a transformer's text
+/// baseline, a transformer's GPTQ calibration text.
+struct Judges<'a> {
+    work: Option<&'a MlpWork>,
+    text: Option<&'a TextBaseline>,
+    calib: Option<&'a RefCell<Calibration>>,
+    model_dir: &'a std::path::Path,
 }
 
 /// Where a scheme stands on the ladder, and what it reports to.
@@ -530,10 +574,13 @@ struct Ladder<'a> {
 fn try_scheme(
     settings: &PassSettings<'_>,
     spec: &QuantizeSpec,
-    (work, text): (Option<&MlpWork>, Option<&TextBaseline>),
+    judges: &Judges<'_>,
     ladder: &Ladder<'_>,
 ) -> Result<Outcome, JobError> {
+    let (work, text) = (judges.work, judges.text);
     let scheme = settings.scheme;
+    let mut span = ladder.span;
+    let mut gptq = None;
     let mut replacements = Replacements::default();
     let mut finetune = None;
     let mut tuned = None;
@@ -569,10 +616,24 @@ fn try_scheme(
         let base = tuned.as_ref().unwrap_or(&w.model.mlp);
         replacements.quantized = w.model.gptq(base, &x.x, &scheme, settings.selection)?;
     }
+    if let Some(calib) = judges.calib {
+        // Calibration takes the first 40 % of the span.
+        let calib_span = (span.0, span.1 * 0.4);
+        span = (span.0 + calib_span.1, span.1 - calib_span.1);
+        let (codes, report) = gptq_transformer(
+            judges.model_dir,
+            &mut calib.borrow_mut(),
+            settings,
+            ladder.control,
+            calib_span,
+        )?;
+        replacements.quantized = codes;
+        gptq = Some(report);
+    }
     // With a text baseline the pass takes the first half of the span, measuring the rest.
     let pass_span = match text {
-        Some(_) => (ladder.span.0, ladder.span.1 / 2.0),
-        None => ladder.span,
+        Some(_) => (span.0, span.1 / 2.0),
+        None => span,
     };
     let pass = write_pass(settings, replacements, ladder.control, pass_span)?;
     let evaluation = match (work, work.and_then(|w| w.eval.as_ref()), text) {
@@ -583,8 +644,8 @@ fn try_scheme(
             )))
         }
         (_, _, Some(t)) => {
-            let from = ladder.span.0 + ladder.span.1 / 2.0;
-            let to = ladder.span.0 + ladder.span.1;
+            let from = span.0 + span.1 / 2.0;
+            let to = span.0 + span.1;
             ladder
                 .control
                 .set_progress(from, Some("measuring the quantized model".into()));
@@ -608,6 +669,7 @@ fn try_scheme(
         finetune,
         evaluation,
         quantized,
+        gptq,
     })
 }
 
