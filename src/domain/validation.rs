@@ -61,12 +61,15 @@ impl ValidationErrors {
         e
     }
 
-    /// Record one error.
+    /// Record an error (the same field and message twice is one error).
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
+        let e = FieldError {
             field: field.into(),
             message: message.into(),
-        });
+        };
+        if !self.0.contains(&e) {
+            self.0.push(e);
+        }
     }
 
     /// Record an error when `ok` is false.
