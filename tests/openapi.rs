@@ -197,3 +197,55 @@ async fn every_documented_route_exists() {
     }
     app.finish().await;
 }
+
+/// What generated clients and schemathesis rely on: every error response is
+/// `application/problem+json`, operations document 400 (and 401 where keys apply, 422 where
+/// they take input), binary bodies are `format: binary`, health and readiness are public.
+#[test]
+fn errors_binary_and_security_are_declared() {
+    let doc: Value = serde_json::from_str(&whittle::api::openapi::openapi_json()).unwrap();
+    let mut binary = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            let responses = op["responses"].as_object().unwrap();
+            for (status, r) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = r["content"].as_object().unwrap();
+                    assert!(
+                        content.keys().all(|k| k == "application/problem+json"),
+                        "{at} {status}: {content:?}"
+                    );
+                }
+                for (ct, c) in r["content"].as_object().into_iter().flatten() {
+                    if ct == "application/octet-stream" {
+                        assert_eq!(c["schema"]["format"], "binary", "{at} {status}");
+                        binary += 1;
+                    }
+                }
+            }
+            assert!(responses.contains_key("400"), "{at}");
+            let public = path == "/healthz" || path == "/readyz";
+            if public {
+                assert_eq!(op["security"], serde_json::json!([]), "{at}");
+            } else if path != "/metrics" {
+                assert!(responses.contains_key("401"), "{at}");
+            }
+            if op.get("requestBody").is_some() || op.get("parameters").is_some() {
+                assert!(responses.contains_key("422"), "{at}");
+            }
+            for (ct, c) in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if ct == "application/octet-stream" {
+                    assert_eq!(c["schema"]["format"], "binary", "{at} body");
+                    binary += 1;
+                }
+            }
+        }
+    }
+    // Model and dataset uploads, model, file and dataset downloads.
+    assert!(binary >= 5, "{binary}");
+}

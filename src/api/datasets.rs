@@ -134,7 +134,7 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 /// holding `text`, optionally `text_pair` and a label (`target`, default `label`). Bad cells
 /// are reported with their line and column.
 #[utoipa::path(post, path = "/v1/datasets", tag = "datasets", params(UploadDatasetQuery),
-    request_body(content = String, content_type = "text/csv", description = "the CSV (NPY with application/octet-stream, JSON Lines with application/jsonl)"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file's bytes (also accepted as text/csv, application/jsonl or application/x-npy): the format is `format`, else NPY by its magic bytes, JSON Lines by an application/jsonl content type, else CSV"),
     responses((status = 201, body = DatasetDto), (status = 413, description = "too large, or beyond the tenant's stored-bytes quota", body = Problem), (status = 422, body = Problem)))]
 pub async fn upload_dataset(
     State(state): State<AppState>,

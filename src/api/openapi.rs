@@ -46,7 +46,7 @@ use super::AppState;
         crate::jobs::JobKind,
         super::datasets::DatasetFormat,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),
     tags(
         (name = "models", description = "Upload and download safetensors models"),
@@ -72,6 +72,101 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What utoipa's annotations cannot say once for every operation: errors are
+/// `application/problem+json` and every operation documents the errors any request can get
+/// (400 malformed query or header, 401 without a valid key, 422 for a bad body); binary
+/// bodies are `format: binary` strings; health and readiness are public (`security: []`) and
+/// `/metrics` takes its own token or none.
+struct Contract;
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+        let binary = || {
+            RefOr::T(utoipa::openapi::Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                    .build(),
+            ))
+        };
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = matches!(path.as_str(), "/healthz" | "/readyz");
+            let operations: [&mut Option<Operation>; 5] = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let has_input = op.request_body.is_some()
+                    || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                if let Some(body) = op.request_body.as_mut() {
+                    for (ct, c) in body.content.iter_mut() {
+                        if ct == "application/octet-stream" {
+                            c.schema = Some(binary());
+                        }
+                    }
+                }
+                for (status, resp) in op.responses.responses.iter_mut() {
+                    let RefOr::T(r) = resp else { continue };
+                    if let Some(c) = r.content.get_mut("application/octet-stream") {
+                        c.schema = Some(binary());
+                    }
+                    if status.starts_with('4') || status.starts_with('5') {
+                        if let Some(c) = r.content.shift_remove("application/json") {
+                            r.content.insert("application/problem+json".into(), c);
+                        }
+                    }
+                }
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem(description));
+                };
+                add("400", "a malformed query string, header or body");
+                if has_input {
+                    add(
+                        "422",
+                        "a field or parameter is invalid: `errors` names each one with its problem",
+                    );
+                }
+                if public {
+                    op.security = Some(Vec::new());
+                } else if path == "/metrics" {
+                    // The metrics token when one is configured, else nothing.
+                    op.security = Some(vec![
+                        SecurityRequirement::default(),
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    ]);
+                } else {
+                    add(
+                        "401",
+                        "no API key, or an unknown or revoked one (when keys are on)",
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -255,6 +255,7 @@ pub struct ModelTensorsQuery {
     pub tensors_offset: Option<usize>,
     /// Most tensors listed, 1 to 10000 (default 10000). When more follow, the response's
     /// `tensors_next_offset` is the offset of the next page.
+    #[param(minimum = 1, maximum = 10000)]
     pub tensors_limit: Option<usize>,
 }
 
