@@ -71,6 +71,12 @@ pub trait Observer {
     /// `input` is `(tokens, in_features)`: every position of the batch, padding excluded
     /// when the pass has an attention mask.
     fn linear_input(&mut self, weight: &str, input: &Tensor) -> Result<(), KernelError>;
+
+    /// Whether the observer looks at inputs at all (a plain forward pass does not, and skips
+    /// gathering the unpadded rows).
+    fn observes(&self) -> bool {
+        true
+    }
 }
 
 /// An observer that looks at nothing.
@@ -79,6 +85,10 @@ pub struct NoObserver;
 impl Observer for NoObserver {
     fn linear_input(&mut self, _: &str, _: &Tensor) -> Result<(), KernelError> {
         Ok(())
+    }
+
+    fn observes(&self) -> bool {
+        false
     }
 }
 
@@ -124,9 +134,13 @@ impl Linear {
         let dims = x.dims().to_vec();
         let in_features = *dims.last().expect("a tensor with dimensions");
         let flat = x.reshape(((), in_features)).map_err(ce)?;
-        match rows {
-            Some(idx) => obs.linear_input(&self.name, &flat.index_select(idx, 0).map_err(ce)?)?,
-            None => obs.linear_input(&self.name, &flat)?,
+        if obs.observes() {
+            match rows {
+                Some(idx) => {
+                    obs.linear_input(&self.name, &flat.index_select(idx, 0).map_err(ce)?)?
+                }
+                None => obs.linear_input(&self.name, &flat)?,
+            }
         }
         let mut y = flat.matmul(&self.weight.t().map_err(ce)?).map_err(ce)?;
         if let Some(b) = &self.bias {
