@@ -50,6 +50,7 @@ import time
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' and compressed-tensors' progress bars
 import torch  # noqa: E402
+import transformers  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import (AutoModelForCausalLM, BertConfig, BertForSequenceClassification, BertModel,  # noqa: E402
                           LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast)
@@ -303,6 +304,12 @@ def emit(**kw):
 def main():
     tmp = tempfile.TemporaryDirectory(prefix="whittle-bench-")
     t = tmp.name
+    cpu = next((x.split(":", 1)[1].strip() for x in open("/proc/cpuinfo") if x.startswith("model name")), None)
+    version = subprocess.run([os.environ.get("WHITTLE_BIN", os.path.join(HERE, "..", "target", "debug", "whittle")),
+                              "--version"], capture_output=True, text=True).stdout.strip()
+    emit(bench="env", cpus=os.cpu_count(), cpu=cpu, torch=torch.__version__, torch_threads=torch.get_num_threads(),
+         torch_cpu_capability=torch.backends.cpu.get_cpu_capability(), transformers=transformers.__version__,
+         whittle=version, loadavg_1m_at_start=os.getloadavg()[0])
     enc_dir, cls_dir, dec_dir = (os.path.join(t, n) for n in ("bert", "bert-cls", "llama"))
     enc_rows = texts(1, ENC_TEXTS, 15, 130)
     bert, bert_cls, bert_tok = bert_folders(enc_dir, cls_dir, enc_rows[:64])
@@ -421,7 +428,8 @@ def main():
     started = time.perf_counter()
     out = subprocess.run([peer, os.path.join(HERE, "bench_gptq_peer.py"), dec_dir, calib_file, peer_out,
                           str(CALIB_LEN)], capture_output=True, text=True,
-                         env=dict(os.environ, OMP_NUM_THREADS="2", TOKENIZERS_PARALLELISM="false"))
+                         env=dict(os.environ, OMP_NUM_THREADS="2", TOKENIZERS_PARALLELISM="false"),
+                         cwd=t)  # llm-compressor writes ./sparse_logs
     process_s = time.perf_counter() - started
     lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
     if out.returncode != 0 or not lines:
@@ -443,6 +451,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - reported, the bench goes on
         line["quality_error"] = f"{type(e).__name__}: {str(e)[:300]}"
     emit(**line)
+    emit(bench="env", loadavg_1m_at_end=os.getloadavg()[0])
     tmp.cleanup()
     return 0
 
