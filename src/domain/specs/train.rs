@@ -352,21 +352,12 @@ impl Validate for EvaluateSpec {
         if let Some(b) = self.batch_size {
             e.check(b >= 1, "batch_size", "must be ≥ 1");
         }
-        if let Some(m) = self.max_length {
-            e.check(
-                (2..=MAX_TEXT_LENGTH).contains(&m),
-                "max_length",
-                format!("must be 2 to {MAX_TEXT_LENGTH} tokens"),
-            );
-        }
+        super::checks::check_text_limits(&mut e, self.max_length, self.max_examples);
         if let Some(s) = self.stride {
             e.check(s >= 1, "stride", "must be ≥ 1");
             if let Some(m) = self.max_length {
                 e.check(s <= m, "stride", "must be at most max_length");
             }
-        }
-        if let Some(n) = self.max_examples {
-            e.check(n >= 1, "max_examples", "must be ≥ 1");
         }
         if self.reference_model_id == Some(self.model_id) {
             e.add("reference_model_id", "must be another model than model_id");
