@@ -249,8 +249,10 @@ pub async fn get_job(
 pub struct JobListQuery {
     /// Only jobs in this state.
     pub state: Option<JobState>,
-    /// Only jobs of this kind.
-    pub kind: Option<JobKind>,
+    /// Only jobs of this kind (`trial` lists the trials of every study, or of
+    /// `parent_job_id`).
+    #[param(schema_with = stored_kind_schema)]
+    pub kind: Option<String>,
     /// Only children of this job (the trials of a tune job); without it, trials are left out.
     pub parent_job_id: Option<Uuid>,
     /// Page size, 1..=200 (default 50).
@@ -258,6 +260,14 @@ pub struct JobListQuery {
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
+}
+
+/// The kinds a stored job can have: the submittable ones and `trial`.
+fn stored_kind_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(crate::jobs::exec::stored_kinds()))
+        .build()
 }
 
 /// A page of jobs, newest first.
@@ -275,11 +285,24 @@ pub async fn list_jobs(
     caller: Caller,
     AppQuery(q): AppQuery<JobListQuery>,
 ) -> Result<Json<JobPage>, ApiError> {
+    let kind = match q.kind {
+        None => None,
+        Some(k) if crate::jobs::exec::stored_kinds().contains(&k.as_str()) => Some(k),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "kind",
+                format!(
+                    "unknown job kind (expected one of {})",
+                    crate::jobs::exec::stored_kinds().join(", ")
+                ),
+            ))
+        }
+    };
     let filter = JobFilter {
         state: q.state,
-        kind: q.kind.map(|k| k.as_str().to_string()),
+        top_level_only: kind.as_deref() != Some(crate::jobs::exec::tune::TRIAL_KIND),
+        kind,
         parent_job_id: q.parent_job_id,
-        top_level_only: true,
         cursor: q.cursor,
         limit: check_limit(q.limit.as_deref())?,
     };
@@ -377,13 +400,26 @@ pub struct TrialDto {
     /// `running`, `complete`, `pruned` or `failed`.
     pub state: String,
     pub value: Option<f64>,
-    /// Per-epoch intermediate values.
-    #[schema(value_type = Object)]
+    /// `[step, value]` pairs, one per epoch the trial reported (the metric after that epoch,
+    /// averaged over folds).
+    #[schema(schema_with = intermediate_schema)]
     pub intermediate: Value,
     pub error: Option<String>,
     pub duration_seconds: Option<f64>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+fn intermediate_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::Number))
+                .min_items(Some(2))
+                .max_items(Some(2)),
+        )
+        .build()
 }
 
 /// Trials of a tune job.

@@ -43,10 +43,12 @@ use super::AppState;
         crate::domain::specs::train::Task,
         crate::domain::specs::TuneSpec,
         crate::domain::specs::tune::TuneMetric,
+        crate::kernels::tune::Sampler,
+        crate::kernels::tune::Pruner,
         crate::jobs::JobKind,
         super::datasets::DatasetFormat,
     )),
-    modifiers(&BearerAuth, &Contract),
+    modifiers(&BearerAuth, &Contract, &TypedJobs),
     security(("bearer" = [])),
     tags(
         (name = "models", description = "Upload and download safetensors models"),
@@ -122,7 +124,7 @@ impl Modify for Contract {
                     || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 if let Some(body) = op.request_body.as_mut() {
                     for (ct, c) in body.content.iter_mut() {
-                        if ct == "application/octet-stream" {
+                        if ct == "application/octet-stream" || ct == "application/x-tar" {
                             c.schema = Some(binary());
                         }
                     }
@@ -170,10 +172,431 @@ impl Modify for Contract {
     }
 }
 
+/// Jobs typed per kind, from the registry (`jobs::exec::kind_schemas`): `CreateJobRequest`
+/// is a `oneOf` of one `<Kind>JobRequest` per submittable kind and `JobDto` a `oneOf` of one
+/// `<Kind>Job` per stored kind (trials included), both discriminated by `kind`, each naming
+/// its spec and result schemas. The derived `CreateJobRequest` and `JobDto` (what the server
+/// parses and sends) give the shared fields.
+struct TypedJobs;
+
+impl Modify for TypedJobs {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use serde_json::{json, Map, Value};
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let kinds = crate::jobs::exec::kind_schemas();
+        for k in &kinds {
+            for (name, schema) in &k.schemas {
+                components
+                    .schemas
+                    .entry(name.clone())
+                    .or_insert_with(|| schema.clone());
+            }
+        }
+        let as_json = |s: Option<&RefOr<Schema>>| -> Map<String, Value> {
+            match s.map(serde_json::to_value) {
+                Some(Ok(Value::Object(o))) => o,
+                _ => Map::new(),
+            }
+        };
+        let schema_ref = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+        let pascal = |kind: &str| -> String {
+            kind.split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        let mut added: Vec<(String, Value)> = Vec::new();
+
+        // A train spec without its dataset (the tune spec's `base`).
+        let mut base = as_json(components.schemas.get("TrainSpec"));
+        if let Some(Value::Object(p)) = base.get_mut("properties") {
+            p.remove("dataset_id");
+        }
+        if let Some(Value::Array(r)) = base.get_mut("required") {
+            r.retain(|f| f != "dataset_id");
+        }
+        base.insert(
+            "description".into(),
+            json!("A train spec without `dataset_id`: the values a study's trials start from."),
+        );
+        added.push(("TrainBase".into(), Value::Object(base)));
+
+        let request = as_json(components.schemas.get("CreateJobRequest"));
+        let job = as_json(components.schemas.get("JobDto"));
+        let mut request_refs = Vec::new();
+        let mut request_map = Map::new();
+        let mut job_refs = Vec::new();
+        let mut job_map = Map::new();
+        for k in &kinds {
+            // Requests: a constant (`kind="train"` in generated constructors). Jobs: a
+            // one-value enum, which generated parsers check, so a union of jobs parses each
+            // body as its own kind.
+            let kind_const = json!({ "type": "string", "const": k.kind });
+            let kind_enum = json!({ "type": "string", "enum": [k.kind] });
+            if k.submittable {
+                let mut r = request.clone();
+                if let Some(Value::Object(p)) = r.get_mut("properties") {
+                    p.insert("kind".into(), kind_const);
+                    p.insert("spec".into(), schema_ref(&k.spec));
+                }
+                r.insert(
+                    "description".into(),
+                    json!(format!("Submit a `{}` job.", k.kind)),
+                );
+                let name = format!("{}JobRequest", pascal(k.kind));
+                request_refs.push(schema_ref(&name));
+                request_map.insert(k.kind.into(), json!(format!("#/components/schemas/{name}")));
+                added.push((name, Value::Object(r)));
+            }
+            let mut j = job.clone();
+            if let Some(Value::Object(p)) = j.get_mut("properties") {
+                p.insert("kind".into(), kind_enum);
+                p.insert("spec".into(), schema_ref(&k.spec));
+                p.insert(
+                    "result".into(),
+                    json!({
+                        "oneOf": [schema_ref(&k.result), { "type": "null" }],
+                        "description": "The kind's result once succeeded."
+                    }),
+                );
+            }
+            j.insert("description".into(), json!(format!("A `{}` job.", k.kind)));
+            let name = format!("{}Job", pascal(k.kind));
+            job_refs.push(schema_ref(&name));
+            job_map.insert(k.kind.into(), json!(format!("#/components/schemas/{name}")));
+            added.push((name, Value::Object(j)));
+        }
+        added.push((
+            "CreateJobRequest".into(),
+            json!({
+                "description": "Body of `POST /v1/jobs`: the kind and its spec.",
+                "oneOf": request_refs,
+                "discriminator": { "propertyName": "kind", "mapping": request_map },
+            }),
+        ));
+        added.push((
+            "JobDto".into(),
+            json!({
+                "description": "A job as clients see it: its kind's spec and result.",
+                "oneOf": job_refs,
+                "discriminator": { "propertyName": "kind", "mapping": job_map },
+            }),
+        ));
+        for (name, schema) in added {
+            match serde_json::from_value::<RefOr<Schema>>(schema) {
+                Ok(s) => {
+                    components.schemas.insert(name, s);
+                }
+                Err(e) => tracing::error!(schema = %name, "typed job schema: {e}"),
+            }
+        }
+    }
+}
+
+/// [`generator_shapes`]: rewrites two shapes that serde's flatten and untagged enums produce and that client
+/// generators cannot model (openapi-python-client drops the schema), into equivalent ones
+/// they can: `allOf` over a `oneOf` (a struct that flattens an enum) becomes a `oneOf` of
+/// `allOf`s, one per variant; a `oneOf` member that is a reference to another plain `oneOf`
+/// (an optional enum, a name-or-settings field) is replaced by that union's members.
+fn generator_shapes(doc: &mut serde_json::Value) {
+    let Some(serde_json::Value::Object(schemas)) =
+        doc.get_mut("components").and_then(|c| c.get_mut("schemas"))
+    else {
+        return;
+    };
+    // A reshaped schema can make another one reshapeable (a union that now refers to a
+    // union): repeat until nothing changes.
+    for _ in 0..8 {
+        let snapshot: std::collections::BTreeMap<String, serde_json::Value> = schemas
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut changed = false;
+        let mut variants = Vec::new();
+        for (name, schema) in schemas.iter_mut() {
+            changed |= reshape(
+                schema,
+                &snapshot,
+                0,
+                &mut Named {
+                    name,
+                    variants: &mut variants,
+                },
+            );
+        }
+        for (name, schema) in variants {
+            schemas.insert(name, schema);
+        }
+        if !changed {
+            break;
+        }
+    }
+    // Variant titles were labels for the names above; a generator would name classes after
+    // them (two `Classification`s collide).
+    for (_, schema) in schemas.iter_mut() {
+        strip_titles(schema);
+    }
+}
+
+/// Removes `title` from `v` and every schema inside it (not from property names).
+fn strip_titles(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(o) = v else {
+        return;
+    };
+    if matches!(o.get("title"), Some(Value::String(_))) {
+        o.remove("title");
+    }
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        for (_, p) in props.iter_mut() {
+            strip_titles(p);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(p) = o.get_mut(key) {
+            strip_titles(p);
+        }
+    }
+    for key in ["oneOf", "allOf", "anyOf"] {
+        if let Some(Value::Array(a)) = o.get_mut(key) {
+            a.iter_mut().for_each(strip_titles);
+        }
+    }
+}
+
+/// Where a top-level schema's distributed variants go: components named after it and the
+/// variant (`FitResult` → `FitResultClassification`, `FitResultRegression`), so generated
+/// clients get named classes. The variant's label comes from its `title` (a
+/// `#[schema(title)]` on the enum variant), or the `x-variant` of the component it refers
+/// to, or its position.
+struct Named<'a> {
+    name: &'a str,
+    variants: &'a mut Vec<(String, serde_json::Value)>,
+}
+
+fn variant_label(
+    variant: &serde_json::Value,
+    index: usize,
+    schemas: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> String {
+    if let Some(t) = variant.get("title").and_then(|t| t.as_str()) {
+        return t.to_string();
+    }
+    if let Some(r) = variant.get("$ref").and_then(|r| r.as_str()) {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+        return schemas
+            .get(name)
+            .and_then(|t| t.get("x-variant"))
+            .and_then(|l| l.as_str())
+            .unwrap_or(name)
+            .to_string();
+    }
+    if variant.get("type") == Some(&serde_json::json!("null")) {
+        return "Unrated".into();
+    }
+    format!("Variant{}", index + 1)
+}
+
+/// The members of the plain `oneOf` (no discriminator) that `v` is or refers to.
+fn union_members(
+    v: &serde_json::Value,
+    schemas: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Option<Vec<serde_json::Value>> {
+    let target = match v.get("$ref").and_then(|r| r.as_str()) {
+        Some(r) => schemas.get(r.strip_prefix("#/components/schemas/")?)?,
+        None => v,
+    };
+    if target.get("discriminator").is_some() {
+        return None;
+    }
+    target.get("oneOf")?.as_array().cloned()
+}
+
+/// The parts of an `allOf` with nested `allOf`s spliced in and referenced objects inlined
+/// (openapi-python-client resolves a reference inside an `allOf` only for top-level
+/// schemas, not inside a union's member).
+fn flatten_all_of(
+    parts: Vec<serde_json::Value>,
+    schemas: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for p in parts {
+        let target = match p.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => r
+                .strip_prefix("#/components/schemas/")
+                .and_then(|n| schemas.get(n)),
+            None => Some(&p),
+        };
+        match target {
+            Some(t) => match t.get("allOf").and_then(|a| a.as_array()) {
+                Some(inner) => out.extend(flatten_all_of(inner.clone(), schemas)),
+                None if p.get("$ref").is_some() && t.get("properties").is_some() => {
+                    let mut t = t.clone();
+                    if let Some(o) = t.as_object_mut() {
+                        o.remove("description");
+                    }
+                    out.push(t);
+                }
+                None => out.push(p),
+            },
+            None => out.push(p),
+        }
+    }
+    out
+}
+
+/// Applies [`generator_shapes`] to `v` and every schema inside it; true when it changed.
+fn reshape(
+    v: &mut serde_json::Value,
+    schemas: &std::collections::BTreeMap<String, serde_json::Value>,
+    depth: usize,
+    top: &mut Named<'_>,
+) -> bool {
+    use serde_json::{json, Value};
+    let Value::Object(o) = v else {
+        return false;
+    };
+    if depth > 32 {
+        return false;
+    }
+    let mut changed = false;
+    if let Some(Value::Array(all)) = o.get("allOf").cloned() {
+        let pending = |m: &Value| {
+            // A variant that is itself still to be reshaped (or a union to be spliced) is
+            // left for a later pass, so names do not compound.
+            let target = m
+                .get("$ref")
+                .and_then(|r| r.as_str())
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .and_then(|n| schemas.get(n));
+            target.is_some_and(|t| {
+                union_members(t, schemas).is_some()
+                    || t.get("allOf")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|p| union_members(p, schemas).is_some()))
+            })
+        };
+        let ready =
+            |m: &Value| union_members(m, schemas).is_some_and(|vs| !vs.iter().any(&pending));
+        if let Some(i) = all.iter().position(ready) {
+            let variants = union_members(&all[i], schemas).unwrap_or_default();
+            let rest: Vec<Value> = all
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, m)| m.clone())
+                .collect();
+            let mut one_of: Vec<Value> = Vec::new();
+            for (index, variant) in variants.into_iter().enumerate() {
+                let label = variant_label(&variant, index, schemas);
+                // A flattened `Option` of a union: its `null` variant adds no fields.
+                let mut parts = if variant.get("type") == Some(&json!("null")) {
+                    Vec::new()
+                } else {
+                    vec![variant]
+                };
+                parts.extend(rest.iter().cloned());
+                let mut parts = flatten_all_of(parts, schemas);
+                for p in parts.iter_mut() {
+                    if let Some(po) = p.as_object_mut() {
+                        po.remove("title");
+                    }
+                }
+                let merged = json!({ "allOf": parts });
+                if depth == 0 {
+                    let name = format!("{}{}", top.name, label);
+                    let mut named = merged;
+                    named["x-variant"] = json!(label);
+                    if let Some(d) = o.get("description") {
+                        named["description"] = d.clone();
+                    }
+                    top.variants.push((name.clone(), named));
+                    one_of.push(json!({ "$ref": format!("#/components/schemas/{name}") }));
+                } else {
+                    one_of.push(merged);
+                }
+            }
+            o.remove("allOf");
+            o.insert("oneOf".into(), Value::Array(one_of));
+            changed = true;
+        }
+    }
+    if let Some(Value::Array(all)) = o.get("allOf").cloned() {
+        let flat = flatten_all_of(all.clone(), schemas);
+        if flat != all {
+            o.insert("allOf".into(), Value::Array(flat));
+            changed = true;
+        }
+    }
+    if let Some(Value::Array(members)) = o.get("oneOf").cloned() {
+        // A member is spliced when it is only a union (a reference to one, or an inline one
+        // with at most a description beside it).
+        let splice = |m: &Value| {
+            let bare = m.as_object().is_some_and(|mo| {
+                mo.keys()
+                    .all(|k| matches!(k.as_str(), "$ref" | "oneOf" | "description"))
+            });
+            if bare {
+                union_members(m, schemas)
+            } else {
+                None
+            }
+        };
+        if o.get("discriminator").is_none() && members.iter().any(|m| splice(m).is_some()) {
+            let mut flat = Vec::new();
+            for m in members {
+                match splice(&m) {
+                    Some(inner) => flat.extend(inner),
+                    None => flat.push(m),
+                }
+            }
+            o.insert("oneOf".into(), Value::Array(flat));
+            changed = true;
+        }
+    }
+    for key in ["properties"] {
+        if let Some(Value::Object(props)) = o.get_mut(key) {
+            for (_, p) in props.iter_mut() {
+                changed |= reshape(p, schemas, depth + 1, top);
+            }
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(p) = o.get_mut(key) {
+            changed |= reshape(p, schemas, depth + 1, top);
+        }
+    }
+    for key in ["oneOf", "allOf", "anyOf"] {
+        if let Some(Value::Array(a)) = o.get_mut(key) {
+            for m in a.iter_mut() {
+                changed |= reshape(m, schemas, depth + 1, top);
+            }
+        }
+    }
+    changed
+}
+
+/// The document served at `/openapi.json`: utoipa's, with [`generator_shapes`] applied.
+pub fn document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi())
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+        generator_shapes(&mut doc);
+        doc
+    })
+}
+
 /// The document as pretty JSON (what `whittle openapi` prints and the repo commits).
 pub fn openapi_json() -> String {
-    let mut s = ApiDoc::openapi()
-        .to_pretty_json()
+    let mut s = serde_json::to_string_pretty(document())
         .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
@@ -181,7 +604,7 @@ pub fn openapi_json() -> String {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(|| async { Json(document()) }))
         .route("/docs", get(docs_page))
         .route(
             "/docs/swagger-ui-bundle.js",

@@ -50,7 +50,7 @@ pub(crate) async fn admit_as<E: KindExecutor>(
         .await?
         .into_result()
         .map_err(AdmissionError::Invalid)?;
-    serde_json::to_value(&parsed)
+    crate::domain::json::to_value(&parsed)
         .map_err(|e| AdmissionError::Invalid(ValidationErrors::single("spec", e.to_string())))
 }
 

@@ -35,7 +35,6 @@ pub struct FitInputs {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FitResult {
     pub task: Task,
-    #[schema(value_type = Object)]
     pub loss: Loss,
     pub layer_sizes: Vec<usize>,
     pub n_params: usize,
@@ -64,10 +63,12 @@ pub struct FitResult {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum HeadlineFit {
+    #[schema(title = "Classification")]
     Accuracy {
         final_val_accuracy: Option<f64>,
         train_accuracy: f64,
     },
+    #[schema(title = "Regression")]
     R2 {
         final_val_r2: Option<f64>,
         train_r2: f64,

@@ -42,6 +42,13 @@ macro_rules! job_kinds {
                 }
             }
 
+            /// The kind's spec and result schemas (the API's typed job schemas).
+            pub fn schemas(self) -> super::exec::KindSchemas {
+                match self {
+                    $(JobKind::$variant => super::exec::schemas_of(&$module::$executor, $name, true),)+
+                }
+            }
+
             /// Parse, check and normalize a submission of this kind (`jobs::admission`).
             pub(crate) async fn admit(
                 self,

@@ -26,6 +26,7 @@ pub struct ModelEvaluation {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Metrics {
+    #[schema(title = "Classification")]
     Classification {
         accuracy: f64,
         f1_macro: f64,
@@ -33,7 +34,6 @@ pub enum Metrics {
         precision_macro: f64,
         recall_macro: f64,
         log_loss: Option<f64>,
-        #[schema(value_type = Vec<Object>)]
         per_class: Vec<ClassMetrics>,
         /// `confusion_matrix[true][predicted]` counts.
         confusion_matrix: Vec<Vec<u64>>,
@@ -43,6 +43,7 @@ pub enum Metrics {
         #[serde(skip)]
         predicted: Vec<usize>,
     },
+    #[schema(title = "Regression")]
     Regression {
         mse: f64,
         rmse: f64,
@@ -120,11 +121,13 @@ pub struct EvaluationSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum SummaryMetrics {
+    #[schema(title = "Classification")]
     Classification {
         accuracy: f64,
         f1_macro: f64,
         log_loss: Option<f64>,
     },
+    #[schema(title = "Regression")]
     Regression {
         mse: f64,
         rmse: f64,

@@ -340,7 +340,6 @@ pub struct ReferenceComparison {
     pub top1_agreement: Option<f64>,
     /// Encoders: how close the sentence embeddings are.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub embeddings: Option<EmbeddingFidelity>,
     /// Encoders with a head: fraction of examples both classify the same.
     #[serde(skip_serializing_if = "Option::is_none")]

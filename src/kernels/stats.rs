@@ -41,7 +41,7 @@ const CHUNK: usize = 1 << 16;
 const LANES: usize = 8;
 
 /// Equal-width histogram of the finite values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Histogram {
     /// Left edge of the first bin.
     pub lo: f64,
@@ -52,7 +52,7 @@ pub struct Histogram {
 }
 
 /// Statistics of one tensor (see the module docs for exact definitions).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TensorStats {
     /// All elements, NaN and infinities included.
     pub count: u64,
@@ -86,7 +86,7 @@ pub struct TensorStats {
 
 /// Per-model totals combined from [`TensorStats`] (no percentiles or histogram: those do not
 /// combine exactly).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelTotals {
     /// Tensors added.
     pub n_tensors: u64,

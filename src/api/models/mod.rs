@@ -306,6 +306,22 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The parts of a `multipart/form-data` model upload (documentation of the form the
+/// handler reads part by part).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ModelUploadForm {
+    /// The model's name (default: the file's or folder's name).
+    name: Option<String>,
+    /// One safetensors file.
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+    /// A Hugging Face folder: one part per file, each part's file name its relative path
+    /// (`config.json`, `model-00001-of-00002.safetensors`, tokenizer files, …).
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    files: Option<Vec<Vec<u8>>>,
+}
+
 /// What an upload request holds.
 enum Upload {
     /// One safetensors file (raw body, or a multipart upload of one `.safetensors` part).
@@ -327,7 +343,8 @@ enum Upload {
 /// Pickle checkpoints (`.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`, `.pickle`), code files
 /// (`*.py`: remote code) and ONNX files are refused with 415 naming the file.
 #[utoipa::path(post, path = "/v1/models", tag = "models", params(UploadModelQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the safetensors file"),
+    request_body(description = "one safetensors file as the raw body, a folder as a `.tar`, or multipart parts",
+        content((Vec<u8> = "application/octet-stream"), (Vec<u8> = "application/x-tar"), (ModelUploadForm = "multipart/form-data"))),
     responses((status = 201, description = "model stored", body = ModelDto),
         (status = 413, description = "too large, or beyond the tenant's stored-bytes quota", body = Problem), (status = 415, description = "not safetensors", body = Problem),
         (status = 422, description = "invalid safetensors", body = Problem)))]

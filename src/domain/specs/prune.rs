@@ -90,7 +90,6 @@ pub struct PruneSpec {
     /// `layer` (each tensor reaches the sparsity) or `global` (one cutoff across all selected
     /// tensors). Magnitude only; default global.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub scope: Option<Scope>,
     /// Threshold method: weights with `|w| <` this are pruned.
     #[serde(default)]
@@ -103,7 +102,6 @@ pub struct PruneSpec {
     pub m: Option<usize>,
     /// Structured: neuron score, `l1` or `l2` (default l2).
     #[serde(default = "default_norm")]
-    #[schema(value_type = String)]
     pub norm: Norm,
     /// Only tensors whose names match one of these globs (default: every float tensor with
     /// 2 or more dimensions; biases and other 1-D tensors are never pruned).

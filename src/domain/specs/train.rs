@@ -22,14 +22,12 @@ pub struct ArchitectureSpec {
     pub hidden: Vec<usize>,
     /// Hidden activation: relu, leaky_relu, gelu, tanh, sigmoid, identity (default relu).
     #[serde(default = "default_activation")]
-    #[schema(value_type = String)]
     pub activation: Activation,
     /// Dropout probability on hidden outputs during training.
     #[serde(default)]
     pub dropout: Option<f32>,
     /// Weight init: `he` or `glorot` (default: he for relu-like, glorot otherwise).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub init: Option<Init>,
 }
 
@@ -75,11 +73,9 @@ pub struct TrainSpec {
     pub task: Option<Task>,
     /// Default: cross_entropy for classification, mse for regression.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
     pub loss: Option<Loss>,
     /// Default: `{"kind":"adam","lr":0.001}`.
     #[serde(default = "default_optimizer")]
-    #[schema(value_type = Object)]
     pub optimizer: OptimizerConfig,
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -87,7 +83,6 @@ pub struct TrainSpec {
     pub epochs: usize,
     /// Warmup and decay of the learning rate (default constant).
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub lr_schedule: LrSchedule,
     /// L2 weight decay on weights (decoupled for adamw).
     #[serde(default)]
@@ -100,7 +95,6 @@ pub struct TrainSpec {
     pub validation: Option<ValidationSpec>,
     /// `{"patience", "min_delta"?, "monitor"?: val_loss|val_metric|train_loss, "restore_best"?}`.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
     pub early_stopping: Option<EarlyStopping>,
     /// Seeds init, shuffling, dropout and the validation split.
     #[serde(default)]

@@ -116,19 +116,18 @@ pub struct TuneSpec {
     pub dataset_id: Uuid,
     /// A train spec without `dataset_id` (architecture, optimizer, batch_size, epochs, seed…);
     /// the values trials start from.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = train_base_schema)]
     pub base: Value,
     /// Parameter path → distribution: `{"type":"float","low","high","log"?,"step"?}`,
     /// `{"type":"int","low","high","log"?,"step"?}` or `{"type":"categorical","choices":[…]}`.
     /// Paths name train-spec fields (`optimizer.lr`, `batch_size`, `weight_decay` or
     /// `optimizer.weight_decay`, `architecture.hidden`, `architecture.hidden[*]` (every layer),
     /// `architecture.hidden[0]`, `architecture.activation`, `architecture.dropout`, …).
-    #[schema(value_type = Object)]
     pub search_space: BTreeMap<String, Distribution>,
     /// `grid`, `random` or `tpe` (default), or an object with the sampler's settings, e.g.
     /// `{"type":"tpe","n_startup_trials":10,"gamma":0.1}`; `{"type":"grid","grid_points":5}`.
     #[serde(default = "default_sampler")]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = sampler_schema)]
     pub sampler: Value,
     /// Trials to run (default: the grid's size for `grid`, else 20; at most 1000).
     #[serde(default)]
@@ -145,7 +144,6 @@ pub struct TuneSpec {
     pub metric: Option<TuneMetric>,
     /// `maximize` or `minimize` (default: the metric's natural direction).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub direction: Option<Direction>,
     /// Trials running at once, spread over every worker of the queue (default 2).
     #[serde(default = "default_parallelism")]
@@ -154,7 +152,7 @@ pub struct TuneSpec {
     /// `{"type":"asha","min_resource":1,"reduction_factor":3}`. Intermediate values are the
     /// metric after every epoch, averaged over folds.
     #[serde(default = "default_pruner")]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = pruner_schema)]
     pub pruner: Value,
     /// Seeds the sampler and the folds.
     #[serde(default)]
@@ -169,6 +167,45 @@ pub struct TuneSpec {
     /// Name of the output model.
     #[serde(default)]
     pub output_name: Option<String>,
+}
+
+/// `TrainBase`: the train spec's schema without `dataset_id` (the API's document adds it).
+fn train_base_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::Ref::from_schema_name("TrainBase").into()
+}
+
+/// A sampler or pruner field: one of `names`, or the `component` object with settings.
+fn name_or_settings(
+    names: &[&str],
+    component: &str,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names.iter().copied())),
+        )
+        .item(utoipa::openapi::Ref::from_schema_name(component))
+        .description(Some(description))
+        .into()
+}
+
+fn sampler_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    name_or_settings(
+        &["grid", "random", "tpe"],
+        "Sampler",
+        "`grid`, `random` or `tpe` (default), or a `Sampler` object with its settings.",
+    )
+}
+
+fn pruner_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    name_or_settings(
+        &["none", "median", "asha"],
+        "Pruner",
+        "`none` (default), `median` or `asha`, or a `Pruner` object with its settings.",
+    )
 }
 
 fn default_sampler() -> Value {

@@ -28,7 +28,6 @@ pub struct AnalyzeResult {
     pub n_tensors: usize,
     pub tensors: Vec<TensorAnalysis>,
     /// Totals over the floating-point tensors.
-    #[schema(value_type = Object)]
     pub totals: ModelTotals,
     /// Elements of integer tensors (no statistics).
     pub integer_elements: u64,
@@ -84,7 +83,6 @@ pub struct TensorAnalysis {
     pub shape: Vec<usize>,
     pub n_elements: u64,
     /// `null` for integer tensors.
-    #[schema(value_type = Option<Object>)]
     pub stats: Option<TensorStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
@@ -111,6 +109,7 @@ fn histogram_keepers(sizes: &[u64], bins: usize, budget: usize) -> Vec<bool> {
 #[async_trait]
 impl KindExecutor for AnalyzeExecutor {
     type Spec = AnalyzeSpec;
+    type Result = AnalyzeResult;
 
     async fn execute(&self, ctx: &JobContext, spec: AnalyzeSpec) -> Result<JobOutput, JobError> {
         let selection = TensorSelection::new(&spec.include, &spec.exclude, false)

@@ -46,6 +46,7 @@ pub enum Evaluation {
 #[async_trait]
 impl KindExecutor for EvaluateExecutor {
     type Spec = EvaluateSpec;
+    type Result = EvaluateResult;
 
     async fn admit(
         &self,

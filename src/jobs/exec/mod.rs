@@ -89,7 +89,7 @@ impl JobOutput {
 
 /// A result struct as the JSON stored in the job row.
 fn to_result<R: Serialize>(result: &R) -> Result<Value, JobError> {
-    serde_json::to_value(result).map_err(|e| JobError::Transient(format!("result: {e}")))
+    crate::domain::json::to_value(result).map_err(|e| JobError::Transient(format!("result: {e}")))
 }
 
 /// A model file an executor wrote, before the runner publishes it.
@@ -126,7 +126,10 @@ pub trait Executor: Send + Sync + 'static {
 #[async_trait]
 pub trait KindExecutor: Send + Sync + 'static {
     /// The spec stored in the job row.
-    type Spec: KindSpec;
+    type Spec: KindSpec + utoipa::ToSchema;
+    /// What [`KindExecutor::execute`] reports as the job's `result` (the kind's result schema
+    /// in the API's document).
+    type Result: utoipa::ToSchema;
 
     /// Submit-time checks that need stored rows (feature counts, tasks, architectures), run
     /// after the spec parsed and every model and dataset it references was found. Field paths
@@ -168,6 +171,59 @@ pub fn executor_for(kind: JobKind) -> Arc<dyn Executor> {
 /// Kinds that only whittle itself queues (never submitted over the API), with executors.
 fn internal_executors() -> Vec<(&'static str, Arc<dyn Executor>)> {
     vec![(tune::TRIAL_KIND, typed(tune::TrialExecutor))]
+}
+
+/// The OpenAPI schemas of one stored kind: its spec and result, and every schema they
+/// reference, for the API's typed job schemas.
+pub struct KindSchemas {
+    /// The wire name.
+    pub kind: &'static str,
+    /// Whether `POST /v1/jobs` accepts it (trials are queued by their study).
+    pub submittable: bool,
+    /// Component name of the spec schema.
+    pub spec: String,
+    /// Component name of the result schema.
+    pub result: String,
+    /// `(name, schema)` of the spec, the result and everything they reference.
+    pub schemas: Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
+}
+
+pub(super) fn schemas_of<E: KindExecutor>(
+    _: &E,
+    kind: &'static str,
+    submittable: bool,
+) -> KindSchemas {
+    use utoipa::{PartialSchema, ToSchema};
+    let mut schemas = vec![
+        (E::Spec::name().into_owned(), E::Spec::schema()),
+        (E::Result::name().into_owned(), E::Result::schema()),
+    ];
+    E::Spec::schemas(&mut schemas);
+    E::Result::schemas(&mut schemas);
+    KindSchemas {
+        kind,
+        submittable,
+        spec: E::Spec::name().into_owned(),
+        result: E::Result::name().into_owned(),
+        schemas,
+    }
+}
+
+/// Schemas of every kind a job row can have: the submittable kinds, then the internal ones.
+pub fn kind_schemas() -> Vec<KindSchemas> {
+    let mut out: Vec<KindSchemas> = JobKind::ALL.iter().map(|k| k.schemas()).collect();
+    out.push(schemas_of(&tune::TrialExecutor, tune::TRIAL_KIND, false));
+    out
+}
+
+/// Every kind a stored job can have (what `GET /v1/jobs?kind=` accepts).
+pub fn stored_kinds() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+    out.push(tune::TRIAL_KIND);
+    out
 }
 
 /// Executors by kind name.

@@ -18,6 +18,7 @@ pub struct TrainExecutor;
 #[async_trait]
 impl KindExecutor for TrainExecutor {
     type Spec = TrainSpec;
+    type Result = crate::jobs::fit::FitResult;
 
     async fn admit(
         &self,
@@ -58,7 +59,7 @@ impl KindExecutor for TrainExecutor {
                 name,
                 format: "safetensors",
                 n_params: fitted.result.n_params as u64,
-                architecture: serde_json::to_value(&fitted.arch).ok(),
+                architecture: crate::domain::json::to_value(&fitted.arch).ok(),
             },
         )
     }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 pub const LEAKY_RELU_SLOPE: f32 = 0.01;
 
 /// The non-linearity applied after a dense layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// `max(0, x)`.

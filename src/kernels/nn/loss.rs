@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const PROBABILITY_EPS: f64 = 1e-7;
 
 /// The objective minimized by training.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
     /// Softmax cross-entropy over logits (output activation must be identity).
@@ -26,10 +26,15 @@ pub enum Loss {
     /// Mean absolute error.
     Mae,
     /// Huber loss: quadratic within `delta` of the target, linear outside.
-    Huber {
-        /// Width of the quadratic zone (> 0).
-        delta: f32,
-    },
+    Huber(HuberLoss),
+}
+
+/// The settings of [`Loss::Huber`] (`{"huber": {"delta": 1.0}}` on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HuberLoss {
+    /// Width of the quadratic zone (> 0).
+    pub delta: f32,
 }
 
 /// The target of one sample.
@@ -80,7 +85,7 @@ impl Loss {
                 }
             }
             (Loss::CrossEntropy, None) => err("cross_entropy needs class labels as targets".into()),
-            (Loss::Huber { delta }, _) if !(delta > 0.0 && delta.is_finite()) => {
+            (Loss::Huber(HuberLoss { delta }), _) if !(delta > 0.0 && delta.is_finite()) => {
                 err(format!("huber delta must be positive, got {delta}"))
             }
             (_, Some(_)) => err(format!(
@@ -141,7 +146,7 @@ impl Loss {
                 }
                 total / n
             }
-            Loss::Mse | Loss::Mae | Loss::Huber { .. } => {
+            Loss::Mse | Loss::Mae | Loss::Huber(_) => {
                 let mut total = 0.0;
                 let mut grad = grad;
                 for (j, &hj) in h.iter().enumerate() {
@@ -149,7 +154,7 @@ impl Loss {
                     let (l, dh) = match self {
                         Loss::Mse => (d * d, 2.0 * d),
                         Loss::Mae => (d.abs(), d.signum() * if d == 0.0 { 0.0 } else { 1.0 }),
-                        Loss::Huber { delta } => {
+                        Loss::Huber(HuberLoss { delta }) => {
                             let delta = delta as f64;
                             if d.abs() <= delta {
                                 (0.5 * d * d, d)
@@ -198,7 +203,11 @@ mod tests {
             (Loss::Mse, Activation::Tanh, false),
             (Loss::Mse, Activation::Gelu, false),
             (Loss::Mae, Activation::Identity, false),
-            (Loss::Huber { delta: 0.5 }, Activation::Sigmoid, false),
+            (
+                Loss::Huber(HuberLoss { delta: 0.5 }),
+                Activation::Sigmoid,
+                false,
+            ),
         ]
     }
 
@@ -261,7 +270,7 @@ mod tests {
         );
         assert!((l - 5.0).abs() < 1e-12);
         // Huber δ=1 of d=3: 1·(3 − 0.5) = 2.5; MAE of d=−2: 2.
-        let l = Loss::Huber { delta: 1.0 }.sample(
+        let l = Loss::Huber(HuberLoss { delta: 1.0 }).sample(
             Activation::Identity,
             &[3.0],
             &[3.0],
@@ -311,13 +320,13 @@ mod tests {
             .check(2, Activation::Sigmoid, Some(2))
             .is_err());
         assert!(Loss::Mse.check(1, Activation::Identity, Some(2)).is_err());
-        assert!(Loss::Huber { delta: 0.0 }
+        assert!(Loss::Huber(HuberLoss { delta: 0.0 })
             .check(1, Activation::Identity, None)
             .is_err());
-        assert!(Loss::Huber { delta: 1.0 }
+        assert!(Loss::Huber(HuberLoss { delta: 1.0 })
             .check(1, Activation::Identity, None)
             .is_ok());
-        let json = serde_json::to_string(&Loss::Huber { delta: 1.5 }).unwrap();
+        let json = serde_json::to_string(&Loss::Huber(HuberLoss { delta: 1.5 })).unwrap();
         assert_eq!(json, r#"{"huber":{"delta":1.5}}"#);
         assert_eq!(
             serde_json::from_str::<Loss>("\"cross_entropy\"").unwrap(),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const LOG_LOSS_EPS: f64 = 1e-15;
 
 /// Precision, recall, F1 and support of one class.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClassMetrics {
     /// TP / (TP + FP).
     pub precision: f64,

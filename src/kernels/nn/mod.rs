@@ -20,7 +20,7 @@ pub mod train;
 pub use activation::{Activation, UnknownActivation};
 pub use constraint::{MaskConstraint, WeightConstraint};
 pub use data::{select_rows, Standardization, Task};
-pub use loss::Loss;
+pub use loss::{HuberLoss, Loss};
 pub use model::{argmax, outputs_to_proba, Dense, Init, Mlp};
 pub use optim::{LrDecay, LrSchedule, OptimizerConfig};
 pub use quality::{inference_speed, quality, InferenceSpeed, Quality};

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 const INFERENCE_CHUNK: usize = 256;
 
 /// Weight initialization scheme (biases always start at zero).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     /// He/Kaiming normal: `N(0, 2/fan_in)`, for relu-like activations.

@@ -24,7 +24,7 @@ fn default_alpha() -> f32 {
 }
 
 /// Optimizer choice and its hyper-parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
     /// Stochastic gradient descent, optionally with (Nesterov) momentum.
@@ -161,7 +161,7 @@ impl OptimizerConfig {
 }
 
 /// How the learning rate decays over training (after any warmup).
-#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LrDecay {
     /// Keep the base learning rate.
@@ -183,7 +183,7 @@ pub enum LrDecay {
 }
 
 /// Learning-rate schedule: optional linear warmup followed by a decay.
-#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LrSchedule {
     /// Decay after warmup.

@@ -18,7 +18,7 @@ use super::{check_sparsity, pruned_count, CHUNK};
 use crate::kernels::KernelError;
 
 /// Where a sparsity target applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Each tensor reaches the sparsity on its own.

@@ -13,7 +13,7 @@ use super::{check_sparsity, pruned_count};
 use crate::kernels::KernelError;
 
 /// Norm used to score a neuron's incoming weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Norm {
     /// Sum of absolute values.

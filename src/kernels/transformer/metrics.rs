@@ -156,7 +156,7 @@ pub fn nearest_neighbours(emb: &[Vec<f32>]) -> Vec<usize> {
 }
 
 /// How far a candidate's sentence embeddings are from a reference's on the same texts.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct EmbeddingFidelity {
     pub mean_cosine: f64,
     pub min_cosine: f64,

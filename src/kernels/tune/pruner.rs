@@ -12,7 +12,7 @@ use super::{Direction, TrialRecord, TrialState};
 use crate::kernels::KernelError;
 
 /// Early-stopping rule for trials.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Pruner {
     /// Never prune.

@@ -20,7 +20,7 @@ use crate::kernels::KernelError;
 pub use super::tpe::TpeConfig;
 
 /// How the next trial's parameters are chosen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Sampler {
     /// Trial `k` is grid point `k` (first parameter slowest); `grid_points` values per

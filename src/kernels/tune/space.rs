@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::kernels::KernelError;
 
 /// The distribution of one parameter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Distribution {
     /// Real number in `[low, high]`; `log` samples uniformly in log space; `step` restricts to

@@ -20,7 +20,7 @@ use super::space::{float_value, Distribution, SearchSpace};
 use super::{Direction, TrialRecord, TrialState};
 
 /// TPE settings (Optuna's names and defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TpeConfig {
     /// Stream seed.

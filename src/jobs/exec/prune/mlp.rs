@@ -138,7 +138,7 @@ pub(super) fn prune_mlp(
             )));
         }
     }
-    Ok((result, serde_json::to_value(&new_arch).ok()))
+    Ok((result, crate::domain::json::to_value(&new_arch).ok()))
 }
 
 /// Loads the datasets and picks the layers.

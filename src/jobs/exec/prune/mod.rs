@@ -117,7 +117,6 @@ pub struct TextQualityFields {
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct RuleFields {
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub scope: Option<Scope>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_sparsity: Option<f64>,
@@ -215,6 +214,7 @@ pub struct QualityFields {
 #[async_trait]
 impl KindExecutor for PruneExecutor {
     type Spec = PruneSpec;
+    type Result = PruneResult;
 
     async fn admit(
         &self,

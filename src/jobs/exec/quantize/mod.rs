@@ -191,6 +191,7 @@ pub struct Attempt {
 #[async_trait]
 impl KindExecutor for QuantizeExecutor {
     type Spec = QuantizeSpec;
+    type Result = QuantizeResult;
 
     async fn admit(
         &self,

@@ -26,7 +26,7 @@ use crate::store::{JobRow, NewJob, TrialRow};
 pub const TRIAL_KIND: &str = "trial";
 
 /// Spec of a `trial` child job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrialJobSpec {
     /// The tune job this trial belongs to.

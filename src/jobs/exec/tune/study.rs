@@ -28,7 +28,6 @@ pub struct StudyExecutor;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StudyResult {
     pub metric: &'static str,
-    #[schema(value_type = String)]
     pub direction: Direction,
     pub best_value: Option<f64>,
     pub best_params: BTreeMap<String, Value>,
@@ -39,14 +38,14 @@ pub struct StudyResult {
     pub trials_failed: usize,
     pub cv_folds: Option<usize>,
     pub holdout_fraction: Option<f64>,
-    #[schema(value_type = Option<Object>)]
     pub sampler: Option<Sampler>,
-    #[schema(value_type = Option<Object>)]
     pub pruner: Option<Pruner>,
     /// Epochs the trials trained (per fold), pruned ones stopping early.
     pub epochs_trained: usize,
     /// Epochs the trials would have trained without pruning (per fold).
     pub epochs_budget: usize,
+    /// The train spec of the best trial (what the refit trained), `null` without one.
+    #[schema(value_type = Option<crate::domain::specs::TrainSpec>)]
     pub best_train_spec: Value,
     pub search_seconds: f64,
     /// The best configuration trained on every row (the job's output model).
@@ -63,6 +62,7 @@ pub struct StudyResult {
 #[async_trait]
 impl KindExecutor for StudyExecutor {
     type Spec = TuneSpec;
+    type Result = StudyResult;
 
     async fn admit(
         &self,
@@ -199,7 +199,7 @@ fn summarize(
         pruner: spec.pruner().ok(),
         epochs_trained: epochs_trained(trials),
         epochs_budget: epochs_budget(spec, &records),
-        best_train_spec: serde_json::to_value(&best_spec).unwrap_or(Value::Null),
+        best_train_spec: crate::domain::json::to_value(&best_spec).unwrap_or(Value::Null),
         search_seconds: 0.0,
         refit: None,
         test: None,
@@ -251,7 +251,7 @@ async fn refit(
         name,
         format: "safetensors",
         n_params: fitted.result.n_params as u64,
-        architecture: serde_json::to_value(&fitted.arch).ok(),
+        architecture: crate::domain::json::to_value(&fitted.arch).ok(),
     };
     result.refit = Some(fitted.result);
     result.test = test;

@@ -57,6 +57,7 @@ struct TrialSetup {
 #[async_trait]
 impl KindExecutor for TrialExecutor {
     type Spec = TrialJobSpec;
+    type Result = TrialResult;
 
     async fn execute(&self, ctx: &JobContext, spec: TrialJobSpec) -> Result<JobOutput, JobError> {
         let setup = set_up(ctx, &spec).await?;

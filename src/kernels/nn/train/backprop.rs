@@ -296,6 +296,7 @@ mod tests {
     use super::super::gaussian;
     use super::super::targets::{contiguous_values, Targets};
     use super::*;
+    use crate::kernels::nn::loss::HuberLoss;
     use crate::kernels::nn::{Activation, Init};
     use rand::SeedableRng;
 
@@ -405,7 +406,12 @@ mod tests {
                 (Loss::BinaryCrossEntropy, Activation::Sigmoid, 2, &probs),
                 (Loss::Mse, Activation::Tanh, 2, &values),
                 (Loss::Mae, Activation::Identity, 2, &values),
-                (Loss::Huber { delta: 0.7 }, Activation::Gelu, 2, &values),
+                (
+                    Loss::Huber(HuberLoss { delta: 0.7 }),
+                    Activation::Gelu,
+                    2,
+                    &values,
+                ),
             ];
             for (loss, out_act, n_out, y) in cases {
                 // Pick the first seed whose hidden pre-activations all stay 0.01 away from

@@ -6,12 +6,12 @@ use std::ops::ControlFlow;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::TrainSnapshot;
-use crate::kernels::nn::loss::Loss;
+use crate::kernels::nn::loss::{HuberLoss, Loss};
 use crate::kernels::nn::optim::{LrSchedule, OptimizerConfig};
 use crate::kernels::KernelError;
 
 /// What early stopping watches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Monitor {
     /// Validation loss (lower is better).
@@ -28,7 +28,7 @@ fn default_true() -> bool {
 }
 
 /// Stop when the monitored value has not improved by `min_delta` for `patience` epochs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Epochs without improvement before stopping (≥ 1).
@@ -140,7 +140,7 @@ impl TrainConfig {
                 ));
             }
         }
-        if let Loss::Huber { delta } = self.loss {
+        if let Loss::Huber(HuberLoss { delta }) = self.loss {
             if !(delta > 0.0 && delta.is_finite()) {
                 out.push(KernelError::invalid("loss.delta", "must be positive"));
             }

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class StudyResultPrunerType2Type(StrEnum):
+    MEDIAN = "median"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class TrainBaseLossType2(StrEnum):
+    BINARY_CROSS_ENTROPY = "binary_cross_entropy"
+
+    def __str__(self) -> str:
+        return str(self.value)

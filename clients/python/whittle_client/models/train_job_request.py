@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.train_spec import TrainSpec
+
+
+T = TypeVar("T", bound="TrainJobRequest")
+
+
+@_attrs_define
+class TrainJobRequest:
+    """Submit a `train` job.
+
+    Attributes:
+        kind (str):
+        spec (TrainSpec): Spec of a `train` job.
+        max_attempts (int | Unset): Attempts before the job ends failed, 1..=25 (default 3).
+        priority (int | Unset): Higher runs sooner, -100..=100 (default 0).
+    """
+
+    kind: str
+    spec: TrainSpec
+    max_attempts: int | Unset = UNSET
+    priority: int | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        kind = self.kind
+
+        spec = self.spec.to_dict()
+
+        max_attempts = self.max_attempts
+
+        priority = self.priority
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "kind": kind,
+                "spec": spec,
+            }
+        )
+        if max_attempts is not UNSET:
+            field_dict["max_attempts"] = max_attempts
+        if priority is not UNSET:
+            field_dict["priority"] = priority
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.train_spec import TrainSpec
+
+        d = dict(src_dict)
+        kind = d.pop("kind")
+
+        spec = TrainSpec.from_dict(d.pop("spec"))
+
+        max_attempts = d.pop("max_attempts", UNSET)
+
+        priority = d.pop("priority", UNSET)
+
+        train_job_request = cls(
+            kind=kind,
+            spec=spec,
+            max_attempts=max_attempts,
+            priority=priority,
+        )
+
+        return train_job_request
