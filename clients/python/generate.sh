@@ -17,7 +17,7 @@ if ! cmp -s "$REQ" "$VENV/.installed" 2>/dev/null; then
 fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-PATH="$VENV/bin:$PATH" "$VENV/bin/openapi-python-client" generate \
+RUFF_NO_CACHE=true PATH="$VENV/bin:$PATH" "$VENV/bin/openapi-python-client" generate \
   --path "$ROOT/openapi/openapi.json" --config "$HERE/openapi-python-client.yaml" \
   --meta none --output-path "$OUT/whittle_client" >"$OUT/log" 2>&1 || { cat "$OUT/log" >&2; exit 1; }
 if grep -q "Warning" "$OUT/log"; then
@@ -26,8 +26,8 @@ if grep -q "Warning" "$OUT/log"; then
   exit 1
 fi
 if [ "${1:-}" = "--check" ]; then
-  if ! diff -r -q -x __pycache__ "$OUT/whittle_client" "$HERE/whittle_client" >/dev/null; then
-    diff -r -x __pycache__ "$OUT/whittle_client" "$HERE/whittle_client" | head -40 >&2
+  if ! diff -r -q -x __pycache__ -x .ruff_cache "$OUT/whittle_client" "$HERE/whittle_client" >/dev/null; then
+    diff -r -x __pycache__ -x .ruff_cache "$OUT/whittle_client" "$HERE/whittle_client" | head -40 >&2
     echo "generate: clients/python/whittle_client is stale: run clients/python/generate.sh" >&2
     exit 1
   fi

@@ -100,6 +100,7 @@ pub enum DatasetFormat {
 #[into_params(parameter_in = Query)]
 pub struct UploadDatasetQuery {
     /// Display name (default `dataset`).
+    #[param(schema_with = super::names::name_schema)]
     pub name: Option<String>,
     /// CSV: the target column's name (default: the last column). NPY: the target column's
     /// index (default: the last column). Text datasets: the label field (default `label`,
@@ -107,7 +108,7 @@ pub struct UploadDatasetQuery {
     pub target: Option<String>,
     /// `classification` or `regression` (default: inferred from the target values). Text
     /// datasets are `classification` with labels, `none` without.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = upload_task_schema)]
     pub task: Option<Task>,
     /// `csv`, `npy` or `jsonl` (default: from the content type, else sniffed).
     pub format: Option<DatasetFormat>,
@@ -116,6 +117,13 @@ pub struct UploadDatasetQuery {
     pub text: Option<String>,
     /// The second text of a sentence pair (default `text_pair`, used when present).
     pub text_pair: Option<String>,
+}
+
+fn upload_task_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["classification", "regression"]))
+        .build()
 }
 
 /// A parsed upload.

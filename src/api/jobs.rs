@@ -38,9 +38,11 @@ pub struct CreateJobRequest {
     pub spec: Value,
     /// Higher runs sooner, -100..=100 (default 0).
     #[serde(default)]
+    #[schema(minimum = -100, maximum = 100, default = 0)]
     pub priority: i32,
     /// Attempts before the job ends failed, 1..=25 (default 3).
     #[serde(default = "default_max_attempts")]
+    #[schema(minimum = 1, maximum = 25, default = 3)]
     pub max_attempts: i32,
 }
 
@@ -117,7 +119,8 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// repeated request returns the job the first one created (even when sent concurrently);
 /// reusing a key for a different request is a 409.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = CreateJobRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "dedupes submissions per tenant")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "dedupes submissions per tenant: 1 to 255 visible ASCII characters",
+        max_length = 255, min_length = 1, pattern = r"^[\x21-\x7e]{1,255}$")),
     responses((status = 202, description = "queued (or the job an earlier request with this key created)", body = JobDto),
         (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 429, description = "the tenant's quota of queued and running jobs is reached", body = Problem)))]
@@ -145,15 +148,16 @@ pub async fn create_job(
     );
     let idempotency_key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
-        Some(v) => match v.to_str() {
-            Ok(s) if !s.trim().is_empty() && s.len() <= 255 => Some(s.trim().to_string()),
-            _ => {
+        Some(v) => {
+            let b = v.as_bytes();
+            if b.is_empty() || b.len() > 255 || !b.iter().all(|c| (0x21..=0x7e).contains(c)) {
                 return Err(ApiError::bad_request(
                     "Idempotency-Key",
-                    "must be 1 to 255 visible ASCII characters",
-                ))
+                    "must be 1 to 255 visible ASCII characters (no spaces)",
+                ));
             }
-        },
+            Some(String::from_utf8_lossy(b).into_owned())
+        }
     };
     let spec = match kind {
         Some(kind) => match admit(&state.store, caller.tenant_id, kind, &req.spec).await {

@@ -16,18 +16,34 @@ pub fn check_no_nul(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A display name, trimmed: 1 to [`MAX_NAME_CHARS`] characters, no NUL.
+/// A display name: 1 to [`MAX_NAME_CHARS`] characters, no control characters (C0 or DEL,
+/// so no NUL), not only whitespace; returned trimmed. [`name_schema`] says the same.
 pub fn display_name(field: &str, raw: &str) -> Result<String, ApiError> {
     check_no_nul(field, raw)?;
+    if raw.chars().any(|c| c.is_ascii_control()) {
+        return Err(ApiError::field(field, "must not hold control characters"));
+    }
     let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
+    if name.is_empty() || raw.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::field(
             field,
-            format!("must be 1 to {MAX_NAME_CHARS} characters"),
+            format!("must be 1 to {MAX_NAME_CHARS} characters, not only whitespace"),
         ));
     }
     Ok(name.to_string())
+}
+
+/// The OpenAPI schema of a display name ([`display_name`]'s rules).
+pub fn name_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_NAME_CHARS))
+        .pattern(Some(
+            r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$",
+        ))
+        .build()
 }
 
 #[cfg(test)]

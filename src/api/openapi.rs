@@ -147,6 +147,13 @@ impl Modify for Contract {
                         .or_insert_with(|| problem(description));
                 };
                 add("400", "a malformed query string, header or body");
+                if op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"))
+                {
+                    add("415", "the body is not sent as `application/json`");
+                }
                 if has_input {
                     add(
                         "422",

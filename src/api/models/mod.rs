@@ -252,7 +252,7 @@ impl ModelDto {
 #[into_params(parameter_in = Query)]
 pub struct ModelTensorsQuery {
     /// Index of the first tensor listed (file order; default 0).
-    pub tensors_offset: Option<usize>,
+    pub tensors_offset: Option<u32>,
     /// Most tensors listed, 1 to 10000 (default 10000). When more follow, the response's
     /// `tensors_next_offset` is the offset of the next page.
     #[param(minimum = 1, maximum = 10000)]
@@ -269,7 +269,7 @@ impl ModelTensorsQuery {
             ));
         }
         Ok(TensorWindow {
-            offset: self.tensors_offset.unwrap_or(0),
+            offset: self.tensors_offset.unwrap_or(0) as usize,
             limit,
         })
     }
@@ -288,6 +288,7 @@ pub struct ModelPage {
 #[into_params(parameter_in = Query)]
 pub struct UploadModelQuery {
     /// Display name (default: the multipart file name, else `model`).
+    #[param(schema_with = super::names::name_schema)]
     pub name: Option<String>,
 }
 
@@ -308,7 +309,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 
 /// The parts of a `multipart/form-data` model upload (documentation of the form the
 /// handler reads part by part).
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ModelUploadForm {
     /// The model's name (default: the file's or folder's name).

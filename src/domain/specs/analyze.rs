@@ -14,6 +14,7 @@ pub struct AnalyzeSpec {
     pub model_id: Uuid,
     /// Histogram bins per tensor (1..=4096).
     #[serde(default = "default_bins")]
+    #[schema(minimum = 1, maximum = 4096)]
     pub histogram_bins: usize,
     /// Only tensors whose names match one of these globs (default: all).
     #[serde(default)]

@@ -19,12 +19,14 @@ pub use crate::kernels::nn::Task;
 #[serde(deny_unknown_fields)]
 pub struct ArchitectureSpec {
     /// Widths of the hidden layers, e.g. `[256, 256]`.
+    #[schema(min_items = 1, max_items = 64)]
     pub hidden: Vec<usize>,
     /// Hidden activation: relu, leaky_relu, gelu, tanh, sigmoid, identity (default relu).
     #[serde(default = "default_activation")]
     pub activation: Activation,
     /// Dropout probability on hidden outputs during training.
     #[serde(default)]
+    #[schema(minimum = 0.0, exclusive_maximum = 1.0)]
     pub dropout: Option<f32>,
     /// Weight init: `he` or `glorot` (default: he for relu-like, glorot otherwise).
     #[serde(default)]
@@ -41,6 +43,7 @@ fn default_activation() -> Activation {
 pub struct ValidationSpec {
     /// Fraction of the training rows held out (stratified for classification), in (0, 0.5].
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0, maximum = 0.5)]
     pub split: Option<f64>,
     /// A separate dataset with the same features.
     #[serde(default)]
@@ -78,17 +81,21 @@ pub struct TrainSpec {
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerConfig,
     #[serde(default = "default_batch_size")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub batch_size: usize,
     #[serde(default = "default_epochs")]
+    #[schema(minimum = 1, maximum = 100000)]
     pub epochs: usize,
     /// Warmup and decay of the learning rate (default constant).
     #[serde(default)]
     pub lr_schedule: LrSchedule,
     /// L2 weight decay on weights (decoupled for adamw).
     #[serde(default)]
+    #[schema(minimum = 0.0)]
     pub weight_decay: f32,
     /// Clip the global gradient norm to this.
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0)]
     pub clip_grad_norm: Option<f32>,
     /// Validation data (default none; early stopping without it holds out 10 %).
     #[serde(default)]

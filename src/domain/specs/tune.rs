@@ -131,13 +131,16 @@ pub struct TuneSpec {
     pub sampler: Value,
     /// Trials to run (default: the grid's size for `grid`, else 20; at most 1000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub n_trials: Option<usize>,
     /// Folds of k-fold cross-validation (stratified for classification); default 3 unless
     /// `holdout_fraction` is given.
     #[serde(default)]
+    #[schema(minimum = 2, maximum = 20)]
     pub cv_folds: Option<usize>,
     /// Score on one held-out fraction of the rows instead of k folds, in (0, 0.5].
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0, maximum = 0.5)]
     pub holdout_fraction: Option<f64>,
     /// Objective (default accuracy for classification, r2 for regression).
     #[serde(default)]
@@ -147,6 +150,7 @@ pub struct TuneSpec {
     pub direction: Option<Direction>,
     /// Trials running at once, spread over every worker of the queue (default 2).
     #[serde(default = "default_parallelism")]
+    #[schema(minimum = 1, maximum = 64)]
     pub parallelism: usize,
     /// `none` (default), `median` or `asha`, or an object with the pruner's settings, e.g.
     /// `{"type":"asha","min_resource":1,"reduction_factor":3}`. Intermediate values are the

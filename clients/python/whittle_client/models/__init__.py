@@ -224,6 +224,7 @@ from .tune_spec_sampler_type_2_type import TuneSpecSamplerType2Type
 from .tune_spec_sampler_type_3 import TuneSpecSamplerType3
 from .tune_spec_sampler_type_3_type import TuneSpecSamplerType3Type
 from .tune_spec_search_space import TuneSpecSearchSpace
+from .upload_dataset_task import UploadDatasetTask
 from .validation_spec import ValidationSpec
 from .weight_op import WeightOp
 
@@ -452,6 +453,7 @@ __all__ = (
     "TuneSpecSamplerType3",
     "TuneSpecSamplerType3Type",
     "TuneSpecSearchSpace",
+    "UploadDatasetTask",
     "ValidationSpec",
     "WeightOp",
 )

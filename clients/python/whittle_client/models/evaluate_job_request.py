@@ -21,14 +21,14 @@ class EvaluateJobRequest:
     Attributes:
         kind (str):
         spec (EvaluateSpec): Spec of an `evaluate` job.
-        max_attempts (int | Unset): Attempts before the job ends failed, 1..=25 (default 3).
-        priority (int | Unset): Higher runs sooner, -100..=100 (default 0).
+        max_attempts (int | Unset): Attempts before the job ends failed, 1..=25 (default 3). Default: 3.
+        priority (int | Unset): Higher runs sooner, -100..=100 (default 0). Default: 0.
     """
 
     kind: str
     spec: EvaluateSpec
-    max_attempts: int | Unset = UNSET
-    priority: int | Unset = UNSET
+    max_attempts: int | Unset = 3
+    priority: int | Unset = 0
 
     def to_dict(self) -> dict[str, Any]:
         kind = self.kind

@@ -5,7 +5,6 @@ from io import BytesIO
 from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from .. import types
 from ..types import UNSET, File, FileTypes, Unset
@@ -29,7 +28,6 @@ class ModelUploadForm:
     file: File | None | Unset = UNSET
     files: list[File] | None | Unset = UNSET
     name: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         file: FileTypes | None | Unset
@@ -61,7 +59,7 @@ class ModelUploadForm:
             name = self.name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update({})
         if file is not UNSET:
             field_dict["file"] = file
@@ -93,9 +91,6 @@ class ModelUploadForm:
                 files.append(("name", (None, str(self.name).encode(), "text/plain")))
             else:
                 files.append(("name", (None, str(self.name).encode(), "text/plain")))
-
-        for prop_name, prop in self.additional_properties.items():
-            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
 
         return files
 
@@ -157,21 +152,4 @@ class ModelUploadForm:
             name=name,
         )
 
-        model_upload_form.additional_properties = d
         return model_upload_form
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

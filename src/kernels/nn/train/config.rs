@@ -32,9 +32,11 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Epochs without improvement before stopping (≥ 1).
+    #[schema(minimum = 1)]
     pub patience: usize,
     /// Minimum change that counts as an improvement.
     #[serde(default)]
+    #[schema(minimum = 0.0)]
     pub min_delta: f32,
     /// The watched value.
     #[serde(default)]

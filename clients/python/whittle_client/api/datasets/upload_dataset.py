@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.dataset_dto import DatasetDto
 from ...models.dataset_format import DatasetFormat
 from ...models.problem import Problem
+from ...models.upload_dataset_task import UploadDatasetTask
 from ...types import UNSET, File, Response, Unset
 
 
@@ -16,7 +17,7 @@ def _get_kwargs(
     body: File,
     name: str | Unset = UNSET,
     target: str | Unset = UNSET,
-    task: str | Unset = UNSET,
+    task: UploadDatasetTask | Unset = UNSET,
     format_: DatasetFormat | Unset = UNSET,
     text: str | Unset = UNSET,
     text_pair: str | Unset = UNSET,
@@ -29,7 +30,11 @@ def _get_kwargs(
 
     params["target"] = target
 
-    params["task"] = task
+    json_task: str | Unset = UNSET
+    if not isinstance(task, Unset):
+        json_task = task.value
+
+    params["task"] = json_task
 
     json_format_: str | Unset = UNSET
     if not isinstance(format_, Unset):
@@ -107,7 +112,7 @@ def sync_detailed(
     body: File,
     name: str | Unset = UNSET,
     target: str | Unset = UNSET,
-    task: str | Unset = UNSET,
+    task: UploadDatasetTask | Unset = UNSET,
     format_: DatasetFormat | Unset = UNSET,
     text: str | Unset = UNSET,
     text_pair: str | Unset = UNSET,
@@ -123,7 +128,7 @@ def sync_detailed(
     Args:
         name (str | Unset):
         target (str | Unset):
-        task (str | Unset):
+        task (UploadDatasetTask | Unset):
         format_ (DatasetFormat | Unset): Dataset file formats.
         text (str | Unset):
         text_pair (str | Unset):
@@ -160,7 +165,7 @@ def sync(
     body: File,
     name: str | Unset = UNSET,
     target: str | Unset = UNSET,
-    task: str | Unset = UNSET,
+    task: UploadDatasetTask | Unset = UNSET,
     format_: DatasetFormat | Unset = UNSET,
     text: str | Unset = UNSET,
     text_pair: str | Unset = UNSET,
@@ -176,7 +181,7 @@ def sync(
     Args:
         name (str | Unset):
         target (str | Unset):
-        task (str | Unset):
+        task (UploadDatasetTask | Unset):
         format_ (DatasetFormat | Unset): Dataset file formats.
         text (str | Unset):
         text_pair (str | Unset):
@@ -208,7 +213,7 @@ async def asyncio_detailed(
     body: File,
     name: str | Unset = UNSET,
     target: str | Unset = UNSET,
-    task: str | Unset = UNSET,
+    task: UploadDatasetTask | Unset = UNSET,
     format_: DatasetFormat | Unset = UNSET,
     text: str | Unset = UNSET,
     text_pair: str | Unset = UNSET,
@@ -224,7 +229,7 @@ async def asyncio_detailed(
     Args:
         name (str | Unset):
         target (str | Unset):
-        task (str | Unset):
+        task (UploadDatasetTask | Unset):
         format_ (DatasetFormat | Unset): Dataset file formats.
         text (str | Unset):
         text_pair (str | Unset):
@@ -259,7 +264,7 @@ async def asyncio(
     body: File,
     name: str | Unset = UNSET,
     target: str | Unset = UNSET,
-    task: str | Unset = UNSET,
+    task: UploadDatasetTask | Unset = UNSET,
     format_: DatasetFormat | Unset = UNSET,
     text: str | Unset = UNSET,
     text_pair: str | Unset = UNSET,
@@ -275,7 +280,7 @@ async def asyncio(
     Args:
         name (str | Unset):
         target (str | Unset):
-        task (str | Unset):
+        task (UploadDatasetTask | Unset):
         format_ (DatasetFormat | Unset): Dataset file formats.
         text (str | Unset):
         text_pair (str | Unset):
