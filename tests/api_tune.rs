@@ -83,10 +83,36 @@ async fn grid_study_end_to_end(backend: Backend) {
     for t in &items {
         assert_eq!(t["state"], "complete", "{t}");
         assert_eq!(t["intermediate"].as_array().unwrap().len(), 6, "{t}");
+        for (i, pair) in t["intermediate"].as_array().unwrap().iter().enumerate() {
+            // `[step, value]`: the epochs done, then the mean fold metric.
+            assert_eq!(pair[0].as_u64(), Some(i as u64 + 1), "{t}");
+            assert!(pair[1].as_f64().is_some() && pair.as_array().unwrap().len() == 2);
+        }
         assert!(t["duration_seconds"].as_f64().unwrap() >= 0.0);
         let v = t["value"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&v), "{t}");
     }
+
+    // Trials are jobs of kind `trial`: listed by kind, with or without their study.
+    for query in [
+        format!("/v1/jobs?kind=trial&parent_job_id={id}"),
+        "/v1/jobs?kind=trial&limit=200".to_string(),
+    ] {
+        let (status, page) = app.get_json(&query).await;
+        assert_eq!(status, 200, "{page}");
+        let jobs = page["items"].as_array().unwrap();
+        assert_eq!(jobs.len(), 4, "{query}: {page}");
+        assert!(jobs
+            .iter()
+            .all(|j| j["kind"] == "trial" && j["parent_job_id"] == id));
+        assert!(jobs.iter().all(|j| j["result"]["fold_values"].is_array()));
+    }
+    let (status, body) = app.get_json("/v1/jobs?kind=bogus").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "kind", "{body}");
+    // f32 fields echo the value sent: the best spec's lr is 0.003 or 0.03 exactly.
+    let lr = r["best_train_spec"]["optimizer"]["lr"].as_f64().unwrap();
+    assert!(lr == 0.003 || lr == 0.03, "{lr}");
 
     // The best trial is the one with the highest value; the result says so.
     let best = items

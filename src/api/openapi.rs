@@ -124,7 +124,7 @@ impl Modify for Contract {
                     || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 if let Some(body) = op.request_body.as_mut() {
                     for (ct, c) in body.content.iter_mut() {
-                        if ct == "application/octet-stream" || ct == "application/x-tar" {
+                        if ct == "application/octet-stream" {
                             c.schema = Some(binary());
                         }
                     }
@@ -242,15 +242,15 @@ impl Modify for TypedJobs {
         let mut job_refs = Vec::new();
         let mut job_map = Map::new();
         for k in &kinds {
-            // Requests: a constant (`kind="train"` in generated constructors). Jobs: a
-            // one-value enum, which generated parsers check, so a union of jobs parses each
-            // body as its own kind.
-            let kind_const = json!({ "type": "string", "const": k.kind });
+            // Jobs: a one-value enum, which generated parsers check, so a union of jobs
+            // parses each body as its own kind. Requests get a `const` instead
+            // (`kind="train"` in generated constructors) in [`request_kinds`], since utoipa's
+            // schema model has no `const`.
             let kind_enum = json!({ "type": "string", "enum": [k.kind] });
             if k.submittable {
                 let mut r = request.clone();
                 if let Some(Value::Object(p)) = r.get_mut("properties") {
-                    p.insert("kind".into(), kind_const);
+                    p.insert("kind".into(), kind_enum.clone());
                     p.insert("spec".into(), schema_ref(&k.spec));
                 }
                 r.insert(
@@ -597,8 +597,31 @@ pub fn document() -> &'static serde_json::Value {
         let mut doc = serde_json::to_value(ApiDoc::openapi())
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
         generator_shapes(&mut doc);
+        request_kinds(&mut doc);
         doc
     })
+}
+
+/// Each `<Kind>JobRequest`'s `kind` as a `const` (see [`TypedJobs`]).
+fn request_kinds(doc: &mut serde_json::Value) {
+    let mapping = doc["components"]["schemas"]["CreateJobRequest"]["discriminator"]["mapping"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for (kind, target) in mapping {
+        let Some(name) = target
+            .as_str()
+            .and_then(|t| t.strip_prefix("#/components/schemas/"))
+        else {
+            continue;
+        };
+        if let Some(p) = doc["components"]["schemas"][name]["properties"].as_object_mut() {
+            p.insert(
+                "kind".into(),
+                serde_json::json!({ "type": "string", "const": kind }),
+            );
+        }
+    }
 }
 
 /// The document as pretty JSON (what `whittle openapi` prints and the repo commits).

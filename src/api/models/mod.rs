@@ -345,8 +345,8 @@ enum Upload {
 /// Pickle checkpoints (`.bin`, `.pt`, `.pth`, `.ckpt`, `.pkl`, `.pickle`), code files
 /// (`*.py`: remote code) and ONNX files are refused with 415 naming the file.
 #[utoipa::path(post, path = "/v1/models", tag = "models", params(UploadModelQuery),
-    request_body(description = "one safetensors file as the raw body, a folder as a `.tar`, or multipart parts",
-        content((Vec<u8> = "application/octet-stream"), (Vec<u8> = "application/x-tar"), (ModelUploadForm = "multipart/form-data"))),
+    request_body(description = "one safetensors file as the raw body, or multipart parts (a folder may also be sent as an uncompressed `.tar` body with `Content-Type: application/x-tar`)",
+        content((Vec<u8> = "application/octet-stream"), (ModelUploadForm = "multipart/form-data"))),
     responses((status = 201, description = "model stored", body = ModelDto),
         (status = 413, description = "too large, or beyond the tenant's stored-bytes quota", body = Problem), (status = 415, description = "not safetensors", body = Problem),
         (status = 422, description = "invalid safetensors", body = Problem)))]

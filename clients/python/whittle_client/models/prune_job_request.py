@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    Self,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 
@@ -19,13 +26,13 @@ class PruneJobRequest:
     """Submit a `prune` job.
 
     Attributes:
-        kind (str):
+        kind (Literal['prune']):
         spec (PruneSpec): Spec of a `prune` job.
         max_attempts (int | Unset): Attempts before the job ends failed, 1..=25 (default 3). Default: 3.
         priority (int | Unset): Higher runs sooner, -100..=100 (default 0). Default: 0.
     """
 
-    kind: str
+    kind: Literal["prune"]
     spec: PruneSpec
     max_attempts: int | Unset = 3
     priority: int | Unset = 0
@@ -59,7 +66,9 @@ class PruneJobRequest:
         from ..models.prune_spec import PruneSpec
 
         d = dict(src_dict)
-        kind = d.pop("kind")
+        kind = cast(Literal["prune"], d.pop("kind"))
+        if kind != "prune":
+            raise ValueError(f"kind must match const 'prune', got '{kind}'")
 
         spec = PruneSpec.from_dict(d.pop("spec"))
 

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    Self,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 
@@ -19,13 +26,13 @@ class QuantizeJobRequest:
     """Submit a `quantize` job.
 
     Attributes:
-        kind (str):
+        kind (Literal['quantize']):
         spec (QuantizeSpec): Spec of a `quantize` job.
         max_attempts (int | Unset): Attempts before the job ends failed, 1..=25 (default 3). Default: 3.
         priority (int | Unset): Higher runs sooner, -100..=100 (default 0). Default: 0.
     """
 
-    kind: str
+    kind: Literal["quantize"]
     spec: QuantizeSpec
     max_attempts: int | Unset = 3
     priority: int | Unset = 0
@@ -59,7 +66,9 @@ class QuantizeJobRequest:
         from ..models.quantize_spec import QuantizeSpec
 
         d = dict(src_dict)
-        kind = d.pop("kind")
+        kind = cast(Literal["quantize"], d.pop("kind"))
+        if kind != "quantize":
+            raise ValueError(f"kind must match const 'quantize', got '{kind}'")
 
         spec = QuantizeSpec.from_dict(d.pop("spec"))
 

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    Self,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 
@@ -19,13 +26,13 @@ class TuneJobRequest:
     """Submit a `tune` job.
 
     Attributes:
-        kind (str):
+        kind (Literal['tune']):
         spec (TuneSpec): Spec of a `tune` job.
         max_attempts (int | Unset): Attempts before the job ends failed, 1..=25 (default 3). Default: 3.
         priority (int | Unset): Higher runs sooner, -100..=100 (default 0). Default: 0.
     """
 
-    kind: str
+    kind: Literal["tune"]
     spec: TuneSpec
     max_attempts: int | Unset = 3
     priority: int | Unset = 0
@@ -59,7 +66,9 @@ class TuneJobRequest:
         from ..models.tune_spec import TuneSpec
 
         d = dict(src_dict)
-        kind = d.pop("kind")
+        kind = cast(Literal["tune"], d.pop("kind"))
+        if kind != "tune":
+            raise ValueError(f"kind must match const 'tune', got '{kind}'")
 
         spec = TuneSpec.from_dict(d.pop("spec"))
 

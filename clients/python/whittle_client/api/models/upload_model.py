@@ -33,9 +33,6 @@ def _get_kwargs(
     if isinstance(body, File):
         _kwargs["content"] = body.payload
         headers["Content-Type"] = "application/octet-stream"
-    if isinstance(body, File):
-        _kwargs["content"] = body.payload
-        headers["Content-Type"] = "application/x-tar"
     if isinstance(body, ModelUploadForm):
         _kwargs["files"] = body.to_multipart()
 
@@ -117,7 +114,6 @@ def sync_detailed(
     Args:
         name (str | Unset):
         body (File):
-        body (File):
         body (ModelUploadForm): The parts of a `multipart/form-data` model upload (documentation
             of the form the
             handler reads part by part).
@@ -164,7 +160,6 @@ def sync(
     Args:
         name (str | Unset):
         body (File):
-        body (File):
         body (ModelUploadForm): The parts of a `multipart/form-data` model upload (documentation
             of the form the
             handler reads part by part).
@@ -205,7 +200,6 @@ async def asyncio_detailed(
 
     Args:
         name (str | Unset):
-        body (File):
         body (File):
         body (ModelUploadForm): The parts of a `multipart/form-data` model upload (documentation
             of the form the
@@ -250,7 +244,6 @@ async def asyncio(
 
     Args:
         name (str | Unset):
-        body (File):
         body (File):
         body (ModelUploadForm): The parts of a `multipart/form-data` model upload (documentation
             of the form the
