@@ -411,13 +411,25 @@ fn variant_label(
     format!("Variant{}", index + 1)
 }
 
+/// The component a `{"$ref": "#/components/schemas/<name>"}` schema refers to.
+fn referenced<'a>(
+    v: &serde_json::Value,
+    schemas: &'a std::collections::BTreeMap<String, serde_json::Value>,
+) -> Option<&'a serde_json::Value> {
+    let name = v
+        .get("$ref")?
+        .as_str()?
+        .strip_prefix("#/components/schemas/")?;
+    schemas.get(name)
+}
+
 /// The members of the plain `oneOf` (no discriminator) that `v` is or refers to.
 fn union_members(
     v: &serde_json::Value,
     schemas: &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Option<Vec<serde_json::Value>> {
-    let target = match v.get("$ref").and_then(|r| r.as_str()) {
-        Some(r) => schemas.get(r.strip_prefix("#/components/schemas/")?)?,
+    let target = match v.get("$ref") {
+        Some(_) => referenced(v, schemas)?,
         None => v,
     };
     if target.get("discriminator").is_some() {
@@ -435,10 +447,8 @@ fn flatten_all_of(
 ) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for p in parts {
-        let target = match p.get("$ref").and_then(|r| r.as_str()) {
-            Some(r) => r
-                .strip_prefix("#/components/schemas/")
-                .and_then(|n| schemas.get(n)),
+        let target = match p.get("$ref") {
+            Some(_) => referenced(&p, schemas),
             None => Some(&p),
         };
         match target {
@@ -478,12 +488,7 @@ fn reshape(
         let pending = |m: &Value| {
             // A variant that is itself still to be reshaped (or a union to be spliced) is
             // left for a later pass, so names do not compound.
-            let target = m
-                .get("$ref")
-                .and_then(|r| r.as_str())
-                .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                .and_then(|n| schemas.get(n));
-            target.is_some_and(|t| {
+            referenced(m, schemas).is_some_and(|t| {
                 union_members(t, schemas).is_some()
                     || t.get("allOf")
                         .and_then(Value::as_array)

@@ -23,6 +23,7 @@ Two halves:
 
 from __future__ import annotations
 
+import json
 import os
 import tarfile
 import time
@@ -108,8 +109,6 @@ def _unwrap(response: Response[Any]) -> Any:
     status = int(response.status_code)
     if status >= 400 or response.parsed is None or isinstance(response.parsed, Problem):
         try:
-            import json
-
             body = json.loads(response.content or b"{}")
         except ValueError:
             body = {"detail": response.content[:500].decode("utf-8", "replace")}
