@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::{AppPath, AppQuery};
 use super::models::stream_artifact;
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
-use crate::artifacts::dataset_key;
+use crate::artifacts::{dataset_key, Durability};
 use crate::formats::dataset::{parse_csv, parse_npy, CsvOptions, Dataset, NpyOptions, Task};
 use crate::formats::text_dataset::{
     csv_has_text_column, parse_text, TextDataset, TextFormat, TextOptions,
@@ -281,7 +281,7 @@ pub async fn upload_dataset(
     };
     let id = Uuid::now_v7();
     let key = dataset_key(caller.tenant_id, id, ext);
-    state.artifacts.publish(&spooled.path, &key).await?;
+    state.artifacts.publish(&spooled.path, &key, Durability::Durable).await?;
     let new = NewDataset {
         id,
         tenant_id: caller.tenant_id,

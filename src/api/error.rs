@@ -79,6 +79,9 @@ pub enum ApiError {
         used: u64,
         detail: String,
     },
+    /// 416: the `Range` asks for bytes beyond the representation's `size`.
+    #[error("the requested range is beyond the {size} bytes of the content")]
+    RangeNotSatisfiable { size: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -135,6 +138,11 @@ impl ApiError {
                 quota: Quota::StoredBytes,
                 ..
             } => (StatusCode::PAYLOAD_TOO_LARGE, "quota", "Quota exceeded"),
+            ApiError::RangeNotSatisfiable { .. } => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range-not-satisfiable",
+                "Range not satisfiable",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -151,6 +159,10 @@ impl IntoResponse for ApiError {
             ApiError::QuotaExceeded {
                 quota, limit, used, ..
             } => Some((quota.as_str().to_string(), *limit, *used)),
+            _ => None,
+        };
+        let unsatisfiable = match &self {
+            ApiError::RangeNotSatisfiable { size } => Some(*size),
             _ => None,
         };
         let (detail, errors) = match self {
@@ -174,6 +186,18 @@ impl IntoResponse for ApiError {
                 tracing::warn!(%cause, "unavailable");
                 ("a dependency of the server is unavailable".into(), vec![])
             }
+            ApiError::RangeNotSatisfiable { size } => {
+                let message = format!(
+                    "the content has {size} bytes; ask for a range that starts before byte {size}"
+                );
+                (
+                    message.clone(),
+                    vec![FieldError {
+                        field: "Range".into(),
+                        message,
+                    }],
+                )
+            }
             other => (other.to_string(), vec![]),
         };
         let body = Problem {
@@ -191,6 +215,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(size) = unsatisfiable {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -1,6 +1,7 @@
 //! The HTTP API: axum routers per resource, DTOs with OpenAPI schemas, the auth extractor and
 //! problem+json errors. Handlers never see SQL; they call the store's public surface.
 pub mod datasets;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod jobs;

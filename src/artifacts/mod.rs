@@ -8,10 +8,14 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, WriteMultipart};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use sha2::{Digest, Sha256};
+use std::io::Write;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod local;
+pub use local::{HashingFile, WrittenFile};
 use uuid::Uuid;
 
 /// Errors of the artifact room.
@@ -59,6 +63,55 @@ pub struct ArtifactStore {
 
 const PREFIX_LEN: usize = 64;
 const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Body chunks queued between an upload and its spool writer.
+const SPOOL_QUEUE: usize = 64;
+/// Bytes per chunk when serving a mapped object.
+const SERVE_CHUNK: usize = 4 << 20;
+
+/// Whether a published object must survive a crash once `publish` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Durable,
+    Eventual,
+}
+
+/// A stored object opened for reading (see [`ArtifactStore::open_object`]).
+pub struct StoredObject {
+    pub size: u64,
+    source: Source,
+}
+
+enum Source {
+    Mapped(local::MappedObject),
+    Remote {
+        store: Arc<dyn ObjectStore>,
+        location: ObjectPath,
+    },
+}
+
+impl StoredObject {
+    /// The bytes in `range` (clamped to the object).
+    pub fn stream(self, range: std::ops::Range<u64>) -> BoxStream<'static, Result<Bytes, ArtifactError>> {
+        let end = range.end.min(self.size);
+        let start = range.start.min(end);
+        match self.source {
+            Source::Mapped(m) => {
+                futures::stream::iter(m.chunks(start..end, SERVE_CHUNK).map(Ok)).boxed()
+            }
+            Source::Remote { .. } if start == end => futures::stream::empty().boxed(),
+            Source::Remote { store, location } => futures::stream::once(async move {
+                let options = object_store::GetOptions {
+                    range: Some(object_store::GetRange::Bounded(start..end)),
+                    ..Default::default()
+                };
+                let result = store.get_opts(&location, options).await?;
+                Ok::<_, ArtifactError>(result.into_stream().map_err(ArtifactError::from))
+            })
+            .try_flatten()
+            .boxed(),
+        }
+    }
+}
 
 impl ArtifactStore {
     /// Open the store an URL or path names; `scratch` holds spooled uploads and the cache.
@@ -116,8 +169,21 @@ impl ArtifactStore {
         self.spool_dir.join(format!("{}{suffix}", Uuid::now_v7()))
     }
 
-    /// Wrap a file a job wrote in the scratch directory, hashing it.
-    pub async fn adopt(&self, path: PathBuf) -> Result<SpooledFile, ArtifactError> {
+    /// Wrap a file a job wrote in the scratch directory: its digest from `written` when the
+    /// writer hashed it on the way out (no re-read), else hashed now.
+    pub async fn adopt(
+        &self,
+        path: PathBuf,
+        written: &[WrittenFile],
+    ) -> Result<SpooledFile, ArtifactError> {
+        if let Some(w) = written.iter().find(|w| w.path == path) {
+            return Ok(SpooledFile {
+                path,
+                sha256: w.sha256.clone(),
+                bytes: w.bytes,
+                prefix: Vec::new(),
+            });
+        }
         let mut file = tokio::fs::File::open(&path).await?;
         let mut hasher = Sha256::new();
         let mut prefix = Vec::new();
@@ -144,8 +210,10 @@ impl ArtifactStore {
         })
     }
 
-    /// Stream a request body into a spool file while hashing it; fails past `limit` bytes
-    /// (after reading a bounded rest of the body, see [`drain`]).
+    /// Stream a request body into a spool file while hashing it, durable (fdatasync) before
+    /// it returns; fails past `limit` bytes (after reading a bounded rest of the body, see
+    /// [`drain`]). The file is written and hashed on a blocking thread while the body is
+    /// read, with write-back started as the bytes arrive.
     pub async fn spool<S, E>(&self, body: S, limit: u64) -> Result<SpooledFile, ArtifactError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
@@ -158,49 +226,129 @@ impl ArtifactStore {
             bytes: 0,
             prefix: Vec::new(),
         };
-        let mut file =
-            tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::create(&path).await?);
-        let mut hasher = Sha256::new();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_QUEUE);
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<WrittenFile> {
+            let mut file = HashingFile::create(&path, true)?;
+            while let Some(chunk) = rx.blocking_recv() {
+                file.write_all(&chunk)?;
+            }
+            file.finish()
+        });
         let mut body = std::pin::pin!(body);
+        let mut refused = None;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| ArtifactError::Body(e.to_string()))?;
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    refused = Some(ArtifactError::Body(e.to_string()));
+                    break;
+                }
+            };
             spooled.bytes += chunk.len() as u64;
             if spooled.bytes > limit {
                 drain(body.as_mut()).await;
-                return Err(ArtifactError::TooLarge { limit });
+                refused = Some(ArtifactError::TooLarge { limit });
+                break;
             }
             if spooled.prefix.len() < PREFIX_LEN {
                 let take = (PREFIX_LEN - spooled.prefix.len()).min(chunk.len());
                 spooled.prefix.extend_from_slice(&chunk[..take]);
             }
-            hasher.update(&chunk);
-            file.write_all(&chunk).await?;
+            if tx.send(chunk).await.is_err() {
+                break; // the writer failed: its error is reported below
+            }
         }
-        file.flush().await?;
-        file.into_inner().sync_all().await?;
-        spooled.sha256 = hex::encode(hasher.finalize());
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| ArtifactError::Io(std::io::Error::other(e.to_string())))?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        let written = written?;
+        debug_assert_eq!(written.bytes, spooled.bytes);
+        spooled.sha256 = written.sha256;
         Ok(spooled)
     }
 
     /// Publish a local file under `key` (atomic: the object appears complete or not at all).
-    pub async fn publish(&self, file: &Path, key: &str) -> Result<u64, ArtifactError> {
+    /// On a local store the file is hard-linked into place (copied only across filesystems);
+    /// a remote store gets a multipart upload with several parts in flight. `Durable`: on a
+    /// local store the new name is synced too (the file itself must be synced already, as
+    /// [`ArtifactStore::spool`] does); `Eventual` leaves both to the kernel's write-back (job
+    /// outputs, which a rerun of the job reproduces).
+    pub async fn publish(
+        &self,
+        file: &Path,
+        key: &str,
+        durability: Durability,
+    ) -> Result<u64, ArtifactError> {
+        if let Some(root) = &self.local_root {
+            let (src, target) = (file.to_path_buf(), local::object_path(root, key));
+            let durable = durability == Durability::Durable;
+            return tokio::task::spawn_blocking(move || local::publish(&src, &target, durable))
+                .await
+                .map_err(|e| ArtifactError::Io(std::io::Error::other(e.to_string())))?
+                .map_err(ArtifactError::Io);
+        }
         let location = ObjectPath::from(key);
         let upload = self.store.put_multipart(&location).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut f = tokio::fs::File::open(file).await?;
-        let mut buf = vec![0u8; PART_SIZE];
         let mut total = 0u64;
         loop {
-            let n = f.read(&mut buf).await?;
-            if n == 0 {
+            let mut buf = vec![0u8; PART_SIZE];
+            let mut filled = 0;
+            while filled < PART_SIZE {
+                let n = f.read(&mut buf[filled..]).await?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
                 break;
             }
             writer.wait_for_capacity(4).await?;
-            writer.write(&buf[..n]);
-            total += n as u64;
+            writer.put(Bytes::from(buf).slice(..filled));
+            total += filled as u64;
         }
         writer.finish().await?;
         Ok(total)
+    }
+
+    /// Opens a stored object for reading whole or by byte ranges: mapped in place on a local
+    /// store, ranged GETs on a remote one.
+    pub async fn open_object(&self, key: &str) -> Result<StoredObject, ArtifactError> {
+        if let Some(root) = &self.local_root {
+            let path = local::object_path(root, key);
+            let opened = tokio::task::spawn_blocking(move || local::MappedObject::open(&path))
+                .await
+                .map_err(|e| ArtifactError::Io(std::io::Error::other(e.to_string())))?;
+            return match opened {
+                Ok(m) => Ok(StoredObject {
+                    size: m.size,
+                    source: Source::Mapped(m),
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(ArtifactError::NotFound(key.to_string()))
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+        let location = ObjectPath::from(key);
+        let meta = self
+            .store
+            .head(&location)
+            .await
+            .map_err(|e| not_found(e, key))?;
+        Ok(StoredObject {
+            size: meta.size,
+            source: Source::Remote {
+                store: self.store.clone(),
+                location,
+            },
+        })
     }
 
     /// A local path holding the object, for memory-mapping: the object itself on a local
@@ -297,16 +445,9 @@ impl ArtifactStore {
         &self,
         key: &str,
     ) -> Result<(u64, BoxStream<'static, Result<Bytes, ArtifactError>>), ArtifactError> {
-        let result = self
-            .store
-            .get(&ObjectPath::from(key))
-            .await
-            .map_err(|e| not_found(e, key))?;
-        let size = result.meta.size;
-        Ok((
-            size,
-            result.into_stream().map_err(ArtifactError::from).boxed(),
-        ))
+        let object = self.open_object(key).await?;
+        let size = object.size;
+        Ok((size, object.stream(0..size)))
     }
 
     /// Delete an object (missing is fine) and any cached copy.

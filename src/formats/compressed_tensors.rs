@@ -87,15 +87,16 @@ pub struct PlannedEntry {
 
 /// One tensor entry with its little-endian data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompressedEntry {
+pub struct CompressedEntry<'a> {
     /// Tensor name in the safetensors file.
     pub name: String,
     /// Element dtype.
     pub dtype: Dtype,
     /// Shape.
     pub shape: Vec<usize>,
-    /// Little-endian bytes, `shape.product() · dtype size` long.
-    pub data: Vec<u8>,
+    /// Little-endian bytes, `shape.product() · dtype size` long (int8 codes are borrowed
+    /// from the quantized tensor, not copied).
+    pub data: std::borrow::Cow<'a, [u8]>,
 }
 
 /// Codes per int32 for `bits`-wide codes in the legacy layout (no code split across words).
@@ -250,6 +251,70 @@ fn pack_row(src: &[i8], bits: u8, dst: &mut [i32]) {
     if filled > 0 {
         if let Some(word) = dst.get_mut(w) {
             *word = acc as u32 as i32;
+        }
+    }
+}
+
+/// [`pack_codes`] straight into the little-endian bytes of the int32 words (what the file
+/// stores), with byte-wise fast paths: 8-bit codes are `code + 128` byte for byte, 4-bit codes
+/// two nibbles per byte, low nibble first. Equal to the bytes of [`pack_codes`].
+pub fn pack_codes_le(
+    codes: &[i8],
+    rows: usize,
+    cols: usize,
+    bits: u8,
+) -> Result<Vec<u8>, FormatError> {
+    check_pack_args(codes.len(), rows, cols, bits)?;
+    let row_bytes = packed_words(cols, bits) * 4;
+    let mut out = vec![0u8; rows * row_bytes];
+    if row_bytes == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(row_bytes)
+        .zip(codes.par_chunks(cols.max(1)))
+        .for_each(|(dst, src)| pack_row_bytes(src, bits, dst));
+    Ok(out)
+}
+
+/// Packs one row into `dst` (zeroed, the row's whole words).
+#[inline]
+fn pack_row_bytes(src: &[i8], bits: u8, dst: &mut [u8]) {
+    match bits {
+        8 => {
+            for (d, &c) in dst.iter_mut().zip(src) {
+                *d = (c as u8) ^ 0x80;
+            }
+        }
+        4 => {
+            let nib = |c: i8| (c as u8).wrapping_add(8) & 0xF;
+            let mut pairs = src.chunks_exact(2);
+            for (d, p) in dst.iter_mut().zip(&mut pairs) {
+                *d = nib(p[0]) | (nib(p[1]) << 4);
+            }
+            if let (Some(&c), Some(d)) = (pairs.remainder().first(), dst.get_mut(src.len() / 2)) {
+                *d = nib(c);
+            }
+        }
+        _ => {
+            let (offset, mask) = (1i32 << (bits - 1), (1u64 << bits) - 1);
+            let (mut acc, mut filled, mut at) = (0u64, 0u32, 0usize);
+            for &c in src {
+                acc |= ((i32::from(c) + offset) as u64 & mask) << filled;
+                filled += u32::from(bits);
+                while filled >= 8 {
+                    if let Some(d) = dst.get_mut(at) {
+                        *d = acc as u8;
+                    }
+                    at += 1;
+                    acc >>= 8;
+                    filled -= 8;
+                }
+            }
+            if filled > 0 {
+                if let Some(d) = dst.get_mut(at) {
+                    *d = acc as u8;
+                }
+            }
         }
     }
 }
@@ -429,11 +494,11 @@ fn scale_bytes(scales: &Array2<f32>, dtype: ScaleDtype) -> Vec<u8> {
 
 /// The entries for a quantized weight named `name` (see the module doc), in the order of
 /// [`planned_entries`].
-pub fn compressed_entries(
+pub fn compressed_entries<'a>(
     name: &str,
-    q: &QuantizedTensor,
+    q: &'a QuantizedTensor,
     format: CompressionFormat,
-) -> Result<Vec<CompressedEntry>, FormatError> {
+) -> Result<Vec<CompressedEntry<'a>>, FormatError> {
     q.check().map_err(|e| FormatError::At {
         location: name.to_string(),
         message: e.to_string(),
@@ -443,9 +508,17 @@ pub fn compressed_entries(
     let mut out = Vec::with_capacity(plan.len());
     for p in plan {
         let suffix = &p.name[name.len()..];
-        let data = match suffix {
-            "_packed" => le_bytes_i32(&pack_codes(&q.q, q.rows, q.cols, bits)?),
-            "" => q.q.iter().map(|&c| c as u8).collect(),
+        let data: Vec<u8> = match suffix {
+            "_packed" => pack_codes_le(&q.q, q.rows, q.cols, bits)?,
+            "" => {
+                out.push(CompressedEntry {
+                    name: p.name,
+                    dtype: p.dtype,
+                    shape: p.shape,
+                    data: std::borrow::Cow::Borrowed(codes_as_bytes(&q.q)),
+                });
+                continue;
+            }
             "_scale" => scale_bytes(&q.scales, q.scheme.scale_dtype),
             "_shape" => [q.rows as i64, q.cols as i64]
                 .iter()
@@ -474,10 +547,17 @@ pub fn compressed_entries(
             name: p.name,
             dtype: p.dtype,
             shape: p.shape,
-            data,
+            data: data.into(),
         });
     }
     Ok(out)
+}
+
+/// int8 codes as the bytes safetensors stores (two's complement), without a copy.
+fn codes_as_bytes(codes: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size and alignment and every bit pattern is valid
+    // for both; the slice borrows `codes` for its lifetime.
+    unsafe { std::slice::from_raw_parts(codes.as_ptr().cast::<u8>(), codes.len()) }
 }
 
 /// The module name a tensor belongs to (`X.weight` → `X`), as used in the `ignore` list.
@@ -1023,6 +1103,22 @@ mod tests {
         assert_eq!(pack_codes(&codes, 1, 8, 4).unwrap(), vec![-19_088_744]);
         // All −8 → all-zero nibbles.
         assert_eq!(pack_codes(&[-8; 8], 1, 8, 4).unwrap(), vec![0]);
+        // The byte packer writes exactly the bytes of the word packer, every width and a
+        // partial last word included.
+        for bits in 2..=8u8 {
+            for cols in [1usize, 3, 7, 8, 9, 31, 32, 33, 100] {
+                let (lo, hi) = (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1);
+                let codes: Vec<i8> = (0..3 * cols)
+                    .map(|i| (lo + ((i * 7 + 3) as i32 % (hi - lo + 1))) as i8)
+                    .collect();
+                let words = pack_codes(&codes, 3, cols, bits).unwrap();
+                assert_eq!(
+                    pack_codes_le(&codes, 3, cols, bits).unwrap(),
+                    le_bytes_i32(&words),
+                    "{bits} bits, {cols} cols"
+                );
+            }
+        }
         // A partial run is zero padded: [7, −8, 0] → nibbles 15, 0, 8 → 0x80F = 2063.
         // Two rows of 9 codes: row 0 = [−1; 9] → nibble 7 → 0x77777777, then 7.
         let mut m = vec![-1i8; 9];
@@ -1097,7 +1193,7 @@ mod tests {
                     name: "norm_scale".into(),
                     dtype: Dtype::F32,
                     shape: vec![1],
-                    data: other,
+                    data: other.into(),
                 });
                 let bytes = serialize(&entries);
                 let st = SafeTensors::deserialize(&bytes).unwrap();
@@ -1240,7 +1336,11 @@ mod tests {
         let mut entries =
             compressed_entries("a.weight", &q, CompressionFormat::PackQuantized).unwrap();
         // weight_shape claims more columns than were packed.
-        entries[2].data = [4i64, 64].iter().flat_map(|v| v.to_le_bytes()).collect();
+        entries[2].data = [4i64, 64]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>()
+            .into();
         let bytes = serialize(&entries);
         let st = SafeTensors::deserialize(&bytes).unwrap();
         let map: BTreeMap<String, TensorView<'_>> = st.tensors().into_iter().collect();

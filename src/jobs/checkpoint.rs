@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::epochs::{store_points, MetricSender};
 use super::{JobContext, JobControl, JobError, StopReason};
-use crate::artifacts::{checkpoint_key, ArtifactStore};
+use crate::artifacts::{checkpoint_key, ArtifactStore, Durability};
 use crate::formats::safetensors::{from_f32, to_f32, Dtype, MappedModel, SafetensorsWriter};
 use crate::formats::safetensors::{TensorPlan, TensorRef};
 use crate::kernels::nn::{
@@ -144,7 +144,7 @@ impl Checkpoints {
                 path = newer;
             }
             let started = Instant::now();
-            match self.artifacts.publish(&path, &self.key).await {
+            match self.artifacts.publish(&path, &self.key, Durability::Durable).await {
                 Ok(bytes) => {
                     self.control.mark_checkpointed();
                     tracing::debug!(
@@ -431,11 +431,8 @@ fn encode(path: &Path, header: &Header, snapshot: &TrainSnapshot) -> Result<(), 
     for (name, _, _, bytes) in &tensors {
         writer.write_tensor(name, bytes)?;
     }
-    writer
-        .finish()?
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
+    let file = writer.finish()?.finish()?;
+    std::fs::File::open(&file.path)?.sync_all()?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::compute::panic_message;
 use super::{ComputePool, Executors, JobContext, JobControl, JobError, JobOutput, StopReason};
-use crate::artifacts::{model_folder_key, model_key, ArtifactStore};
+use crate::artifacts::{model_folder_key, model_key, ArtifactStore, WrittenFile, Durability};
 use crate::config::WorkerConfig;
 use crate::domain::retry::retry_delay;
 use crate::domain::JobState;
@@ -435,12 +435,12 @@ impl Runner {
         };
         let id = Uuid::now_v7();
         let stored = if model.path.is_dir() {
-            self.publish_folder(&model.path, model_folder_key(job.tenant_id, id))
+            self.publish_folder(&model.path, model_folder_key(job.tenant_id, id), &model.written)
                 .await?
         } else {
-            let spooled = self.artifacts.adopt(model.path).await?;
+            let spooled = self.artifacts.adopt(model.path, &model.written).await?;
             let key = model_key(job.tenant_id, id);
-            self.artifacts.publish(&spooled.path, &key).await?;
+            self.artifacts.publish(&spooled.path, &key, Durability::Eventual).await?;
             StoredOutput {
                 key,
                 sha256: spooled.sha256.clone(),
@@ -483,7 +483,12 @@ impl Runner {
     }
 
     /// Publishes an output folder file by file (hashing each), then removes the scratch copy.
-    async fn publish_folder(&self, dir: &Path, prefix: String) -> Result<StoredOutput, JobError> {
+    async fn publish_folder(
+        &self,
+        dir: &Path,
+        prefix: String,
+        written: &[WrittenFile],
+    ) -> Result<StoredOutput, JobError> {
         let mut files = Vec::new();
         let mut stored = StoredOutput {
             key: prefix,
@@ -493,9 +498,9 @@ impl Runner {
         };
         let result: Result<(), JobError> = async {
             for rel in folder::list_files(dir)? {
-                let spooled = self.artifacts.adopt(dir.join(&rel)).await?;
+                let spooled = self.artifacts.adopt(dir.join(&rel), written).await?;
                 self.artifacts
-                    .publish(&spooled.path, &format!("{}{rel}", stored.key))
+                    .publish(&spooled.path, &format!("{}{rel}", stored.key), Durability::Eventual)
                     .await?;
                 stored.bytes += spooled.bytes;
                 files.push(folder::ModelFile {

@@ -1,17 +1,15 @@
 //! Model folders over HTTP: a multipart upload with one part per file (the part's file name
 //! is its relative path) or a `.tar` body, stored file by file; downloads as one file, or the
 //! whole folder as a `.tar` stream.
-use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
-use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::super::download::{respond, Piece};
 use super::super::{ApiError, AppState};
-use crate::artifacts::{ArtifactError, SpooledFile};
+use crate::artifacts::{Durability, HashingFile, SpooledFile};
 use crate::formats::safetensors::folder::{
     self, check_folder, CheckedFolder, FileRole, FolderLimits, IncomingFile, ModelFile,
 };
@@ -117,20 +115,11 @@ pub fn extract_tar(
     Ok(parts)
 }
 
-/// Writes `size` bytes of `reader` to `path`, hashing them.
+/// Writes `size` bytes of `reader` to `path`, hashing them, durably.
 fn spool_reader(reader: &mut impl Read, path: PathBuf, size: u64) -> Result<SpooledFile, ApiError> {
     let internal = |e: std::io::Error| ApiError::Internal(e.to_string());
-    let mut spooled = SpooledFile {
-        path,
-        sha256: String::new(),
-        bytes: 0,
-        prefix: Vec::new(),
-    };
-    let mut out = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(&spooled.path).map_err(internal)?,
-    );
-    let mut hasher = Sha256::new();
+    let mut prefix = Vec::new();
+    let mut out = HashingFile::create(&path, true).map_err(internal)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut left = size;
     while left > 0 {
@@ -141,18 +130,20 @@ fn spool_reader(reader: &mut impl Read, path: PathBuf, size: u64) -> Result<Spoo
         if n == 0 {
             return Err(ApiError::field("body", "tar archive ends inside a file"));
         }
-        if spooled.prefix.len() < 64 {
-            let take = (64 - spooled.prefix.len()).min(n);
-            spooled.prefix.extend_from_slice(&buf[..take]);
+        if prefix.len() < 64 {
+            let take = (64 - prefix.len()).min(n);
+            prefix.extend_from_slice(&buf[..take]);
         }
-        hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(internal)?;
         left -= n as u64;
     }
-    out.flush().map_err(internal)?;
-    spooled.bytes = size;
-    spooled.sha256 = hex::encode(hasher.finalize());
-    Ok(spooled)
+    let written = out.finish().map_err(internal)?;
+    Ok(SpooledFile {
+        path,
+        sha256: written.sha256,
+        bytes: written.bytes,
+        prefix,
+    })
 }
 
 /// `my-model/config.json`, `my-model/model.safetensors` → `config.json`, `model.safetensors`.
@@ -217,7 +208,7 @@ pub async fn publish_parts(
     for (i, p) in parts.iter().enumerate() {
         if let Err(e) = state
             .artifacts
-            .publish(&p.spooled.path, &format!("{prefix}{}", p.path))
+            .publish(&p.spooled.path, &format!("{prefix}{}", p.path), Durability::Durable)
             .await
         {
             let done: Vec<String> = parts[..i].iter().map(|p| p.path.clone()).collect();
@@ -273,58 +264,32 @@ fn padding(size: u64) -> usize {
     ((512 - size % 512) % 512) as usize
 }
 
-/// Streams a folder model as an uncompressed `.tar` (files in path order, then the two zero
-/// blocks that end an archive), with `Content-Length` and the folder digest as `ETag`.
+/// Serves a folder model as an uncompressed `.tar` (files in path order, then the two zero
+/// blocks that end an archive), with `Content-Length`, the folder digest as `ETag`, and byte
+/// ranges (the archive's layout is fixed by the file list, so a range maps onto the files).
 pub async fn tar_response(
     state: &AppState,
     row: &ModelRow,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let etag = format!("\"{}\"", row.sha256);
-    if super::not_modified(headers, &etag) {
-        return Ok(super::not_modified_response(&etag));
-    }
     let mut files = files_of(row)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut pieces = Vec::with_capacity(files.len());
-    let mut total: u64 = 1024;
+    let mut pieces = Vec::with_capacity(files.len() * 3 + 1);
     for f in &files {
-        let h = tar_header(&f.path, f.bytes)?;
-        total += h.len() as u64 + f.bytes + padding(f.bytes) as u64;
-        pieces.push((Bytes::from(h), file_key(row, f), f.bytes));
+        pieces.push(Piece::Bytes(Bytes::from(tar_header(&f.path, f.bytes)?)));
+        pieces.push(Piece::Object {
+            key: file_key(row, f),
+            size: f.bytes,
+        });
+        pieces.push(Piece::Bytes(Bytes::from(vec![0u8; padding(f.bytes)])));
     }
-    let artifacts = state.artifacts.clone();
-    let stream = futures::stream::iter(pieces)
-        .then(move |(h, key, size)| {
-            let artifacts = artifacts.clone();
-            async move {
-                let (_, body) = artifacts.get(&key).await?;
-                let head = futures::stream::once(async move { Ok::<_, ArtifactError>(h) });
-                let pad = futures::stream::once(async move {
-                    Ok::<_, ArtifactError>(Bytes::from(vec![0u8; padding(size)]))
-                });
-                Ok::<_, ArtifactError>(head.chain(body).chain(pad))
-            }
-        })
-        .try_flatten()
-        .chain(futures::stream::once(async {
-            Ok::<_, ArtifactError>(Bytes::from(vec![0u8; 1024]))
-        }));
-    let mut resp = Body::from_stream(stream).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-tar"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}.tar\"",
-        super::safe_file_name(&row.name)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok((StatusCode::OK, resp).into_response())
+    pieces.push(Piece::Bytes(Bytes::from(vec![0u8; 1024])));
+    respond(
+        state.artifacts.clone(),
+        pieces,
+        &row.sha256,
+        &format!("{}.tar", super::safe_file_name(&row.name)),
+        "application/x-tar",
+        headers,
+    )
 }

@@ -2,7 +2,6 @@
 //! list, get, download (a file, or a folder as `.tar`), the files of a folder, delete.
 pub mod folder;
 
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +18,7 @@ use uuid::Uuid;
 
 use super::extract::{AppPath, AppQuery};
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
-use crate::artifacts::{model_folder_key, model_key, SpooledFile};
+use crate::artifacts::{model_folder_key, model_key, SpooledFile, Durability};
 use crate::formats::safetensors::folder::ModelFile;
 use crate::formats::safetensors::{
     has_pickle_checkpoint_extension, looks_like_onnx, looks_like_pickle_or_zip, Inventory,
@@ -517,7 +516,7 @@ async fn store_single(
         .and_then(|a| serde_json::to_value(a).ok());
     let id = Uuid::now_v7();
     let key = model_key(caller.tenant_id, id);
-    state.artifacts.publish(&spooled.path, &key).await?;
+    state.artifacts.publish(&spooled.path, &key, Durability::Durable).await?;
     let new = NewModel {
         id,
         tenant_id: caller.tenant_id,
@@ -670,7 +669,7 @@ pub async fn download_model(
     .await
 }
 
-/// Stream an artifact with Content-Length, ETag (sha256) and If-None-Match support.
+/// Serve an artifact with Content-Length, ETag (sha256), If-None-Match and Range support.
 pub async fn stream_artifact(
     state: &AppState,
     key: &str,
@@ -679,23 +678,15 @@ pub async fn stream_artifact(
     content_type: &'static str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let etag = format!("\"{sha256}\"");
-    if not_modified(headers, &etag) {
-        return Ok(not_modified_response(&etag));
-    }
-    let (size, stream) = state.artifacts.get(key).await?;
-    let mut resp = Body::from_stream(stream).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    let safe = safe_file_name(file_name);
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    let object = state.artifacts.open_object(key).await?;
+    super::download::respond(
+        state.artifacts.clone(),
+        vec![super::download::Piece::Opened(object)],
+        sha256,
+        &safe_file_name(file_name),
+        content_type,
+        headers,
+    )
 }
 
 /// The caller's model `id`, or 404.
@@ -707,24 +698,8 @@ async fn caller_model(state: &AppState, caller: &Caller, id: Uuid) -> Result<Mod
         .ok_or(ApiError::NotFound("model"))
 }
 
-/// Whether `If-None-Match` names `etag`.
-fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-}
-
-fn not_modified_response(etag: &str) -> Response {
-    let mut resp = StatusCode::NOT_MODIFIED.into_response();
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        resp.headers_mut().insert(header::ETAG, v);
-    }
-    resp
-}
-
 /// A file name safe in a `Content-Disposition` header.
-fn safe_file_name(name: &str) -> String {
+pub(super) fn safe_file_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {

@@ -2,13 +2,13 @@
 //! then each tensor's bytes in plan order.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{byte_size, element_count, Dtype};
+use crate::artifacts::{HashingFile, WrittenFile};
 
 /// The dtype, shape and name of one tensor a [`SafetensorsWriter`] will write.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,15 +37,15 @@ fn misuse(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
-impl SafetensorsWriter<BufWriter<File>> {
-    /// Create (truncate) `path` and write the header.
+impl SafetensorsWriter<HashingFile> {
+    /// Create (truncate) `path` and write the header; the file is hashed as it is written
+    /// (the digest comes with [`HashingFile::finish`] after [`SafetensorsWriter::finish`]).
     pub fn create(
         path: impl AsRef<Path>,
         plans: Vec<TensorPlan>,
         metadata: BTreeMap<String, String>,
     ) -> io::Result<Self> {
-        let file = File::create(path)?;
-        Self::new(BufWriter::with_capacity(1 << 20, file), plans, metadata)
+        Self::new(HashingFile::create(path.as_ref(), false)?, plans, metadata)
     }
 }
 
@@ -221,7 +221,9 @@ impl OutputTarget {
 /// (tensors in plan order, exactly their planned sizes), split into shards for a folder.
 /// Every shard carries the same `__metadata__`.
 pub struct ModelWriter {
-    current: Option<SafetensorsWriter<BufWriter<File>>>,
+    current: Option<SafetensorsWriter<HashingFile>>,
+    /// The shards finished so far.
+    written: Vec<WrittenFile>,
     /// Tensors left to write in the current shard.
     left_in_current: usize,
     /// Shards not opened yet: file path, plans.
@@ -285,6 +287,7 @@ impl ModelWriter {
         }
         let mut writer = ModelWriter {
             current: None,
+            written: Vec::new(),
             left_in_current: 0,
             pending,
             metadata,
@@ -296,7 +299,7 @@ impl ModelWriter {
 
     fn open_next(&mut self) -> io::Result<()> {
         if let Some(w) = self.current.take() {
-            w.finish()?;
+            self.written.push(w.finish()?.finish()?);
         }
         if let Some((path, plans)) = self.pending.pop_front() {
             self.left_in_current = plans.len();
@@ -324,8 +327,9 @@ impl ModelWriter {
         Ok(())
     }
 
-    /// Finishes every shard and writes the index.
-    pub fn finish(mut self) -> io::Result<()> {
+    /// Finishes every shard and writes the index; returns the shards written (hashed on
+    /// the way out).
+    pub fn finish(mut self) -> io::Result<Vec<WrittenFile>> {
         let unwritten =
             self.left_in_current + self.pending.iter().map(|(_, p)| p.len()).sum::<usize>();
         if unwritten > 0 {
@@ -334,16 +338,17 @@ impl ModelWriter {
             )));
         }
         if let Some(w) = self.current.take() {
-            w.finish()?;
+            self.written.push(w.finish()?.finish()?);
         }
         while let Some((path, plans)) = self.pending.pop_front() {
-            SafetensorsWriter::create(path, plans, self.metadata.clone())?.finish()?;
+            let w = SafetensorsWriter::create(path, plans, self.metadata.clone())?;
+            self.written.push(w.finish()?.finish()?);
         }
         if let Some((path, index)) = &self.index {
             let json = serde_json::to_vec_pretty(index).map_err(io::Error::other)?;
             std::fs::write(path, json)?;
         }
-        Ok(())
+        Ok(self.written)
     }
 }
 

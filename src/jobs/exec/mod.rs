@@ -38,6 +38,7 @@ use uuid::Uuid;
 
 use super::kinds::job_kinds;
 use super::{JobContext, JobError};
+use crate::artifacts::WrittenFile;
 use crate::domain::specs::{parse_spec, KindSpec};
 use crate::domain::ValidationErrors;
 use crate::store::{DynStore, StoreError};
@@ -82,6 +83,7 @@ impl JobOutput {
                 n_params: i64::try_from(model.n_params).unwrap_or(i64::MAX),
                 inventory,
                 architecture: model.architecture,
+                written: model.written,
             }),
         })
     }
@@ -102,6 +104,9 @@ pub struct OutputFile {
     pub n_params: u64,
     /// The MLP architecture JSON, when the model is one whittle can run.
     pub architecture: Option<Value>,
+    /// Files whose digest the writer computed on the way out (the runner does not re-read
+    /// them); others are hashed when published.
+    pub written: Vec<WrittenFile>,
 }
 
 /// A model file an executor wrote; the runner publishes it and inserts its row in the same
@@ -114,6 +119,7 @@ pub struct OutputModel {
     pub n_params: i64,
     pub inventory: Value,
     pub architecture: Option<Value>,
+    pub written: Vec<WrittenFile>,
 }
 
 /// Runs one kind of job from its raw row (the runner's view; tests register their own).

@@ -60,6 +60,7 @@ impl KindExecutor for TrainExecutor {
                 format: "safetensors",
                 n_params: fitted.result.n_params as u64,
                 architecture: crate::domain::json::to_value(&fitted.arch).ok(),
+                written: Vec::new(),
             },
         )
     }

@@ -12,7 +12,9 @@ use std::mem::MaybeUninit;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::params::{decode_group, encode_group, fake_group, rtn_params, GroupParams};
+use super::params::{
+    decode_group, encode_group, encode_one, fake_group, rtn_params, GroupParams,
+};
 use super::{Granularity, QuantScheme, QuantizedTensor};
 use crate::kernels::KernelError;
 
@@ -67,9 +69,86 @@ impl ParamRule for HqqRule {
     }
 }
 
-/// Writes one group's output (codes or fake-quantized floats) given its parameters.
+/// Writes one group's output (codes or fake-quantized floats) given its parameters; a
+/// measuring sink also returns the group's reconstruction error (zeros otherwise).
 trait GroupSink<T>: Sync {
-    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<T>]);
+    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<T>]) -> GroupError;
+}
+
+/// Sums over the groups of a tensor: `Σx²`, `Σ(x − x̂)²` (`x̂` the f32 decode; f32 terms
+/// summed in f64 blocks) and the largest `|x − x̂|`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct GroupError {
+    pub signal: f64,
+    pub noise: f64,
+    pub max: f64,
+}
+
+impl GroupError {
+    #[inline(always)]
+    fn merge(self, o: GroupError) -> GroupError {
+        GroupError {
+            signal: self.signal + o.signal,
+            noise: self.noise + o.noise,
+            max: self.max.max(o.max),
+        }
+    }
+}
+
+/// Integer codes, with the reconstruction error measured in the same pass.
+struct MeasureSink {
+    qmin: f32,
+    qmax: f32,
+}
+
+impl GroupSink<i8> for MeasureSink {
+    #[inline(always)]
+    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<i8>]) -> GroupError {
+        // Eight f32 lanes (one AVX2 register) per step; every BLOCK elements the lane sums go
+        // into f64, so no f32 sum holds more than BLOCK / L terms (relative error ~1e-7).
+        const L: usize = 8;
+        const BLOCK: usize = 64;
+        let (inv, z, s) = (p.inv, p.zero as f32, p.scale);
+        let (qmin, qmax) = (self.qmin, self.qmax);
+        let (mut signal, mut noise) = (0.0f64, 0.0f64);
+        let mut max = [0.0f32; L];
+        let mut xs = x.chunks_exact(BLOCK);
+        let mut os = out.chunks_exact_mut(BLOCK);
+        for (xb, ob) in (&mut xs).zip(&mut os) {
+            let mut sig = [0.0f32; L];
+            let mut err = [0.0f32; L];
+            for (xc, oc) in xb.chunks_exact(L).zip(ob.chunks_exact_mut(L)) {
+                let mut c = [0i8; L];
+                for l in 0..L {
+                    c[l] = encode_one(xc[l], inv, z, qmin, qmax);
+                }
+                for l in 0..L {
+                    oc[l].write(c[l]);
+                    let d = xc[l] - (f32::from(c[l]) - z) * s;
+                    sig[l] += xc[l] * xc[l];
+                    err[l] += d * d;
+                    let a = d.abs();
+                    max[l] = if a > max[l] { a } else { max[l] };
+                }
+            }
+            signal += sig.iter().map(|&v| f64::from(v)).sum::<f64>();
+            noise += err.iter().map(|&v| f64::from(v)).sum::<f64>();
+        }
+        let mut m = max.iter().copied().fold(0.0f32, f32::max);
+        for (v, o) in xs.remainder().iter().zip(os.into_remainder()) {
+            let c = encode_one(*v, inv, z, qmin, qmax);
+            o.write(c);
+            let d = *v - (f32::from(c) - z) * s;
+            signal += f64::from(*v) * f64::from(*v);
+            noise += f64::from(d) * f64::from(d);
+            m = m.max(d.abs());
+        }
+        GroupError {
+            signal,
+            noise,
+            max: f64::from(m),
+        }
+    }
 }
 
 /// Integer codes.
@@ -86,15 +165,17 @@ struct FakeSink {
 
 impl GroupSink<i8> for EncodeSink {
     #[inline(always)]
-    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<i8>]) {
+    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<i8>]) -> GroupError {
         encode_group(x, p, self.qmin, self.qmax, out);
+        GroupError::default()
     }
 }
 
 impl GroupSink<f32> for FakeSink {
     #[inline(always)]
-    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<f32>]) {
+    fn emit(&self, x: &[f32], p: GroupParams, out: &mut [MaybeUninit<f32>]) -> GroupError {
         fake_group(x, p, self.qmin, self.qmax, out);
+        GroupError::default()
     }
 }
 
@@ -128,16 +209,17 @@ fn row_body<T, R: ParamRule, S: GroupSink<T>>(
     scheme: &QuantScheme,
     rule: &R,
     sink: &S,
-) -> Result<(), KernelError> {
+) -> Result<GroupError, KernelError> {
     let mut next = ahead.chunks(g);
+    let mut total = GroupError::default();
     for ((xg, og), p) in xr.chunks(g).zip(or.chunks_mut(g)).zip(pr.iter_mut()) {
         if let Some(n) = next.next() {
             prefetch(n);
         }
         *p = rule.choose(xg, scheme)?;
-        sink.emit(xg, *p, og);
+        total = total.merge(sink.emit(xg, *p, og));
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Defines `unsafe fn $name`: [`row_body`] compiled with the target features `$features`,
@@ -157,7 +239,7 @@ macro_rules! row_body_with_features {
             scheme: &QuantScheme,
             rule: &R,
             sink: &S,
-        ) -> Result<(), KernelError> {
+        ) -> Result<GroupError, KernelError> {
             row_body(xr, ahead, or, pr, g, scheme, rule, sink)
         }
     };
@@ -193,7 +275,7 @@ fn row_kernel<T, R: ParamRule, S: GroupSink<T>>(
     scheme: &QuantScheme,
     rule: &R,
     sink: &S,
-) -> Result<(), KernelError> {
+) -> Result<GroupError, KernelError> {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f")
@@ -212,9 +294,10 @@ fn row_kernel<T, R: ParamRule, S: GroupSink<T>>(
     row_body(xr, ahead, or, pr, g, scheme, rule, sink)
 }
 
-/// Runs `rule` on every group of `x` (`[rows, cols]` row-major) and `sink`s each group into a
-/// new `Vec` of the same layout, written exactly once (no zero-fill pass); returns it with
-/// the parameters, row-major `[scale rows, groups]`.
+/// Runs `rule` on every group of `x` (`[rows, cols]` row-major) and `sink`s each group into
+/// `out` (cleared and refilled in the same layout, each slot written exactly once: no
+/// zero-fill pass); returns the parameters, row-major `[scale rows, groups]`, and the sinks'
+/// summed error.
 fn drive<T: Send, R: ParamRule, S: GroupSink<T>>(
     x: &[f32],
     rows: usize,
@@ -222,46 +305,52 @@ fn drive<T: Send, R: ParamRule, S: GroupSink<T>>(
     scheme: &QuantScheme,
     rule: &R,
     sink: &S,
-) -> Result<(Vec<T>, Vec<GroupParams>), KernelError> {
+    out: &mut Vec<T>,
+) -> Result<(Vec<GroupParams>, GroupError), KernelError> {
     let n = rows * cols;
-    let mut out: Vec<T> = Vec::with_capacity(n);
+    out.clear();
+    out.reserve(n);
     let buf = &mut out.spare_capacity_mut()[..n];
     let rows_per_task = (TASK_ELEMS / cols).max(1);
-    let params = if scheme.granularity == Granularity::Tensor {
+    let result = if scheme.granularity == Granularity::Tensor {
         // One group spanning the whole tensor: choose once, then emit row chunks in parallel
         // (each row as a "group" with the fixed parameters, prefetching the next chunk).
         let p = rule.choose(x, scheme)?;
         let chunk = cols * rows_per_task;
-        x.par_chunks(chunk)
+        let error = x
+            .par_chunks(chunk)
             .zip(buf.par_chunks_mut(chunk))
             .enumerate()
-            .try_for_each(|(ci, (xc, oc))| {
+            .map(|(ci, (xc, oc))| {
                 let ahead = x.get((ci + 1) * chunk..).unwrap_or(&[]);
                 let ahead = &ahead[..ahead.len().min(chunk)];
                 let mut fixed = vec![p; xc.len().div_ceil(cols)];
                 row_kernel(xc, ahead, oc, &mut fixed, cols, scheme, &Fixed(p), sink)
-            })?;
-        vec![p]
+            })
+            .try_reduce(GroupError::default, |a, b| Ok(a.merge(b)))?;
+        (vec![p], error)
     } else {
         let g = scheme.group_len(cols);
         let n_groups = cols.div_ceil(g);
         let mut params = vec![GroupParams::new(1.0, 0); rows * n_groups];
-        x.par_chunks(cols)
+        let error = x
+            .par_chunks(cols)
             .zip(buf.par_chunks_mut(cols))
             .zip(params.par_chunks_mut(n_groups))
             .enumerate()
             .with_min_len(rows_per_task)
-            .try_for_each(|(r, ((xr, or), pr))| {
+            .map(|(r, ((xr, or), pr))| {
                 let ahead = x.get((r + 1) * cols..(r + 2) * cols).unwrap_or(&[]);
                 row_kernel(xr, ahead, or, pr, g, scheme, rule, sink)
-            })?;
-        params
+            })
+            .try_reduce(GroupError::default, |a, b| Ok(a.merge(b)))?;
+        (params, error)
     };
     // SAFETY: `buf` is the first `n` slots of `out`'s spare capacity, and the loops above
     // emitted every one of them: chunks of `x` and `buf` have equal lengths, every group sink
     // writes its whole group, and any error returned before this point.
     unsafe { out.set_len(n) };
-    Ok((out, params))
+    Ok(result)
 }
 
 /// A rule that returns parameters chosen beforehand (the per-tensor case).
@@ -314,8 +403,29 @@ pub(crate) fn quantize_with<R: ParamRule>(
         qmin: scheme.qmin() as f32,
         qmax: scheme.qmax() as f32,
     };
-    let (q, params) = drive(&x, rows, cols, scheme, rule, &sink)?;
+    let mut q = Vec::new();
+    let (params, _) = drive(&x, rows, cols, scheme, rule, &sink, &mut q)?;
     assemble(rows, cols, scheme, q, &params)
+}
+
+/// [`quantize_with`] that also measures the reconstruction error in the same pass (equal to
+/// [`super::error_report`] of `dequantize` up to f64 summation order), writing the codes into
+/// `codes` (its allocation is reused).
+pub(crate) fn quantize_measured_with<R: ParamRule>(
+    w: ArrayView2<f32>,
+    scheme: &QuantScheme,
+    rule: &R,
+    mut codes: Vec<i8>,
+) -> Result<(QuantizedTensor, GroupError), KernelError> {
+    scheme.validate()?;
+    let (rows, cols) = w.dim();
+    let x = contiguous(&w)?;
+    let sink = MeasureSink {
+        qmin: scheme.qmin() as f32,
+        qmax: scheme.qmax() as f32,
+    };
+    let (params, error) = drive(&x, rows, cols, scheme, rule, &sink, &mut codes)?;
+    Ok((assemble(rows, cols, scheme, codes, &params)?, error))
 }
 
 /// Parameters of every group of `q`, row-major `[scale rows, groups]`.
@@ -377,7 +487,8 @@ pub fn fake_quantize(w: ArrayView2<f32>, scheme: &QuantScheme) -> Result<Array2<
         qmin: scheme.qmin() as f32,
         qmax: scheme.qmax() as f32,
     };
-    let (out, _) = drive(&x, rows, cols, scheme, &RtnRule, &sink)?;
+    let mut out = Vec::new();
+    drive(&x, rows, cols, scheme, &RtnRule, &sink, &mut out)?;
     Array2::from_shape_vec((rows, cols), out).map_err(|e| KernelError::Shape(e.to_string()))
 }
 

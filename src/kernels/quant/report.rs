@@ -15,6 +15,8 @@ pub struct ErrorReport {
     pub max_abs_error: f64,
     /// Storage bits per weight with scales and zero points counted, when known.
     pub bits_per_weight: Option<f64>,
+    /// `Σw²` of the original (the SQNR's numerator, for totals over several tensors).
+    pub signal: f64,
 }
 
 /// Compares `w` with its reconstruction `w_hat` (same shape); sums in f64.
@@ -62,6 +64,7 @@ pub fn error_report(
         sqnr_db,
         max_abs_error: max_err,
         bits_per_weight: None,
+        signal,
     })
 }
 

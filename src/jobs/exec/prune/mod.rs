@@ -255,13 +255,13 @@ impl KindExecutor for PruneExecutor {
         let control = ctx.control.clone();
         let outcome = compute_with_checkpoints(ctx, move |tx, checkpoints| {
             if inputs.spec.needs_mlp() && !inputs.transformer {
-                mlp::prune_mlp(inputs, control, tx, checkpoints)
+                mlp::prune_mlp(inputs, control, tx, checkpoints).map(|(r, a)| (r, a, Vec::new()))
             } else {
                 stream::prune_stream(inputs, &control)
             }
         })
         .await;
-        let (result, architecture) = match outcome {
+        let (result, architecture, written) = match outcome {
             Ok(r) => r,
             Err(e) => {
                 let _ = std::fs::remove_file(output.path());
@@ -277,6 +277,7 @@ impl KindExecutor for PruneExecutor {
                 format: "safetensors",
                 n_params: result.params_after,
                 architecture,
+                written,
             },
         )
     }

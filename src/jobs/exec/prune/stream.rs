@@ -9,6 +9,7 @@ use super::{
     Inputs, PruneQuality, PruneResult, RuleFields, SkippedTensor, Sparsity, TensorPruned,
     TextQualityFields, DENSE_NOTE,
 };
+use crate::artifacts::WrittenFile;
 use crate::domain::specs::prune::{PruneMethod, PruneSpec};
 use crate::jobs::calibration::{Calibration, CalibrationOptions, CalibrationReport};
 use crate::jobs::text_quality::{load_text_dataset, TextBaseline, TextRun};
@@ -271,7 +272,7 @@ fn select(
 pub(super) fn prune_stream(
     inputs: Inputs,
     control: &JobControl,
-) -> Result<(PruneResult, Option<Value>), JobError> {
+) -> Result<(PruneResult, Option<Value>, Vec<WrittenFile>), JobError> {
     let mapped = MappedModel::open(&inputs.model.1)?;
     let text = text_baseline(&inputs, control)?;
     let (wanda, calibration) = match wanda_norms(&inputs, &mapped, control)? {
@@ -337,7 +338,7 @@ pub(super) fn prune_stream(
             )),
         );
     }
-    writer.finish()?;
+    let written = writer.finish()?;
     if let (OutputTarget::Folder { dir, .. }, Some(input)) = (&inputs.output, mapped.folder()) {
         folder::carry_side_files(input, dir, |_| {})?;
     }
@@ -395,7 +396,7 @@ pub(super) fn prune_stream(
             )));
         }
     }
-    Ok((result, row.architecture.clone()))
+    Ok((result, row.architecture.clone(), written))
 }
 
 /// The float transformer measured on the text eval dataset, when the spec names one.

@@ -14,6 +14,8 @@ use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+
+use crate::artifacts::WrittenFile;
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
@@ -233,7 +235,7 @@ impl KindExecutor for QuantizeExecutor {
             job_id: ctx.job.id.to_string(),
         };
         let control = ctx.control.clone();
-        let (result, path, name) = compute_with_checkpoints(ctx, move |tx, checkpoints| {
+        let (result, path, name, written) = compute_with_checkpoints(ctx, move |tx, checkpoints| {
             quantize_model(inputs, control, tx, checkpoints)
         })
         .await?;
@@ -245,6 +247,7 @@ impl KindExecutor for QuantizeExecutor {
                 format,
                 n_params: u64::try_from(n_params).unwrap_or(0),
                 architecture,
+                written,
             },
         )
     }
@@ -395,15 +398,18 @@ struct Outcome {
     /// of its quantized layers.
     quantized: Option<(crate::kernels::nn::Mlp, HashMap<String, QuantizedTensor>)>,
     gptq: Option<GptqReport>,
+    /// The files the pass wrote, hashed on the way out.
+    written: Vec<WrittenFile>,
 }
 
-/// Quantizes per `inputs` on the compute pool: the result, the output file and its name.
+/// Quantizes per `inputs` on the compute pool: the result, the output file, its name and
+/// the files written.
 fn quantize_model(
     inputs: Inputs,
     control: Arc<JobControl>,
     tx: MetricSender,
     checkpoints: TrainCheckpoints,
-) -> Result<(QuantizeResult, PathBuf, String), JobError> {
+) -> Result<(QuantizeResult, PathBuf, String, Vec<WrittenFile>), JobError> {
     let started = Instant::now();
     let spec = &inputs.spec;
     let selection = spec
@@ -493,7 +499,12 @@ fn quantize_model(
         onnx,
         gptq: outcome.gptq,
     };
-    Ok((result, inputs.output.path().to_path_buf(), name))
+    Ok((
+        result,
+        inputs.output.path().to_path_buf(),
+        name,
+        std::mem::take(&mut outcome.written),
+    ))
 }
 
 /// Tries the requested scheme (and, under `tolerable_loss`, finer ones) until one keeps the
@@ -671,6 +682,7 @@ fn try_scheme(
         evaluation,
         quantized,
         gptq,
+        written: pass.written,
     })
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::artifacts::WrittenFile;
 use crate::domain::selection::TensorSelection;
 use crate::formats::compressed_tensors::{
     compressed_entries, module_name, planned_entries, quantization_config, CompressionFormat,
@@ -18,7 +19,7 @@ use crate::formats::safetensors::{
 };
 use crate::jobs::{JobControl, JobError};
 use crate::kernels::quant::{
-    dequantize, quantize, quantized_error_report, ErrorReport, Granularity, QuantMethod,
+    dequantize, quantize_measured, quantized_error_report, ErrorReport, Granularity, QuantMethod,
     QuantScheme, QuantizedTensor, ScaleDtype,
 };
 use crate::kernels::KernelError;
@@ -77,6 +78,8 @@ pub struct Pass {
     pub kept: HashMap<String, Array2<f32>>,
     /// Codes of the kept tensors when `keep_codes`.
     pub codes: HashMap<String, QuantizedTensor>,
+    /// The files written, hashed on the way out.
+    pub written: Vec<WrittenFile>,
 }
 
 /// The report of one pass.
@@ -281,6 +284,8 @@ struct Output<'a> {
     planned_dtypes: HashMap<String, Dtype>,
     replacements: Replacements,
     buffer: Vec<f32>,
+    /// The codes of the last quantized tensor, reused for the next one.
+    codes_buffer: Vec<i8>,
     tensors: Vec<TensorReport>,
     kept: HashMap<String, Array2<f32>>,
     codes: HashMap<String, QuantizedTensor>,
@@ -325,6 +330,7 @@ pub fn write_pass(
         writer: ModelWriter::create(s.output, plan.tensors, metadata)?,
         replacements,
         buffer: Vec::new(),
+        codes_buffer: Vec::new(),
         tensors: Vec::with_capacity(n_selected),
         kept: HashMap::new(),
         codes: HashMap::new(),
@@ -350,7 +356,7 @@ pub fn write_pass(
         // Streaming: this tensor's input pages are not needed again.
         s.mapped.release(name);
     }
-    out.writer.finish()?;
+    let written = out.writer.finish()?;
     if let (OutputTarget::Folder { dir, .. }, Some(input)) = (s.output, s.mapped.folder()) {
         folder::carry_side_files(input, dir, |cfg| match &config {
             Some(c) => {
@@ -379,6 +385,7 @@ pub fn write_pass(
         summary,
         kept: out.kept,
         codes: out.codes,
+        written,
     })
 }
 
@@ -414,11 +421,15 @@ impl Output<'_> {
         let at = |e: KernelError| JobError::Invalid(format!("{name}: {e}"));
         let w = ArrayView2::from_shape((rows, cols), values)
             .map_err(|e| JobError::Invalid(format!("{name}: {e}")))?;
-        let q = match self.replacements.quantized.remove(name) {
-            Some(q) => q,
-            None => quantize(w, scheme, s.method).map_err(at)?,
+        let (q, report) = match self.replacements.quantized.remove(name) {
+            Some(q) => {
+                let report = quantized_error_report(w, &q).map_err(at)?;
+                (q, report)
+            }
+            // One pass: codes and their error together, into the last tensor's buffer.
+            None => quantize_measured(w, scheme, s.method, std::mem::take(&mut self.codes_buffer))
+                .map_err(at)?,
         };
-        let report = quantized_error_report(w, &q).map_err(at)?;
         let keep = s.keep.contains(name);
         let w_hat = if s.compressed.is_none() || keep {
             Some(dequantize(&q).map_err(at)?)
@@ -441,27 +452,26 @@ impl Output<'_> {
         let bits = scheme.bits;
         self.tensors
             .push(tensor_report(name, t.shape, t.dtype, &report, bits));
-        self.totals.add(values, &report, rows * cols, bits);
+        self.totals.add(&report, rows * cols, bits);
         if let (true, Some(w_hat)) = (keep, w_hat) {
             self.kept.insert(name.to_string(), w_hat);
             if s.keep_codes {
                 self.codes.insert(name.to_string(), q);
+                return Ok(());
             }
         }
+        self.codes_buffer = q.q;
         Ok(())
     }
 }
 
 impl Totals {
-    fn add(&mut self, values: &[f32], report: &ErrorReport, n: usize, bits: u8) {
+    fn add(&mut self, report: &ErrorReport, n: usize, bits: u8) {
         let n = n as u64;
         self.weights += n;
         self.bits += report.bits_per_weight.unwrap_or(f64::from(bits)) * n as f64;
         self.noise += report.mse * n as f64;
-        self.signal += values
-            .iter()
-            .map(|v| f64::from(*v) * f64::from(*v))
-            .sum::<f64>();
+        self.signal += report.signal;
     }
 }
 

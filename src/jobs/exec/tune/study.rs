@@ -252,6 +252,7 @@ async fn refit(
         format: "safetensors",
         n_params: fitted.result.n_params as u64,
         architecture: crate::domain::json::to_value(&fitted.arch).ok(),
+        written: Vec::new(),
     };
     result.refit = Some(fitted.result);
     result.test = test;
