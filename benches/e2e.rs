@@ -2,8 +2,9 @@
 //! N(0, 0.02²)): a real `whittle serve` process (release build, SQLite, local artifacts),
 //! the model uploaded with curl, quantize int8 per channel, quantize int4 groups of 128
 //! asymmetric, prune 50 % global magnitude and analyze run as jobs, the outputs downloaded
-//! with curl. Beside it, in the same run: `dd … conv=fdatasync` on the same disk (what an
-//! upload is bounded by) and the same steps as a numpy pipeline (`benches/e2e_peer.py`:
+//! with curl. Beside it, in the same run: `dd` of the model onto the same disk with
+//! `conv=fdatasync` (what a durable upload is bounded by) and without (what writing any
+//! output into the page cache is bounded by) and the same steps as a numpy pipeline (`benches/e2e_peer.py`:
 //! `load_file` → numpy → `save_file`) when a Python with numpy and safetensors is found.
 //!
 //! Prints JSON lines: per step seconds, GB/s of the model's f32 bytes (or of the bytes moved
@@ -137,14 +138,16 @@ fn curl(args: &[&str]) -> (f64, String) {
     (s, body)
 }
 
-/// `dd` of the model onto the artifacts' disk with fdatasync: what an upload is bounded by.
-fn dd_baseline(model: &Path, dir: &Path, bytes: u64) -> Option<f64> {
+/// `dd` of the model onto the artifacts' disk, with fdatasync (what a durable upload is
+/// bounded by) or without (what writing any output into the page cache is bounded by).
+fn dd_baseline(model: &Path, dir: &Path, bytes: u64, sync: bool) -> Option<f64> {
     let target = dir.join("dd.tmp");
     let t = Instant::now();
     let ok = Command::new("dd")
         .arg(format!("if={}", model.display()))
         .arg(format!("of={}", target.display()))
-        .args(["bs=4M", "conv=fdatasync"])
+        .arg("bs=4M")
+        .args(sync.then_some("conv=fdatasync"))
         .stderr(Stdio::null())
         .status()
         .ok()?
@@ -233,11 +236,10 @@ async fn main() {
         json!({"bench": "e2e", "tensors": n, "shape": [dim, dim], "model_bytes": model_bytes,
                "rss_goal_mb": rss_goal_mb})
     );
-    if let Some(dd) = dd_baseline(&model, dir.path(), model_bytes) {
-        println!(
-            "{}",
-            json!({"bench": "e2e", "step": "dd_fdatasync", "GBps": dd})
-        );
+    for (step, sync) in [("dd_fdatasync", true), ("dd_page_cache", false)] {
+        if let Some(dd) = dd_baseline(&model, dir.path(), model_bytes, sync) {
+            println!("{}", json!({"bench": "e2e", "step": step, "GBps": dd}));
+        }
     }
 
     let server = Server::start(dir.path());

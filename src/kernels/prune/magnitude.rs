@@ -46,6 +46,15 @@ fn mag_i32(x: f32) -> i32 {
 /// Above every `mag_bits` value: a cutoff at this class prunes everything.
 const ALL: u32 = 0x8000_0000;
 
+/// What [`MagnitudeCutoff::apply_into`] counted on its way through a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassCounts {
+    pub zeros_before: u64,
+    pub zeros_after: u64,
+    /// No NaN or infinity in the input.
+    pub finite: bool,
+}
+
 /// An exact magnitude cutoff over a list of tensors: an element at global position `g` with
 /// magnitude bits `b` is pruned iff `b < bits`, or `b == bits` and `g < tie_end`.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +136,62 @@ impl MagnitudeCutoff {
                 }
             });
         Array2::from_shape_vec(w.raw_dim(), out).map_err(|e| KernelError::Shape(e.to_string()))
+    }
+
+    /// [`MagnitudeCutoff::apply`] from `src` (row-major, tensor `tensor`) into `dst` in one
+    /// pass that also counts: zeros before and after, and whether every weight is finite
+    /// (`dst`'s allocation is reused; it ends holding the pruned weights).
+    pub fn apply_into(
+        &self,
+        tensor: usize,
+        src: &[f32],
+        dst: &mut Vec<f32>,
+    ) -> Result<PassCounts, KernelError> {
+        let offset = self.check(tensor, src.len())?;
+        dst.clear();
+        dst.resize(src.len(), 0.0);
+        let counts = dst
+            .par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .enumerate()
+            .map(|(ci, (o, d))| {
+                let g0 = offset + (ci * CHUNK) as u64;
+                let (mut before, mut after, mut finite) = (0u64, 0u64, true);
+                match self.uniform_prune_max(g0, g0 + d.len() as u64) {
+                    Some(p) => o.iter_mut().zip(d).for_each(|(o, &x)| {
+                        let y = if mag_i32(x) > p { x } else { 0.0 };
+                        before += u64::from(x == 0.0);
+                        after += u64::from(y == 0.0);
+                        finite &= x.is_finite();
+                        *o = y;
+                    }),
+                    None => o.iter_mut().zip(d).enumerate().for_each(|(i, (o, &x))| {
+                        let y = if self.keeps(mag_bits(x), g0 + i as u64) { x } else { 0.0 };
+                        before += u64::from(x == 0.0);
+                        after += u64::from(y == 0.0);
+                        finite &= x.is_finite();
+                        *o = y;
+                    }),
+                }
+                PassCounts {
+                    zeros_before: before,
+                    zeros_after: after,
+                    finite,
+                }
+            })
+            .reduce(
+                || PassCounts {
+                    zeros_before: 0,
+                    zeros_after: 0,
+                    finite: true,
+                },
+                |a, b| PassCounts {
+                    zeros_before: a.zeros_before + b.zeros_before,
+                    zeros_after: a.zeros_after + b.zeros_after,
+                    finite: a.finite && b.finite,
+                },
+            );
+        Ok(counts)
     }
 
     /// Zeroes the pruned weights of tensor `tensor` in place (kept signs untouched).
@@ -567,6 +632,30 @@ mod tests {
             let rep = SparsityReport::from_weights(&[pa.view(), pb.view()]);
             assert_eq!(rep.global.zeros, pruned_count(total, s));
         }
+    }
+
+    #[test]
+    fn apply_into_equals_copy_then_apply_and_counts() {
+        let a = random(70, 900, 3);
+        let mut b = random(33, 1000, 4);
+        b[[0, 0]] = 0.0;
+        b[[5, 7]] = 0.0;
+        let cut = global_magnitude_cutoff(&[a.view(), b.view()], 0.5).unwrap();
+        for (i, w) in [a, b].into_iter().enumerate() {
+            let mut want = w.clone();
+            cut.apply(i, want.view_mut()).unwrap();
+            let mut got = vec![7.0f32; 3];
+            let counts = cut.apply_into(i, w.as_slice().unwrap(), &mut got).unwrap();
+            assert_eq!(got, want.as_slice().unwrap());
+            let zeros = |v: &[f32]| v.iter().filter(|x| **x == 0.0).count() as u64;
+            assert_eq!(counts.zeros_before, zeros(w.as_slice().unwrap()));
+            assert_eq!(counts.zeros_after, zeros(&got));
+            assert!(counts.finite);
+        }
+        let mut bad = random(2, 3, 5);
+        bad[[1, 1]] = f32::NAN;
+        let cut = global_magnitude_cutoff(&[bad.view()], 0.5).unwrap();
+        assert!(!cut.apply_into(0, bad.as_slice().unwrap(), &mut Vec::new()).unwrap().finite);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod structured;
 pub mod wanda;
 
 pub use magnitude::{
-    global_magnitude_cutoff, magnitude_masks, threshold_masks, MagnitudeCutoff, Scope,
+    global_magnitude_cutoff, magnitude_masks, threshold_masks, MagnitudeCutoff, PassCounts, Scope,
 };
 pub use schedule::PolynomialDecay;
 pub use semi::nm_mask;

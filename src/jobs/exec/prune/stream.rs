@@ -57,6 +57,14 @@ fn require_finite(name: &str, values: &[f32]) -> Result<(), JobError> {
     )))
 }
 
+/// f32 values as the little-endian bytes safetensors stores (callers check the target is
+/// little-endian).
+fn f32_bytes(v: &[f32]) -> &[u8] {
+    // SAFETY: any f32 bit pattern is a valid sequence of 4 bytes; u8 has alignment 1 and
+    // the slice borrows `v` for its lifetime.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
 /// Zeroes `w` where `mask` is false (`+0.0`).
 fn apply_mask_view(mut w: ArrayViewMut2<f32>, mask: &Array2<bool>) {
     ndarray::Zip::from(&mut w).and(mask).for_each(|x, &keep| {
@@ -202,18 +210,30 @@ fn rule(
                         let t = mapped
                             .tensor_at(i)
                             .ok_or_else(|| JobError::Invalid(format!("tensor {i} vanished")))?;
+                        // F32 tensors are checked for NaN/inf in the pass that prunes them
+                        // (a cutoff over them is computed, then the job fails there).
                         let v = match t.as_f32_slice() {
                             Some(s) => Cow::Borrowed(s),
-                            None => Cow::Owned(to_f32(&t)?),
+                            None => {
+                                let v = to_f32(&t)?;
+                                require_finite(t.name, &v)?;
+                                Cow::Owned(v)
+                            }
                         };
-                        require_finite(t.name, &v)?;
                         values.push((t.shape.to_vec(), v));
                     }
                     let views = values
                         .iter()
                         .map(|(shape, v)| view2(shape, v))
                         .collect::<Result<Vec<_>, _>>()?;
-                    TensorRule::Global(global_magnitude_cutoff(&views, s)?)
+                    let cut = global_magnitude_cutoff(&views, s)?;
+                    // The write pass maps each tensor again when it reaches it.
+                    for &i in selected {
+                        if let Some(t) = mapped.tensor_at(i) {
+                            mapped.release(t.name);
+                        }
+                    }
+                    TensorRule::Global(cut)
                 }
             }
         }
@@ -314,20 +334,39 @@ pub(super) fn prune_stream(
             writer.write_tensor(t.name, t.data)?;
             continue;
         }
-        to_f32_into(&t, &mut buffer)?;
-        require_finite(t.name, &buffer)?;
-        let before = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
-        rule.apply(k, t.name, view2_mut(t.shape, &mut buffer)?)?;
-        let after = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
-        writer.write_tensor(t.name, &from_f32(&buffer, t.dtype)?)?;
+        let (numel, zeros_before, zeros) = match (&rule, t.as_f32_slice()) {
+            // One pass from the mapped file: prune, count and check, then write the floats.
+            (TensorRule::Global(cut), Some(src)) if cfg!(target_endian = "little") => {
+                let c = cut.apply_into(k, src, &mut buffer)?;
+                if !c.finite {
+                    require_finite(t.name, src)?;
+                }
+                writer.write_tensor(t.name, f32_bytes(&buffer))?;
+                (buffer.len() as u64, c.zeros_before, c.zeros_after)
+            }
+            _ => {
+                to_f32_into(&t, &mut buffer)?;
+                require_finite(t.name, &buffer)?;
+                let before = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
+                rule.apply(k, t.name, view2_mut(t.shape, &mut buffer)?)?;
+                let after = TensorSparsity::from_weights(view2(t.shape, &buffer)?);
+                writer.write_tensor(t.name, &from_f32(&buffer, t.dtype)?)?;
+                (after.numel, before.zeros, after.zeros)
+            }
+        };
+        mapped.release(t.name);
         tensors.push(TensorPruned {
             name: t.name.to_string(),
             dtype: t.dtype.to_string(),
             shape: t.shape.to_vec(),
-            numel: after.numel,
-            zeros_before: Some(before.zeros),
-            zeros: after.zeros,
-            sparsity: after.sparsity,
+            numel,
+            zeros_before: Some(zeros_before),
+            zeros,
+            sparsity: if numel == 0 {
+                0.0
+            } else {
+                zeros as f64 / numel as f64
+            },
         });
         control.set_progress(
             write_span.0 + write_span.1 * tensors.len() as f64 / selected.len() as f64,
