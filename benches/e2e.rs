@@ -177,10 +177,12 @@ async fn wait_job(client: &reqwest::Client, base: &str, id: &str) -> Value {
 
 fn job_seconds(job: &Value) -> f64 {
     let at = |k: &str| {
-        chrono::DateTime::parse_from_rfc3339(job[k].as_str().expect("timestamp"))
-            .expect("rfc3339")
+        chrono::DateTime::parse_from_rfc3339(job[k].as_str().expect("timestamp")).expect("rfc3339")
     };
-    (at("finished_at") - at("started_at")).num_microseconds().unwrap_or(0) as f64 / 1e6
+    (at("finished_at") - at("started_at"))
+        .num_microseconds()
+        .unwrap_or(0) as f64
+        / 1e6
 }
 
 /// A Python with numpy and safetensors, if one is found.
@@ -188,7 +190,10 @@ fn python() -> Option<String> {
     let candidates = match std::env::var("E2E_PYTHON") {
         Ok(p) => vec![p],
         Err(_) => vec![
-            format!("{}/interop/.venv-light/bin/python", env!("CARGO_MANIFEST_DIR")),
+            format!(
+                "{}/interop/.venv-light/bin/python",
+                env!("CARGO_MANIFEST_DIR")
+            ),
             "python3".to_string(),
         ],
     };
@@ -223,8 +228,8 @@ async fn main() {
     let n = env_usize("E2E_TENSORS", 8);
     let dim = env_usize("E2E_DIM", 4096);
     let repeat = env_usize("E2E_REPEAT", 2).max(1);
-    let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target"))
-        .expect("tempdir");
+    let dir =
+        tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).expect("tempdir");
     let model = dir.path().join("model.safetensors");
     write_model(&model, n, dim);
     let model_bytes = std::fs::metadata(&model).expect("model").len();
@@ -285,7 +290,10 @@ async fn main() {
         ]);
         let v: Value = serde_json::from_str(&body).expect("model json");
         model_id = v["id"].as_str().expect("model id").to_string();
-        report("upload", json!({"s": round(s), "GBps": gbps(model_bytes, s)}));
+        report(
+            "upload",
+            json!({"s": round(s), "GBps": gbps(model_bytes, s)}),
+        );
     }
 
     let jobs = [
@@ -322,7 +330,10 @@ async fn main() {
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     let mut outputs: Vec<(String, String)> = Vec::new();
     for (step, peer_step, request) in &jobs {
-        if wanted.as_ref().is_some_and(|w| !w.iter().any(|x| x == step)) {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| !w.iter().any(|x| x == step))
+        {
             continue;
         }
         let mut best = f64::INFINITY;

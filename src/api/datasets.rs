@@ -281,7 +281,10 @@ pub async fn upload_dataset(
     };
     let id = Uuid::now_v7();
     let key = dataset_key(caller.tenant_id, id, ext);
-    state.artifacts.publish(&spooled.path, &key, Durability::Durable).await?;
+    state
+        .artifacts
+        .publish(&spooled.path, &key, Durability::Durable)
+        .await?;
     let new = NewDataset {
         id,
         tenant_id: caller.tenant_id,
@@ -374,8 +377,8 @@ pub async fn get_dataset(
 }
 
 /// Download the dataset file as uploaded.
-#[utoipa::path(get, path = "/v1/datasets/{id}/content", tag = "datasets", params(("id" = Uuid, Path, description = "dataset id")),
-    responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>), (status = 304, description = "not modified"), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/datasets/{id}/content", tag = "datasets", params(("id" = Uuid, Path, description = "dataset id"), ("Range" = Option<String>, Header, description = "one byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n` (206); several ranges or another unit get the whole content"), ("If-Range" = Option<String>, Header, description = "the ETag the range is for; another one gets the whole content")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>), (status = 206, description = "the requested byte range, with Content-Range", content_type = "application/octet-stream", body = Vec<u8>), (status = 416, description = "the range starts beyond the content (Content-Range: bytes */size)", body = Problem), (status = 304, description = "not modified"), (status = 404, body = Problem)))]
 pub async fn download_dataset(
     State(state): State<AppState>,
     caller: Caller,

@@ -165,11 +165,9 @@ pub fn respond(
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if status == StatusCode::PARTIAL_CONTENT {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "bytes {}-{}/{size}",
-            range.start,
-            range.end - 1
-        )) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("bytes {}-{}/{size}", range.start, range.end - 1))
+        {
             h.insert(header::CONTENT_RANGE, v);
         }
     }
@@ -196,17 +194,32 @@ mod tests {
     fn ranges_follow_rfc_9110() {
         assert_eq!(ask("bytes=0-9", 100).unwrap(), Requested::Partial(0..10));
         assert_eq!(ask("bytes=90-", 100).unwrap(), Requested::Partial(90..100));
-        assert_eq!(ask("bytes=90-500", 100).unwrap(), Requested::Partial(90..100));
+        assert_eq!(
+            ask("bytes=90-500", 100).unwrap(),
+            Requested::Partial(90..100)
+        );
         assert_eq!(ask("bytes=-10", 100).unwrap(), Requested::Partial(90..100));
         assert_eq!(ask("bytes=-500", 100).unwrap(), Requested::Partial(0..100));
-        assert_eq!(ask("bytes=99-99", 100).unwrap(), Requested::Partial(99..100));
+        assert_eq!(
+            ask("bytes=99-99", 100).unwrap(),
+            Requested::Partial(99..100)
+        );
         // Ignored: other units, several ranges, malformed, reversed.
-        for whole in ["items=0-1", "bytes=0-1,5-6", "bytes=a-b", "bytes=5-1", "bytes=1"] {
+        for whole in [
+            "items=0-1",
+            "bytes=0-1,5-6",
+            "bytes=a-b",
+            "bytes=5-1",
+            "bytes=1",
+        ] {
             assert_eq!(ask(whole, 100).unwrap(), Requested::Full, "{whole}");
         }
         for refused in ["bytes=100-", "bytes=100-200", "bytes=-0"] {
             assert!(
-                matches!(ask(refused, 100), Err(ApiError::RangeNotSatisfiable { size: 100 })),
+                matches!(
+                    ask(refused, 100),
+                    Err(ApiError::RangeNotSatisfiable { size: 100 })
+                ),
                 "{refused}"
             );
         }
@@ -221,6 +234,9 @@ mod tests {
         h.insert(header::IF_RANGE, HeaderValue::from_static("\"old\""));
         assert_eq!(requested(&h, 100, "\"e\"").unwrap(), Requested::Full);
         h.insert(header::IF_RANGE, HeaderValue::from_static("\"e\""));
-        assert_eq!(requested(&h, 100, "\"e\"").unwrap(), Requested::Partial(0..10));
+        assert_eq!(
+            requested(&h, 100, "\"e\"").unwrap(),
+            Requested::Partial(0..10)
+        );
     }
 }

@@ -304,8 +304,11 @@ impl Drop for MapChunk {
             // SAFETY: the map is read-only and file-backed: MADV_DONTNEED only drops clean
             // pages from this process (later reads fault them back in from the file).
             let _ = unsafe {
-                self.map
-                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
             };
         }
     }

@@ -8,10 +8,10 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, WriteMultipart};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod local;
@@ -91,7 +91,10 @@ enum Source {
 
 impl StoredObject {
     /// The bytes in `range` (clamped to the object).
-    pub fn stream(self, range: std::ops::Range<u64>) -> BoxStream<'static, Result<Bytes, ArtifactError>> {
+    pub fn stream(
+        self,
+        range: std::ops::Range<u64>,
+    ) -> BoxStream<'static, Result<Bytes, ArtifactError>> {
         let end = range.end.min(self.size);
         let start = range.start.min(end);
         match self.source {

@@ -144,7 +144,11 @@ impl Checkpoints {
                 path = newer;
             }
             let started = Instant::now();
-            match self.artifacts.publish(&path, &self.key, Durability::Durable).await {
+            match self
+                .artifacts
+                .publish(&path, &self.key, Durability::Durable)
+                .await
+            {
                 Ok(bytes) => {
                     self.control.mark_checkpointed();
                     tracing::debug!(

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::compute::panic_message;
 use super::{ComputePool, Executors, JobContext, JobControl, JobError, JobOutput, StopReason};
-use crate::artifacts::{model_folder_key, model_key, ArtifactStore, WrittenFile, Durability};
+use crate::artifacts::{model_folder_key, model_key, ArtifactStore, Durability, WrittenFile};
 use crate::config::WorkerConfig;
 use crate::domain::retry::retry_delay;
 use crate::domain::JobState;
@@ -435,12 +435,18 @@ impl Runner {
         };
         let id = Uuid::now_v7();
         let stored = if model.path.is_dir() {
-            self.publish_folder(&model.path, model_folder_key(job.tenant_id, id), &model.written)
-                .await?
+            self.publish_folder(
+                &model.path,
+                model_folder_key(job.tenant_id, id),
+                &model.written,
+            )
+            .await?
         } else {
             let spooled = self.artifacts.adopt(model.path, &model.written).await?;
             let key = model_key(job.tenant_id, id);
-            self.artifacts.publish(&spooled.path, &key, Durability::Eventual).await?;
+            self.artifacts
+                .publish(&spooled.path, &key, Durability::Eventual)
+                .await?;
             StoredOutput {
                 key,
                 sha256: spooled.sha256.clone(),
@@ -500,7 +506,11 @@ impl Runner {
             for rel in folder::list_files(dir)? {
                 let spooled = self.artifacts.adopt(dir.join(&rel), written).await?;
                 self.artifacts
-                    .publish(&spooled.path, &format!("{}{rel}", stored.key), Durability::Eventual)
+                    .publish(
+                        &spooled.path,
+                        &format!("{}{rel}", stored.key),
+                        Durability::Eventual,
+                    )
                     .await?;
                 stored.bytes += spooled.bytes;
                 files.push(folder::ModelFile {

@@ -208,7 +208,11 @@ pub async fn publish_parts(
     for (i, p) in parts.iter().enumerate() {
         if let Err(e) = state
             .artifacts
-            .publish(&p.spooled.path, &format!("{prefix}{}", p.path), Durability::Durable)
+            .publish(
+                &p.spooled.path,
+                &format!("{prefix}{}", p.path),
+                Durability::Durable,
+            )
             .await
         {
             let done: Vec<String> = parts[..i].iter().map(|p| p.path.clone()).collect();

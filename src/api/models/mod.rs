@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::extract::{AppPath, AppQuery};
 use super::{ApiError, AppState, Caller, PageQuery, Problem};
-use crate::artifacts::{model_folder_key, model_key, SpooledFile, Durability};
+use crate::artifacts::{model_folder_key, model_key, Durability, SpooledFile};
 use crate::formats::safetensors::folder::ModelFile;
 use crate::formats::safetensors::{
     has_pickle_checkpoint_extension, looks_like_onnx, looks_like_pickle_or_zip, Inventory,
@@ -516,7 +516,10 @@ async fn store_single(
         .and_then(|a| serde_json::to_value(a).ok());
     let id = Uuid::now_v7();
     let key = model_key(caller.tenant_id, id);
-    state.artifacts.publish(&spooled.path, &key, Durability::Durable).await?;
+    state
+        .artifacts
+        .publish(&spooled.path, &key, Durability::Durable)
+        .await?;
     let new = NewModel {
         id,
         tenant_id: caller.tenant_id,
@@ -640,9 +643,10 @@ pub async fn get_model(
 
 /// Download the model: the safetensors file, or a folder as an uncompressed `.tar` (files in
 /// path order), with `Content-Length` and a sha256 `ETag` (a folder's digest over its files).
-#[utoipa::path(get, path = "/v1/models/{id}/content", tag = "models", params(("id" = Uuid, Path, description = "model id")),
+/// `Range` resumes a download (206 with `Content-Range`; the `.tar` too).
+#[utoipa::path(get, path = "/v1/models/{id}/content", tag = "models", params(("id" = Uuid, Path, description = "model id"), ("Range" = Option<String>, Header, description = "one byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n` (206); several ranges or another unit get the whole content"), ("If-Range" = Option<String>, Header, description = "the ETag the range is for; another one gets the whole content")),
     responses((status = 200, description = "the safetensors file, or a folder as .tar (application/x-tar)", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = Problem)))]
+        (status = 206, description = "the requested byte range, with Content-Range", content_type = "application/octet-stream", body = Vec<u8>), (status = 416, description = "the range starts beyond the content (Content-Range: bytes */size)", body = Problem), (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = Problem)))]
 pub async fn download_model(
     State(state): State<AppState>,
     caller: Caller,
@@ -731,9 +735,9 @@ pub async fn list_model_files(
 
 /// Download one file of a model by its relative path, with a sha256 `ETag`.
 #[utoipa::path(get, path = "/v1/models/{id}/files/{path}", tag = "models",
-    params(("id" = Uuid, Path, description = "model id"), ("path" = String, Path, description = "relative path of the file, e.g. config.json")),
+    params(("id" = Uuid, Path, description = "model id"), ("path" = String, Path, description = "relative path of the file, e.g. config.json"), ("Range" = Option<String>, Header, description = "one byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n` (206); several ranges or another unit get the whole content"), ("If-Range" = Option<String>, Header, description = "the ETag the range is for; another one gets the whole content")),
     responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = Problem)))]
+        (status = 206, description = "the requested byte range, with Content-Range", content_type = "application/octet-stream", body = Vec<u8>), (status = 416, description = "the range starts beyond the content (Content-Range: bytes */size)", body = Problem), (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = Problem)))]
 pub async fn download_model_file(
     State(state): State<AppState>,
     caller: Caller,

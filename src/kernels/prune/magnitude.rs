@@ -166,7 +166,11 @@ impl MagnitudeCutoff {
                         *o = y;
                     }),
                     None => o.iter_mut().zip(d).enumerate().for_each(|(i, (o, &x))| {
-                        let y = if self.keeps(mag_bits(x), g0 + i as u64) { x } else { 0.0 };
+                        let y = if self.keeps(mag_bits(x), g0 + i as u64) {
+                            x
+                        } else {
+                            0.0
+                        };
                         before += u64::from(x == 0.0);
                         after += u64::from(y == 0.0);
                         finite &= x.is_finite();
@@ -655,7 +659,11 @@ mod tests {
         let mut bad = random(2, 3, 5);
         bad[[1, 1]] = f32::NAN;
         let cut = global_magnitude_cutoff(&[bad.view()], 0.5).unwrap();
-        assert!(!cut.apply_into(0, bad.as_slice().unwrap(), &mut Vec::new()).unwrap().finite);
+        assert!(
+            !cut.apply_into(0, bad.as_slice().unwrap(), &mut Vec::new())
+                .unwrap()
+                .finite
+        );
     }
 
     #[test]

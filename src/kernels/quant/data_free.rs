@@ -12,9 +12,7 @@ use std::mem::MaybeUninit;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::params::{
-    decode_group, encode_group, encode_one, fake_group, rtn_params, GroupParams,
-};
+use super::params::{decode_group, encode_group, encode_one, fake_group, rtn_params, GroupParams};
 use super::{Granularity, QuantScheme, QuantizedTensor};
 use crate::kernels::KernelError;
 

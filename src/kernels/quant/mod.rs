@@ -333,9 +333,15 @@ pub fn quantize_measured(
 ) -> Result<(QuantizedTensor, ErrorReport), KernelError> {
     scheme.validate()?;
     let (q, e) = match method {
-        QuantMethod::Rtn => data_free::quantize_measured_with(w, scheme, &data_free::RtnRule, codes),
-        QuantMethod::Mse => data_free::quantize_measured_with(w, scheme, &data_free::MseRule, codes),
-        QuantMethod::Hqq => data_free::quantize_measured_with(w, scheme, &data_free::HqqRule, codes),
+        QuantMethod::Rtn => {
+            data_free::quantize_measured_with(w, scheme, &data_free::RtnRule, codes)
+        }
+        QuantMethod::Mse => {
+            data_free::quantize_measured_with(w, scheme, &data_free::MseRule, codes)
+        }
+        QuantMethod::Hqq => {
+            data_free::quantize_measured_with(w, scheme, &data_free::HqqRule, codes)
+        }
     }?;
     let n = (q.rows * q.cols) as f64;
     let report = ErrorReport {
@@ -374,14 +380,18 @@ mod tests {
             for method in [QuantMethod::Rtn, QuantMethod::Mse, QuantMethod::Hqq] {
                 let reference = quantize(w.view(), &scheme, method).unwrap();
                 let want = quantized_error_report(w.view(), &reference).unwrap();
-                let (q, got) =
-                    quantize_measured(w.view(), &scheme, method, vec![5; 3]).unwrap();
+                let (q, got) = quantize_measured(w.view(), &scheme, method, vec![5; 3]).unwrap();
                 assert_eq!(q, reference, "{scheme:?} {method:?}");
                 // f32 differences and block sums against the reference's f64 ones.
                 let close = |a: f64, b: f64| (a - b).abs() <= b.abs() * 1e-5;
                 assert!(close(got.max_abs_error, want.max_abs_error), "{scheme:?}");
                 assert_eq!(got.bits_per_weight, want.bits_per_weight);
-                assert!(close(got.mse, want.mse), "{scheme:?} {} {}", got.mse, want.mse);
+                assert!(
+                    close(got.mse, want.mse),
+                    "{scheme:?} {} {}",
+                    got.mse,
+                    want.mse
+                );
                 assert!((got.sqnr_db - want.sqnr_db).abs() < 1e-4, "{scheme:?}");
                 assert!(close(got.signal, want.signal));
             }

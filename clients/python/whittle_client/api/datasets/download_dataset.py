@@ -9,12 +9,21 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
-from ...types import File, Response
+from ...types import UNSET, File, Response, Unset
 
 
 def _get_kwargs(
     id: UUID,
+    *,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(range_, Unset):
+        headers["Range"] = range_
+
+    if not isinstance(if_range, Unset):
+        headers["If-Range"] = if_range
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -23,6 +32,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -33,6 +43,11 @@ def _parse_response(
         response_200 = File(payload=BytesIO(response.content))
 
         return response_200
+
+    if response.status_code == 206:
+        response_206 = File(payload=BytesIO(response.content))
+
+        return response_206
 
     if response.status_code == 304:
         response_304 = cast(Any, None)
@@ -52,6 +67,11 @@ def _parse_response(
         response_404 = Problem.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 416:
+        response_416 = Problem.from_dict(response.json())
+
+        return response_416
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -79,11 +99,15 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Response[Any | File | Problem]:
     """Download the dataset file as uploaded.
 
     Args:
         id (UUID):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -95,6 +119,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        range_=range_,
+        if_range=if_range,
     )
 
     response = client.get_httpx_client().request(
@@ -108,11 +134,15 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Any | File | Problem | None:
     """Download the dataset file as uploaded.
 
     Args:
         id (UUID):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,6 +155,8 @@ def sync(
     return sync_detailed(
         id=id,
         client=client,
+        range_=range_,
+        if_range=if_range,
     ).parsed
 
 
@@ -132,11 +164,15 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Response[Any | File | Problem]:
     """Download the dataset file as uploaded.
 
     Args:
         id (UUID):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,6 +184,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        range_=range_,
+        if_range=if_range,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -159,11 +197,15 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Any | File | Problem | None:
     """Download the dataset file as uploaded.
 
     Args:
         id (UUID):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,5 +219,7 @@ async def asyncio(
         await asyncio_detailed(
             id=id,
             client=client,
+            range_=range_,
+            if_range=if_range,
         )
     ).parsed

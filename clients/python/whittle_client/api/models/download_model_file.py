@@ -9,13 +9,22 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
-from ...types import File, Response
+from ...types import UNSET, File, Response, Unset
 
 
 def _get_kwargs(
     id: UUID,
     path: str,
+    *,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(range_, Unset):
+        headers["Range"] = range_
+
+    if not isinstance(if_range, Unset):
+        headers["If-Range"] = if_range
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -25,6 +34,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -35,6 +45,11 @@ def _parse_response(
         response_200 = File(payload=BytesIO(response.content))
 
         return response_200
+
+    if response.status_code == 206:
+        response_206 = File(payload=BytesIO(response.content))
+
+        return response_206
 
     if response.status_code == 304:
         response_304 = cast(Any, None)
@@ -54,6 +69,11 @@ def _parse_response(
         response_404 = Problem.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 416:
+        response_416 = Problem.from_dict(response.json())
+
+        return response_416
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -82,12 +102,16 @@ def sync_detailed(
     path: str,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Response[Any | File | Problem]:
     """Download one file of a model by its relative path, with a sha256 `ETag`.
 
     Args:
         id (UUID):
         path (str):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,6 +124,8 @@ def sync_detailed(
     kwargs = _get_kwargs(
         id=id,
         path=path,
+        range_=range_,
+        if_range=if_range,
     )
 
     response = client.get_httpx_client().request(
@@ -114,12 +140,16 @@ def sync(
     path: str,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Any | File | Problem | None:
     """Download one file of a model by its relative path, with a sha256 `ETag`.
 
     Args:
         id (UUID):
         path (str):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -133,6 +163,8 @@ def sync(
         id=id,
         path=path,
         client=client,
+        range_=range_,
+        if_range=if_range,
     ).parsed
 
 
@@ -141,12 +173,16 @@ async def asyncio_detailed(
     path: str,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Response[Any | File | Problem]:
     """Download one file of a model by its relative path, with a sha256 `ETag`.
 
     Args:
         id (UUID):
         path (str):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,6 +195,8 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         id=id,
         path=path,
+        range_=range_,
+        if_range=if_range,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -171,12 +209,16 @@ async def asyncio(
     path: str,
     *,
     client: AuthenticatedClient | Client,
+    range_: None | str | Unset = UNSET,
+    if_range: None | str | Unset = UNSET,
 ) -> Any | File | Problem | None:
     """Download one file of a model by its relative path, with a sha256 `ETag`.
 
     Args:
         id (UUID):
         path (str):
+        range_ (None | str | Unset):
+        if_range (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -191,5 +233,7 @@ async def asyncio(
             id=id,
             path=path,
             client=client,
+            range_=range_,
+            if_range=if_range,
         )
     ).parsed
