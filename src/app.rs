@@ -100,7 +100,9 @@ pub async fn start_server(
         );
     }
     let wake = Arc::new(Notify::new());
+    let shutdown = CancellationToken::new();
     let state = AppState {
+        events: crate::jobs::events::EventHub::start(store.clone(), shutdown.clone()),
         store: store.clone(),
         artifacts: artifacts.clone(),
         limits: cfg.limits.clone(),
@@ -116,7 +118,6 @@ pub async fn start_server(
         .await
         .with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
-    let shutdown = CancellationToken::new();
     let worker = start_workers(
         store.clone(),
         artifacts.clone(),

@@ -231,20 +231,67 @@ pub async fn create_job(
     Ok(resp)
 }
 
+/// `?wait=` of `GET /v1/jobs/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetJobQuery {
+    /// Long-poll: answer as soon as the job has ended, or after this many seconds (0–60;
+    /// larger values wait 60) with the job as it is then.
+    #[param(value_type = Option<f64>, minimum = 0)]
+    pub wait: Option<String>,
+}
+
+/// Longest long-poll.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The wait a `?wait=` asks for, capped at [`MAX_WAIT`].
+fn parse_wait(raw: Option<&str>) -> Result<std::time::Duration, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(std::time::Duration::ZERO);
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(std::time::Duration::from_secs_f64(
+            secs.min(MAX_WAIT.as_secs_f64()),
+        )),
+        _ => Err(ApiError::field(
+            "wait",
+            "must be a number of seconds from 0 to 60",
+        )),
+    }
+}
+
 /// Get a job: state, attempt, progress, result, errors.
-#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "job id")),
-    responses((status = 200, body = JobDto), (status = 404, body = Problem)))]
+///
+/// With `?wait=N` the request is a long-poll: it answers as soon as the job is succeeded,
+/// failed or canceled, or after N seconds (at most 60) with the job as it is then.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "job id"), GetJobQuery),
+    responses((status = 200, body = JobDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
     AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<GetJobQuery>,
 ) -> Result<Json<JobDto>, ApiError> {
-    let row = state
-        .store
-        .get_job(caller.tenant_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("job"))?;
-    Ok(Json(row.into()))
+    let wait = parse_wait(query.wait.as_deref())?;
+    let deadline = tokio::time::Instant::now() + wait;
+    // Subscribe before reading, so that an end written after the read wakes us.
+    let mut sub = (!wait.is_zero()).then(|| state.events.subscribe());
+    loop {
+        let row = state
+            .store
+            .get_job(caller.tenant_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("job"))?;
+        let now = tokio::time::Instant::now();
+        let Some(sub) = sub.as_mut() else {
+            return Ok(Json(row.into()));
+        };
+        if row.state.is_terminal() || now >= deadline || state.events.is_closing() {
+            return Ok(Json(row.into()));
+        }
+        let left = (deadline - now).min(super::events::RECHECK);
+        sub.wait(caller.tenant_id, Some(id), left).await;
+    }
 }
 
 /// Filters of `GET /v1/jobs`.

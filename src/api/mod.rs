@@ -3,6 +3,7 @@
 pub mod datasets;
 pub mod download;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod jobs;
 pub mod models;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Wakes in-process workers when a job is enqueued.
     pub wake: Arc<Notify>,
     pub metrics: Option<PrometheusHandle>,
+    /// Job-event notifications of this process (SSE streams, long-polls).
+    pub events: Arc<crate::jobs::events::EventHub>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -49,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(models::routes(&state))
         .merge(datasets::routes(&state))
         .merge(jobs::routes())
+        .merge(events::routes())
         .merge(tenant::routes());
     Router::new()
         .nest("/v1", v1)

@@ -20,10 +20,12 @@ use super::AppState;
         super::datasets::download_dataset, super::datasets::delete_dataset,
         super::jobs::create_job, super::jobs::list_jobs, super::jobs::get_job, super::jobs::cancel_job,
         super::jobs::job_metrics, super::jobs::job_trials,
+        super::events::job_events, super::events::tenant_events,
         super::system::healthz, super::system::readyz, super::system::prometheus_metrics,
         super::tenant::get_tenant,
     ),
     components(schemas(
+        super::events::JobEventDto,
         crate::domain::specs::AnalyzeSpec,
         crate::domain::specs::TrainSpec,
         crate::domain::specs::EvaluateSpec,

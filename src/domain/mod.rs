@@ -1,5 +1,6 @@
 //! Pure domain types: ids, job specs, the job state machine, retry policy and
 //! field-level validation errors. No sqlx, no axum, no tokio.
+pub mod events;
 pub mod job;
 pub mod json;
 pub mod retry;

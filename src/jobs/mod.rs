@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod compute;
 pub mod context;
 pub mod epochs;
+pub mod events;
 pub mod exec;
 pub mod fit;
 pub mod inputs;

@@ -363,6 +363,59 @@ pub struct TenantUsage {
     pub stored_bytes: i64,
 }
 
+/// One event of a job, as the triggers of migration 0006 wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEventRow {
+    /// Position among all events (the cursor of a tenant's stream).
+    pub id: i64,
+    pub job_id: Uuid,
+    /// Position among the job's events: 1, 2, 3… without gaps.
+    pub seq: i64,
+    pub tenant_id: Uuid,
+    /// The job's kind.
+    pub kind: String,
+    /// `job.queued`, `job.running`, … (see `domain::events::EventType`).
+    pub event_type: String,
+    /// The job's state right after the event.
+    pub state: JobState,
+    /// The event's fields (per type).
+    pub data: Value,
+    pub at: DateTime<Utc>,
+}
+
+/// Which of a tenant's events a stream wants (each list empty = no restriction).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    pub kinds: Vec<String>,
+    pub states: Vec<JobState>,
+    pub types: Vec<String>,
+}
+
+/// A hint that events were written: for this tenant and job, or (`None`) for anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventNotice {
+    pub tenant_id: Option<Uuid>,
+    pub job_id: Option<Uuid>,
+}
+
+impl EventNotice {
+    /// Anything may have changed (a reconnect, a poll that saw new rows, a lagging reader).
+    pub const ANY: EventNotice = EventNotice {
+        tenant_id: None,
+        job_id: None,
+    };
+
+    /// Whether this notice may concern a reader of `tenant_id`'s events (of `job_id` only,
+    /// when given).
+    pub fn concerns(&self, tenant_id: Uuid, job_id: Option<Uuid>) -> bool {
+        self.tenant_id.is_none_or(|t| t == tenant_id)
+            && match (self.job_id, job_id) {
+                (Some(mine), Some(wanted)) => mine == wanted,
+                _ => true,
+            }
+    }
+}
+
 /// Every API key with its tenant's name, oldest first (the same SQL on both backends).
 pub(crate) const LIST_API_KEYS: &str = "SELECT k.*, t.name AS tenant_name FROM api_keys k \
      JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id";
@@ -523,6 +576,36 @@ pub trait Store: Send + Sync + 'static {
     async fn list_trials(&self, job_id: Uuid) -> StoreResult<Vec<TrialRow>>;
     /// Number of jobs per (kind, state) across tenants.
     async fn job_counts(&self) -> StoreResult<Vec<JobCount>>;
+
+    // --- job events (written by triggers; see migrations 0006) -----------------------------
+    /// Events of the tenant's job with `seq > after_seq`, oldest first, at most `limit`
+    /// (capped like list pages). Empty for another tenant's job.
+    async fn list_job_events(
+        &self,
+        tenant_id: Uuid,
+        job_id: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<JobEventRow>>;
+    /// The tenant's events with `id > after_id` matching `filter`, by id, at most `limit`.
+    /// On Postgres only events older than [`Store::event_settle_time`] are returned, so that
+    /// an event whose transaction commits late is not skipped by a reader who has seen a
+    /// higher id.
+    async fn list_tenant_events(
+        &self,
+        tenant_id: Uuid,
+        after_id: i64,
+        filter: &EventFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<JobEventRow>>;
+    /// The highest event id of the tenant (0 when it has none): where a live stream starts.
+    async fn last_event_id(&self, tenant_id: Uuid) -> StoreResult<i64>;
+    /// How long a tenant-wide reader leaves new events unread (see `list_tenant_events`).
+    fn event_settle_time(&self) -> Duration;
+    /// A stream of hints that events were written (Postgres: `LISTEN whittle_events`;
+    /// SQLite: this process's writes, and a poll of the table for other processes'). Ends
+    /// when the connection is lost; the caller opens a new one.
+    async fn event_notifications(&self) -> StoreResult<BoxStream<'static, EventNotice>>;
 
     /// Record that worker `worker_id` is alive and runs `kinds` (upsert, stamped now).
     async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()>;

@@ -26,14 +26,21 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{
-    model_summary, ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount,
-    JobFilter, JobRow, MetricPoint, ModelListRow, ModelRow, NewDataset, NewJob, NewModel, Page,
-    PageRequest, Store, StoreError, StoreResult, Tenant, TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
+    model_summary, ApiKeyRow, AttemptError, DatasetRow, EventFilter, EventNotice, Fence, Heartbeat,
+    InsertedJob, JobCount, JobEventRow, JobFilter, JobRow, MetricPoint, ModelListRow, ModelRow,
+    NewDataset, NewJob, NewModel, Page, PageRequest, Store, StoreError, StoreResult, Tenant,
+    TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
 };
 use crate::domain::JobState;
 
 /// The `LISTEN`/`NOTIFY` channel that wakes workers.
 pub const NOTIFY_CHANNEL: &str = "whittle_jobs";
+/// The channel the job-event triggers notify (payload `<tenant> <job> <seq>`).
+pub const EVENTS_CHANNEL: &str = "whittle_events";
+/// How long a tenant-wide event reader leaves new events unread: ids come from a sequence,
+/// so a transaction holding a lower id can commit after one holding a higher id; the
+/// triggers' transactions are short, so after this long the order is settled.
+pub const EVENT_SETTLE: Duration = Duration::from_millis(300);
 /// Connections per process: API handlers + worker claim loops + heartbeats + one listener.
 pub const POOL_SIZE: u32 = 16;
 /// Page size when the caller asks for `limit <= 0`.
@@ -238,6 +245,34 @@ fn trial_from_row(row: &PgRow) -> StoreResult<TrialRow> {
         started_at: col(row, "started_at")?,
         finished_at: col(row, "finished_at")?,
     })
+}
+
+fn event_from_row(row: &PgRow) -> StoreResult<JobEventRow> {
+    Ok(JobEventRow {
+        id: col(row, "id")?,
+        job_id: col(row, "job_id")?,
+        seq: col(row, "seq")?,
+        tenant_id: col(row, "tenant_id")?,
+        kind: col(row, "kind")?,
+        event_type: col(row, "type")?,
+        state: parse_state(&col::<String>(row, "state")?)?,
+        data: col(row, "data")?,
+        at: col(row, "at")?,
+    })
+}
+
+/// The payload of a `whittle_events` notification; anything else is a hint for everyone.
+fn parse_event_notice(payload: &str) -> EventNotice {
+    let mut parts = payload.split(' ');
+    let tenant_id = parts.next().and_then(|p| Uuid::parse_str(p).ok());
+    let job_id = parts.next().and_then(|p| Uuid::parse_str(p).ok());
+    match (tenant_id, job_id) {
+        (Some(t), Some(j)) => EventNotice {
+            tenant_id: Some(t),
+            job_id: Some(j),
+        },
+        _ => EventNotice::ANY,
+    }
 }
 
 fn attempt_error_json(error: &AttemptError) -> StoreResult<Value> {
@@ -1010,6 +1045,81 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn list_job_events(
+        &self,
+        tenant_id: Uuid,
+        job_id: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<JobEventRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM job_events WHERE job_id = $1 AND tenant_id = $2 AND seq > $3 \
+             ORDER BY seq LIMIT $4",
+        )
+        .bind(job_id)
+        .bind(tenant_id)
+        .bind(after_seq)
+        .bind(page_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn list_tenant_events(
+        &self,
+        tenant_id: Uuid,
+        after_id: i64,
+        filter: &EventFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<JobEventRow>> {
+        let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+        let rows = sqlx::query(
+            "SELECT * FROM job_events WHERE tenant_id = $1 AND id > $2 \
+               AND at <= clock_timestamp() - make_interval(secs => $3) \
+               AND (cardinality($4::text[]) = 0 OR kind = ANY($4)) \
+               AND (cardinality($5::text[]) = 0 OR state = ANY($5)) \
+               AND (cardinality($6::text[]) = 0 OR type = ANY($6)) \
+             ORDER BY id LIMIT $7",
+        )
+        .bind(tenant_id)
+        .bind(after_id)
+        .bind(EVENT_SETTLE.as_secs_f64())
+        .bind(&filter.kinds)
+        .bind(states)
+        .bind(&filter.types)
+        .bind(page_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn last_event_id(&self, tenant_id: Uuid) -> StoreResult<i64> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM job_events WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(id.unwrap_or(0))
+    }
+
+    fn event_settle_time(&self) -> Duration {
+        EVENT_SETTLE
+    }
+
+    async fn event_notifications(&self) -> StoreResult<BoxStream<'static, EventNotice>> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(EVENTS_CHANNEL).await?;
+        let notices = stream::unfold(listener, |mut listener| async move {
+            match listener.try_recv().await {
+                Ok(Some(n)) => Some((parse_event_notice(n.payload()), listener)),
+                // The connection was lost and re-established: notices may have been missed.
+                Ok(None) => Some((EventNotice::ANY, listener)),
+                Err(_) => None,
+            }
+        });
+        Ok(notices.boxed())
     }
 
     async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()> {

@@ -32,9 +32,10 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    model_summary, ApiKeyRow, AttemptError, DatasetRow, Fence, Heartbeat, InsertedJob, JobCount,
-    JobFilter, JobRow, MetricPoint, ModelListRow, ModelRow, NewDataset, NewJob, NewModel, Page,
-    PageRequest, Store, StoreError, StoreResult, Tenant, TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
+    model_summary, ApiKeyRow, AttemptError, DatasetRow, EventFilter, EventNotice, Fence, Heartbeat,
+    InsertedJob, JobCount, JobEventRow, JobFilter, JobRow, MetricPoint, ModelListRow, ModelRow,
+    NewDataset, NewJob, NewModel, Page, PageRequest, Store, StoreError, StoreResult, Tenant,
+    TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
 };
 use crate::domain::JobState;
 
@@ -55,7 +56,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Bumped after every write that may have added job events (the event triggers'
+    /// in-process notification; other processes sharing the file are found by polling).
+    changed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
+
+/// How often [`Store::event_notifications`] looks for events written by other processes.
+pub const EVENT_POLL: Duration = Duration::from_millis(250);
 
 /// The claim statement: queued rows matching `$filter` (which binds from `?4`), oldest of
 /// the highest priority first, at most `$limit`, become running for worker `?1` with lease
@@ -121,12 +128,20 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Wrap an existing pool (its connections should have foreign keys and a busy timeout).
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+
+    /// Tell this process's event readers that events may have been written.
+    fn nudge(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The underlying pool.
@@ -179,6 +194,24 @@ fn into_page<T>(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Page<
         None
     };
     Page { items, next_cursor }
+}
+
+/// ` AND column IN (…)` for a non-empty list of values.
+fn push_in(
+    query: &mut QueryBuilder<'_, Sqlite>,
+    column: &str,
+    values: impl Iterator<Item = String>,
+) {
+    let values: Vec<String> = values.collect();
+    if values.is_empty() {
+        return;
+    }
+    query.push(format!(" AND {column} IN ("));
+    let mut list = query.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    list.push_unseparated(")");
 }
 
 fn corrupt(column: &str, detail: impl std::fmt::Display) -> StoreError {
@@ -370,6 +403,24 @@ fn trial_from_row(row: &SqliteRow) -> StoreResult<TrialRow> {
     })
 }
 
+fn event_from_row(row: &SqliteRow) -> StoreResult<JobEventRow> {
+    let c = Cols(row);
+    let at: String = c.get("at")?;
+    Ok(JobEventRow {
+        id: c.get("id")?,
+        job_id: c.uuid("job_id")?,
+        seq: c.get("seq")?,
+        tenant_id: c.uuid("tenant_id")?,
+        kind: c.get("kind")?,
+        event_type: c.get("type")?,
+        state: c.state("state")?,
+        data: c.json("data")?,
+        at: DateTime::parse_from_rfc3339(&at)
+            .map_err(|e| corrupt("at", e))?
+            .with_timezone(&Utc),
+    })
+}
+
 fn attempt_error_text(error: &AttemptError) -> StoreResult<String> {
     serde_json::to_string(error).map_err(|e| StoreError::Corrupt(format!("attempt error: {e}")))
 }
@@ -454,6 +505,7 @@ impl SqliteStore {
         .bind(only_if_lease_expired)
         .fetch_optional(&self.pool)
         .await?;
+        self.nudge();
         row.map(|r| Cols(&r).state("state")).transpose()
     }
 }
@@ -714,6 +766,7 @@ impl Store for SqliteStore {
         .bind(ts_text(now))
         .fetch_optional(&self.pool)
         .await?;
+        self.nudge();
         if let Some(row) = inserted {
             return Ok(InsertedJob::Created(job_from_row(&row)?));
         }
@@ -792,6 +845,7 @@ impl Store for SqliteStore {
         .bind(ts_text(Utc::now()))
         .fetch_optional(&self.pool)
         .await?;
+        self.nudge();
         match updated {
             Some(row) => Ok(Some(job_from_row(&row)?)),
             None => self.get_job(tenant_id, id).await,
@@ -820,6 +874,7 @@ impl Store for SqliteStore {
             .bind(id_text(parent_id))
             .fetch_optional(&self.pool)
             .await?;
+        self.nudge();
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -848,6 +903,7 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        self.nudge();
         let mut jobs = rows
             .iter()
             .map(job_from_row)
@@ -889,6 +945,7 @@ impl Store for SqliteStore {
         .bind(message)
         .fetch_optional(&self.pool)
         .await?;
+        self.nudge();
         row.map(|r| {
             Ok(Heartbeat {
                 cancel_requested: Cols(&r).get("cancel_requested")?,
@@ -907,6 +964,7 @@ impl Store for SqliteStore {
             let updated = complete_query(fence, result, None)
                 .execute(&self.pool)
                 .await?;
+            self.nudge();
             return Ok(updated.rows_affected() == 1);
         };
         // The model goes first because jobs.output_model_id references it; a failed fence
@@ -922,6 +980,7 @@ impl Store for SqliteStore {
             == 1;
         if done {
             tx.commit().await?;
+            self.nudge();
         } else {
             tx.rollback().await?;
         }
@@ -942,6 +1001,7 @@ impl Store for SqliteStore {
             done.push(updated.rows_affected() == 1);
         }
         tx.commit().await?;
+        self.nudge();
         Ok(done)
     }
 
@@ -968,6 +1028,7 @@ impl Store for SqliteStore {
         .await?
         .rows_affected()
             == 1;
+        self.nudge();
         Ok(done)
     }
 
@@ -989,6 +1050,7 @@ impl Store for SqliteStore {
         .await?
         .rows_affected()
             == 1;
+        self.nudge();
         Ok(done)
     }
 
@@ -1037,6 +1099,7 @@ impl Store for SqliteStore {
             .await?;
         }
         tx.commit().await?;
+        self.nudge();
         Ok(())
     }
 
@@ -1081,6 +1144,7 @@ impl Store for SqliteStore {
         .bind(trial.finished_at.map(ts_text))
         .execute(&self.pool)
         .await?;
+        self.nudge();
         Ok(())
     }
 
@@ -1108,6 +1172,96 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn list_job_events(
+        &self,
+        tenant_id: Uuid,
+        job_id: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<JobEventRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM job_events WHERE job_id = ? AND tenant_id = ? AND seq > ? \
+             ORDER BY seq LIMIT ?",
+        )
+        .bind(id_text(job_id))
+        .bind(id_text(tenant_id))
+        .bind(after_seq)
+        .bind(page_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn list_tenant_events(
+        &self,
+        tenant_id: Uuid,
+        after_id: i64,
+        filter: &EventFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<JobEventRow>> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT * FROM job_events WHERE tenant_id = ");
+        query.push_bind(id_text(tenant_id));
+        query.push(" AND id > ").push_bind(after_id);
+        push_in(&mut query, "kind", filter.kinds.iter().cloned());
+        push_in(
+            &mut query,
+            "state",
+            filter.states.iter().map(|s| s.as_str().to_string()),
+        );
+        push_in(&mut query, "type", filter.types.iter().cloned());
+        query
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(page_limit(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn last_event_id(&self, tenant_id: Uuid) -> StoreResult<i64> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM job_events WHERE tenant_id = ?")
+                .bind(id_text(tenant_id))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(id.unwrap_or(0))
+    }
+
+    /// SQLite's single writer hands out ids in commit order: nothing to wait for.
+    fn event_settle_time(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    async fn event_notifications(&self) -> StoreResult<BoxStream<'static, EventNotice>> {
+        use futures::StreamExt;
+        let pool = self.pool.clone();
+        let changed = self.changed.subscribe();
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM job_events")
+            .fetch_one(&pool)
+            .await?;
+        let state = (pool, changed, last.unwrap_or(0));
+        let stream = futures::stream::unfold(state, |(pool, mut changed, mut last)| async move {
+            loop {
+                // This process's writes wake the reader at once; another process's within
+                // one poll interval.
+                if let Ok(Err(_)) = tokio::time::timeout(EVENT_POLL, changed.changed()).await {
+                    return None; // the store is gone
+                }
+                let max: Option<i64> = match sqlx::query_scalar("SELECT MAX(id) FROM job_events")
+                    .fetch_one(&pool)
+                    .await
+                {
+                    Ok(max) => max,
+                    Err(_) => return None,
+                };
+                let max = max.unwrap_or(0);
+                if max != last {
+                    last = max;
+                    return Some((EventNotice::ANY, (pool, changed, last)));
+                }
+            }
+        });
+        Ok(stream.boxed())
     }
 
     async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()> {

@@ -1,0 +1,372 @@
+//! Job events over HTTP: `GET /v1/jobs/{id}/events` and `GET /v1/events` as server-sent
+//! events (replay, then live; `Last-Event-ID` resumes; heartbeat comments keep proxies from
+//! closing an idle stream). The store holds the events (written by triggers); the process's
+//! [`EventHub`](crate::jobs::events::EventHub) says when to read again.
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, Stream};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{AppPath, AppQuery};
+use super::{ApiError, AppState, Caller, Problem};
+use crate::domain::events::{parse_event_type, EventPayload};
+use crate::domain::{JobState, ValidationErrors};
+use crate::jobs::events::Subscription;
+use crate::jobs::JobKind;
+use crate::store::{DynStore, EventFilter, JobEventRow};
+
+/// Events read from the store per round trip.
+const BATCH: i64 = 500;
+/// A stream re-reads the store at least this often, notified or not.
+pub const RECHECK: Duration = Duration::from_secs(5);
+/// Interval of the `:` comments that keep an idle stream open through proxies.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// What an `EventSource` waits before reconnecting (the SSE `retry:` field), in ms.
+const RETRY_MS: u64 = 2000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/jobs/{id}/events", get(job_events))
+        .route("/events", get(tenant_events))
+}
+
+/// One event of a job: the `data:` of a server-sent event (whose `event:` is `type`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobEventDto {
+    /// Position among the job's events, 1, 2, 3… without gaps: the SSE `id` of
+    /// `/v1/jobs/{id}/events`.
+    pub seq: i64,
+    /// Position among all of the tenant's events (increasing, with gaps): the SSE `id` of
+    /// `/v1/events`.
+    pub id: i64,
+    pub job_id: Uuid,
+    /// The job's kind.
+    pub kind: String,
+    /// The job's state right after the event.
+    pub state: JobState,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// `type` (`job.running`, …) and `data`, the type's fields.
+    #[serde(flatten)]
+    pub payload: EventPayload,
+}
+
+impl JobEventDto {
+    fn from_row(row: JobEventRow) -> Option<Self> {
+        match EventPayload::parse(&row.event_type, row.data) {
+            Ok(payload) => Some(JobEventDto {
+                seq: row.seq,
+                id: row.id,
+                job_id: row.job_id,
+                kind: row.kind,
+                state: row.state,
+                at: row.at,
+                payload,
+            }),
+            Err(e) => {
+                tracing::error!(job_id = %row.job_id, seq = row.seq, error = %e, "unreadable job event skipped");
+                None
+            }
+        }
+    }
+
+    fn to_sse(&self, id: i64) -> Event {
+        let event = Event::default()
+            .id(id.to_string())
+            .event(self.payload.type_name())
+            .retry(Duration::from_millis(RETRY_MS));
+        match event.json_data(self) {
+            Ok(e) => e,
+            Err(e) => Event::default().comment(format!("unserializable event: {e}")),
+        }
+    }
+}
+
+/// `?last_event_id=` of the event streams.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobEventsQuery {
+    /// Replay only events after this one (what `Last-Event-ID` says; the header wins when
+    /// both are sent). `0` replays every event.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub last_event_id: Option<String>,
+}
+
+/// Filters of `GET /v1/events` (comma-separated lists; empty = all).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Job kinds (`train,quantize`).
+    pub kind: Option<String>,
+    /// The job's state after the event (`succeeded,failed`).
+    pub state: Option<String>,
+    /// Event types (`job.succeeded,job.failed`).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub type_: Option<String>,
+    /// Replay events after this id (what `Last-Event-ID` says; the header wins). Without
+    /// either, the stream starts with the next event.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub last_event_id: Option<String>,
+}
+
+/// Where a stream resumes: the `Last-Event-ID` header, else `?last_event_id=`.
+fn resume_point(headers: &HeaderMap, query: Option<&str>) -> Result<Option<i64>, ApiError> {
+    if let Some(v) = headers.get("last-event-id") {
+        return match v
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .and_then(|s| s.parse::<i64>().ok())
+        {
+            Some(n) if n >= 0 => Ok(Some(n)),
+            _ => Err(ApiError::bad_request(
+                "Last-Event-ID",
+                "must be the id of an event this stream sent (a non-negative integer)",
+            )),
+        };
+    }
+    match query.map(|q| q.trim().parse::<i64>()) {
+        None => Ok(None),
+        Some(Ok(n)) if n >= 0 => Ok(Some(n)),
+        Some(_) => Err(ApiError::field(
+            "last_event_id",
+            "must be a non-negative integer",
+        )),
+    }
+}
+
+/// Comma-separated values of a filter, each checked by `parse`.
+fn list_filter<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let Some(raw) = raw else { return Vec::new() };
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match parse(part) {
+            Ok(v) => out.push(v),
+            Err(m) => errors.add(field, m),
+        }
+    }
+    if out.len() > 32 {
+        errors.add(field, "at most 32 values");
+    }
+    out
+}
+
+/// Stream a job's events: every past event after `Last-Event-ID`, then live ones until the
+/// job ends (the stream closes after the terminal event).
+///
+/// Answers `text/event-stream`: each event has `id:` (the job's `seq`), `event:` (its
+/// type) and `data:` (a `JobEventDto`), and `:` comments every 15 s while nothing happens.
+/// Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get exactly the missing events.
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs",
+    params(("id" = Uuid, Path, description = "job id"), JobEventsQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event (its `id:`)")),
+    responses((status = 200, description = "server-sent events, one `JobEventDto` per event",
+            content_type = "text/event-stream", body = JobEventDto),
+        (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn job_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<JobEventsQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let after = resume_point(&headers, query.last_event_id.as_deref())?.unwrap_or(0);
+    // Subscribe before the first read, so nothing written after it goes unnoticed.
+    let sub = state.events.subscribe();
+    state
+        .store
+        .get_job(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    let reader = JobReader {
+        store: state.store.clone(),
+        events: state.events.clone(),
+        tenant_id: caller.tenant_id,
+        job_id: id,
+        after,
+        sub,
+        buffer: VecDeque::new(),
+        ended: false,
+    };
+    let events = stream::unfold(reader, |mut r| async move {
+        let event = r.next().await?;
+        Some((Ok(event), r))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+}
+
+struct JobReader {
+    store: DynStore,
+    events: std::sync::Arc<crate::jobs::events::EventHub>,
+    tenant_id: Uuid,
+    job_id: Uuid,
+    after: i64,
+    sub: Subscription,
+    buffer: VecDeque<JobEventDto>,
+    /// The job was seen terminal: what is in the store now is all there will be.
+    ended: bool,
+}
+
+impl JobReader {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                return Some(e.to_sse(e.seq));
+            }
+            if self.events.is_closing() {
+                return None;
+            }
+            let rows = match self
+                .store
+                .list_job_events(self.tenant_id, self.job_id, self.after, BATCH)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(job_id = %self.job_id, error = %e, "event stream ended by a store error");
+                    return None;
+                }
+            };
+            if let Some(last) = rows.last() {
+                self.after = last.seq;
+                self.buffer
+                    .extend(rows.into_iter().filter_map(JobEventDto::from_row));
+                continue;
+            }
+            if self.ended {
+                return None;
+            }
+            match self.store.get_job(self.tenant_id, self.job_id).await {
+                // The terminal event commits with the state: one more read gets it.
+                Ok(Some(job)) if job.state.is_terminal() => {
+                    self.ended = true;
+                    continue;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(job_id = %self.job_id, error = %e, "event stream ended by a store error");
+                    return None;
+                }
+            }
+            self.sub
+                .wait(self.tenant_id, Some(self.job_id), RECHECK)
+                .await;
+        }
+    }
+}
+
+/// Stream the tenant's events across jobs (filtered by job kind, job state and event type).
+///
+/// Starts with the next event, or replays events after `Last-Event-ID` (the `id` of an
+/// event of this stream); never ends by itself. On Postgres an event reaches this stream
+/// about 0.3 s after it happened (ids are settled before they are sent, so that a resumed
+/// stream misses none); per-job streams are not delayed.
+#[utoipa::path(get, path = "/v1/events", tag = "jobs",
+    params(EventsQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event (its `id:`)")),
+    responses((status = 200, description = "server-sent events, one `JobEventDto` per event",
+            content_type = "text/event-stream", body = JobEventDto),
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn tenant_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(query): AppQuery<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let resume = resume_point(&headers, query.last_event_id.as_deref())?;
+    let mut errors = ValidationErrors::new();
+    let filter = EventFilter {
+        kinds: list_filter(&mut errors, "kind", query.kind.as_deref(), |k| {
+            k.parse::<JobKind>().map(|k| k.as_str().to_string())
+        }),
+        states: list_filter(&mut errors, "state", query.state.as_deref(), |s| {
+            s.parse::<JobState>()
+        }),
+        types: list_filter(&mut errors, "type", query.type_.as_deref(), |t| {
+            parse_event_type(t).map(str::to_string)
+        }),
+    };
+    errors.into_result()?;
+    let sub = state.events.subscribe();
+    let after = match resume {
+        Some(id) => id,
+        None => state.store.last_event_id(caller.tenant_id).await?,
+    };
+    let reader = TenantReader {
+        store: state.store.clone(),
+        events: state.events.clone(),
+        tenant_id: caller.tenant_id,
+        filter,
+        after,
+        sub,
+        buffer: VecDeque::new(),
+    };
+    let events = stream::unfold(reader, |mut r| async move {
+        let event = r.next().await?;
+        Some((Ok(event), r))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+}
+
+struct TenantReader {
+    store: DynStore,
+    events: std::sync::Arc<crate::jobs::events::EventHub>,
+    tenant_id: Uuid,
+    filter: EventFilter,
+    after: i64,
+    sub: Subscription,
+    buffer: VecDeque<JobEventDto>,
+}
+
+impl TenantReader {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                return Some(e.to_sse(e.id));
+            }
+            if self.events.is_closing() {
+                return None;
+            }
+            let rows = match self
+                .store
+                .list_tenant_events(self.tenant_id, self.after, &self.filter, BATCH)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event stream ended by a store error");
+                    return None;
+                }
+            };
+            if let Some(last) = rows.last() {
+                self.after = last.id;
+                self.buffer
+                    .extend(rows.into_iter().filter_map(JobEventDto::from_row));
+                continue;
+            }
+            if self.sub.wait(self.tenant_id, None, RECHECK).await {
+                // Events younger than the settle time are not read yet: read once they are.
+                let settle = self.store.event_settle_time();
+                if !settle.is_zero() {
+                    tokio::time::sleep(settle + Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
