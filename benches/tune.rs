@@ -76,6 +76,7 @@ async fn main() {
             shutdown_grace_secs: 5,
             worker_id: None,
             checkpoint_ms: 30_000,
+            webhooks: Default::default(),
         },
     };
     let server = whittle::app::start_server(store, artifacts, &cfg, Executors::standard())

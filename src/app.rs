@@ -101,8 +101,10 @@ pub async fn start_server(
     }
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
+    let events = crate::jobs::events::EventHub::start(store.clone(), shutdown.clone());
     let state = AppState {
-        events: crate::jobs::events::EventHub::start(store.clone(), shutdown.clone()),
+        events: events.clone(),
+        webhooks: cfg.worker.webhooks.clone(),
         store: store.clone(),
         artifacts: artifacts.clone(),
         limits: cfg.limits.clone(),
@@ -118,12 +120,13 @@ pub async fn start_server(
         .await
         .with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
-    let worker = start_workers(
+    let worker = start_workers_with_events(
         store.clone(),
         artifacts.clone(),
         &cfg.worker,
         executors,
         wake,
+        events,
         shutdown.clone(),
     )?;
     let stop = shutdown.clone();
@@ -210,7 +213,8 @@ async fn serve_http(
     let _ = permits.acquire_many(max as u32).await;
 }
 
-/// Start the job runner unless `cfg.workers` is 0.
+/// Start the job runner and the webhook deliveries unless `cfg.workers` is 0 (with an event
+/// hub of their own: see [`start_workers_with_events`]).
 pub fn start_workers(
     store: DynStore,
     artifacts: Arc<ArtifactStore>,
@@ -222,9 +226,34 @@ pub fn start_workers(
     if cfg.workers == 0 {
         return Ok(None);
     }
+    let events = crate::jobs::events::EventHub::start(store.clone(), shutdown.clone());
+    start_workers_with_events(store, artifacts, cfg, executors, wake, events, shutdown)
+}
+
+/// Start the job runner and the webhook deliveries unless `cfg.workers` is 0; deliveries
+/// wake on `events` (the process's hub, shared with the API).
+pub fn start_workers_with_events(
+    store: DynStore,
+    artifacts: Arc<ArtifactStore>,
+    cfg: &WorkerConfig,
+    executors: Executors,
+    wake: Arc<Notify>,
+    events: Arc<crate::jobs::events::EventHub>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if cfg.workers == 0 {
+        return Ok(None);
+    }
     let compute = ComputePool::new(cfg.compute_threads).context("building the compute pool")?;
+    // Webhook deliveries run where jobs run: a queue of their own, beside the job runner.
+    let deliverer =
+        crate::jobs::webhooks::Deliverer::new(store.clone(), cfg, events).spawn(shutdown.clone());
     let runner = Runner::new(store, artifacts, compute, executors, cfg.clone(), wake);
-    Ok(Some(runner.spawn(shutdown)))
+    let jobs = runner.spawn(shutdown);
+    Ok(Some(tokio::spawn(async move {
+        let _ = jobs.await;
+        let _ = deliverer.await;
+    })))
 }
 
 /// Resolve when SIGINT or SIGTERM arrives.

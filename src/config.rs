@@ -214,6 +214,75 @@ pub struct WorkerConfig {
     /// rescued or handed-back job resumes instead of starting over (0 = only at hand-back).
     #[arg(long, env = "WHITTLE_CHECKPOINT_MS", default_value_t = 30_000)]
     pub checkpoint_ms: u64,
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook deliveries (run by the workers) and the addresses subscriptions may name.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Allow webhook URLs on loopback, private, link-local and other non-public addresses
+    /// (refused by default: a subscription must not reach into the server's network).
+    #[arg(
+        long = "webhook-allow-private",
+        env = "WHITTLE_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    pub allow_private: bool,
+    /// How long one delivery attempt may take (connect, send, response head).
+    #[arg(
+        long = "webhook-timeout-ms",
+        env = "WHITTLE_WEBHOOK_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub timeout_ms: u64,
+    /// Delay before the first retry of a failed delivery; each further retry waits twice as
+    /// long (capped at an hour).
+    #[arg(
+        long = "webhook-retry-ms",
+        env = "WHITTLE_WEBHOOK_RETRY_MS",
+        default_value_t = 5_000
+    )]
+    pub retry_ms: u64,
+    /// Attempts of one delivery before it is given up.
+    #[arg(
+        long = "webhook-max-attempts",
+        env = "WHITTLE_WEBHOOK_MAX_ATTEMPTS",
+        default_value_t = 10
+    )]
+    pub max_attempts: u32,
+    /// Consecutive failed attempts (across deliveries) after which a webhook is disabled.
+    #[arg(
+        long = "webhook-max-failures",
+        env = "WHITTLE_WEBHOOK_MAX_FAILURES",
+        default_value_t = 30
+    )]
+    pub max_failures: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            timeout_ms: 10_000,
+            retry_ms: 5_000,
+            max_attempts: 10,
+            max_failures: 30,
+        }
+    }
+}
+
+impl WebhookConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.clamp(100, 300_000))
+    }
+    /// The wait after failed attempt `attempt` (1-based): `retry_ms · 2^(attempt-1)`, at most
+    /// an hour.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.retry_ms.max(10) as f64 / 1000.0;
+        let secs = base * 2f64.powi(attempt.saturating_sub(1).min(30) as i32);
+        Duration::from_secs_f64(secs.min(3600.0))
+    }
 }
 
 impl Default for WorkerConfig {
@@ -228,6 +297,7 @@ impl Default for WorkerConfig {
             shutdown_grace_secs: 20,
             worker_id: None,
             checkpoint_ms: 30_000,
+            webhooks: WebhookConfig::default(),
         }
     }
 }

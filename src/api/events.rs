@@ -7,18 +7,17 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::extract::{AppPath, AppQuery};
 use super::{ApiError, AppState, Caller, Problem};
-use crate::domain::events::{parse_event_type, EventPayload};
+use crate::domain::events::{parse_event_type, JobEvent};
 use crate::domain::{JobState, ValidationErrors};
 use crate::jobs::events::Subscription;
 use crate::jobs::JobKind;
@@ -39,55 +38,27 @@ pub fn routes() -> Router<AppState> {
         .route("/events", get(tenant_events))
 }
 
-/// One event of a job: the `data:` of a server-sent event (whose `event:` is `type`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JobEventDto {
-    /// Position among the job's events, 1, 2, 3… without gaps: the SSE `id` of
-    /// `/v1/jobs/{id}/events`.
-    pub seq: i64,
-    /// Position among all of the tenant's events (increasing, with gaps): the SSE `id` of
-    /// `/v1/events`.
-    pub id: i64,
-    pub job_id: Uuid,
-    /// The job's kind.
-    pub kind: String,
-    /// The job's state right after the event.
-    pub state: JobState,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// `type` (`job.running`, …) and `data`, the type's fields.
-    #[serde(flatten)]
-    pub payload: EventPayload,
-}
-
-impl JobEventDto {
-    fn from_row(row: JobEventRow) -> Option<Self> {
-        match EventPayload::parse(&row.event_type, row.data) {
-            Ok(payload) => Some(JobEventDto {
-                seq: row.seq,
-                id: row.id,
-                job_id: row.job_id,
-                kind: row.kind,
-                state: row.state,
-                at: row.at,
-                payload,
-            }),
-            Err(e) => {
-                tracing::error!(job_id = %row.job_id, seq = row.seq, error = %e, "unreadable job event skipped");
-                None
-            }
+/// An event as the stream sends it (`None`, logged, when its row cannot be read).
+fn event_of(row: JobEventRow) -> Option<JobEvent> {
+    let (job_id, seq) = (row.job_id, row.seq);
+    match row.into_event() {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::error!(%job_id, seq, error = %e, "unreadable job event skipped");
+            None
         }
     }
+}
 
-    fn to_sse(&self, id: i64) -> Event {
-        let event = Event::default()
-            .id(id.to_string())
-            .event(self.payload.type_name())
-            .retry(Duration::from_millis(RETRY_MS));
-        match event.json_data(self) {
-            Ok(e) => e,
-            Err(e) => Event::default().comment(format!("unserializable event: {e}")),
-        }
+/// A server-sent event: `id:` (`id`), `event:` (the type), `data:` (the event as JSON).
+fn to_sse(event: &JobEvent, id: i64) -> Event {
+    let sse = Event::default()
+        .id(id.to_string())
+        .event(event.payload.type_name())
+        .retry(Duration::from_millis(RETRY_MS));
+    match sse.json_data(event) {
+        Ok(e) => e,
+        Err(e) => Event::default().comment(format!("unserializable event: {e}")),
     }
 }
 
@@ -170,13 +141,13 @@ fn list_filter<T>(
 /// job ends (the stream closes after the terminal event).
 ///
 /// Answers `text/event-stream`: each event has `id:` (the job's `seq`), `event:` (its
-/// type) and `data:` (a `JobEventDto`), and `:` comments every 15 s while nothing happens.
+/// type) and `data:` (a `JobEvent`), and `:` comments every 15 s while nothing happens.
 /// Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get exactly the missing events.
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs",
     params(("id" = Uuid, Path, description = "job id"), JobEventsQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "resume after this event (its `id:`)")),
-    responses((status = 200, description = "server-sent events, one `JobEventDto` per event",
-            content_type = "text/event-stream", body = JobEventDto),
+    responses((status = 200, description = "server-sent events, one `JobEvent` per event",
+            content_type = "text/event-stream", body = JobEvent),
         (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn job_events(
     State(state): State<AppState>,
@@ -217,7 +188,7 @@ struct JobReader {
     job_id: Uuid,
     after: i64,
     sub: Subscription,
-    buffer: VecDeque<JobEventDto>,
+    buffer: VecDeque<JobEvent>,
     /// The job was seen terminal: what is in the store now is all there will be.
     ended: bool,
 }
@@ -226,7 +197,7 @@ impl JobReader {
     async fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(e) = self.buffer.pop_front() {
-                return Some(e.to_sse(e.seq));
+                return Some(to_sse(&e, e.seq));
             }
             if self.events.is_closing() {
                 return None;
@@ -244,8 +215,7 @@ impl JobReader {
             };
             if let Some(last) = rows.last() {
                 self.after = last.seq;
-                self.buffer
-                    .extend(rows.into_iter().filter_map(JobEventDto::from_row));
+                self.buffer.extend(rows.into_iter().filter_map(event_of));
                 continue;
             }
             if self.ended {
@@ -280,8 +250,8 @@ impl JobReader {
 #[utoipa::path(get, path = "/v1/events", tag = "jobs",
     params(EventsQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "resume after this event (its `id:`)")),
-    responses((status = 200, description = "server-sent events, one `JobEventDto` per event",
-            content_type = "text/event-stream", body = JobEventDto),
+    responses((status = 200, description = "server-sent events, one `JobEvent` per event",
+            content_type = "text/event-stream", body = JobEvent),
         (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub async fn tenant_events(
     State(state): State<AppState>,
@@ -331,14 +301,14 @@ struct TenantReader {
     filter: EventFilter,
     after: i64,
     sub: Subscription,
-    buffer: VecDeque<JobEventDto>,
+    buffer: VecDeque<JobEvent>,
 }
 
 impl TenantReader {
     async fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(e) = self.buffer.pop_front() {
-                return Some(e.to_sse(e.id));
+                return Some(to_sse(&e, e.id));
             }
             if self.events.is_closing() {
                 return None;
@@ -356,8 +326,7 @@ impl TenantReader {
             };
             if let Some(last) = rows.last() {
                 self.after = last.id;
-                self.buffer
-                    .extend(rows.into_iter().filter_map(JobEventDto::from_row));
+                self.buffer.extend(rows.into_iter().filter_map(event_of));
                 continue;
             }
             if self.sub.wait(self.tenant_id, None, RECHECK).await {

@@ -11,6 +11,7 @@ pub mod names;
 pub mod openapi;
 pub mod system;
 pub mod tenant;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Job-event notifications of this process (SSE streams, long-polls).
     pub events: Arc<crate::jobs::events::EventHub>,
+    /// Which webhook targets are allowed (the workers deliver with the same settings).
+    pub webhooks: crate::config::WebhookConfig,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -53,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(datasets::routes(&state))
         .merge(jobs::routes())
         .merge(events::routes())
+        .merge(webhooks::routes())
         .merge(tenant::routes());
     Router::new()
         .nest("/v1", v1)

@@ -21,11 +21,15 @@ use super::AppState;
         super::jobs::create_job, super::jobs::list_jobs, super::jobs::get_job, super::jobs::cancel_job,
         super::jobs::job_metrics, super::jobs::job_trials,
         super::events::job_events, super::events::tenant_events,
+        super::webhooks::create_webhook, super::webhooks::list_webhooks, super::webhooks::get_webhook,
+        super::webhooks::update_webhook, super::webhooks::delete_webhook, super::webhooks::rotate_secret,
+        super::webhooks::list_deliveries,
         super::system::healthz, super::system::readyz, super::system::prometheus_metrics,
         super::tenant::get_tenant,
     ),
     components(schemas(
-        super::events::JobEventDto,
+        crate::domain::events::JobEvent,
+        crate::domain::events::WebhookPayload,
         crate::domain::specs::AnalyzeSpec,
         crate::domain::specs::TrainSpec,
         crate::domain::specs::EvaluateSpec,
@@ -58,6 +62,7 @@ use super::AppState;
         (name = "jobs", description = "Queue and follow analyze, train, evaluate, quantize, prune and tune jobs"),
         (name = "system", description = "Health, readiness and metrics"),
         (name = "tenant", description = "The calling tenant, its quotas and usage"),
+        (name = "webhooks", description = "Subscribe to job events, delivered as signed Standard Webhooks POSTs"),
     )
 )]
 pub struct ApiDoc;
@@ -605,8 +610,46 @@ pub fn document() -> &'static serde_json::Value {
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
         generator_shapes(&mut doc);
         request_kinds(&mut doc);
+        webhook_deliveries(&mut doc);
         doc
     })
+}
+
+/// The requests whittle sends (OpenAPI 3.1 `webhooks`): one delivery of a subscribed job
+/// event to a webhook's URL, signed per Standard Webhooks.
+fn webhook_deliveries(doc: &mut serde_json::Value) {
+    let header = |description: &str| {
+        serde_json::json!({ "required": true, "description": description,
+            "schema": { "type": "string" } })
+    };
+    let mut params = Vec::new();
+    for (name, description) in [
+        ("webhook-id", "The delivery's id (`msg_<id>`), the same on every retry: deduplicate on it"),
+        ("webhook-timestamp", "Unix seconds when this attempt was signed: refuse stale ones"),
+        ("webhook-signature", "`v1,<base64 HMAC-SHA256 of \"{webhook-id}.{webhook-timestamp}.{body}\">` keyed with the base64-decoded part of the `whsec_` secret"),
+    ] {
+        let mut p = header(description);
+        p["name"] = name.into();
+        p["in"] = "header".into();
+        params.push(p);
+    }
+    doc["webhooks"] = serde_json::json!({
+        "jobEvent": {
+            "post": {
+                "summary": "A job event, delivered to a subscribed webhook",
+                "description": "Sent for every event of a type the webhook subscribes to. Answer 2xx within the timeout to acknowledge; other answers are retried with exponential backoff.",
+                "tags": ["webhooks"],
+                "parameters": params,
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": {
+                        "schema": { "$ref": "#/components/schemas/WebhookPayload" } } }
+                },
+                "responses": { "2XX": { "description": "delivered" } },
+                "security": []
+            }
+        }
+    });
 }
 
 /// Each `<Kind>JobRequest`'s `kind` as a `const` (see [`TypedJobs`]).

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::str::FromStr;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use super::JobState;
 
 /// The type names of job events, as they appear in `type`, the SSE `event:` field and
 /// filters.
@@ -137,24 +138,34 @@ pub struct EndedData {
 #[serde(tag = "type", content = "data")]
 pub enum EventPayload {
     #[serde(rename = "job.queued")]
+    #[schema(title = "Queued")]
     Queued(QueuedData),
     #[serde(rename = "job.running")]
+    #[schema(title = "Running")]
     Running(RunningData),
     #[serde(rename = "job.progress")]
+    #[schema(title = "Progress")]
     Progress(ProgressData),
     #[serde(rename = "job.metric")]
+    #[schema(title = "Metric")]
     Metric(MetricData),
     #[serde(rename = "job.trial")]
+    #[schema(title = "Trial")]
     Trial(TrialData),
     #[serde(rename = "job.cancel_requested")]
+    #[schema(title = "CancelRequested")]
     CancelRequested(CancelRequestedData),
     #[serde(rename = "job.retry_scheduled")]
+    #[schema(title = "RetryScheduled")]
     RetryScheduled(RetryScheduledData),
     #[serde(rename = "job.succeeded")]
+    #[schema(title = "Succeeded")]
     Succeeded(SucceededData),
     #[serde(rename = "job.failed")]
+    #[schema(title = "Failed")]
     Failed(EndedData),
     #[serde(rename = "job.canceled")]
+    #[schema(title = "Canceled")]
     Canceled(EndedData),
 }
 
@@ -182,10 +193,48 @@ impl EventPayload {
     }
 }
 
-impl FromStr for EventPayload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_str(s).map_err(|e| e.to_string())
+/// One event of a job: the `data:` of a server-sent event (whose `event:` is `type`), and
+/// the `data` of a webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobEvent {
+    /// Position among the job's events, 1, 2, 3… without gaps: the SSE `id` of
+    /// `/v1/jobs/{id}/events`.
+    pub seq: i64,
+    /// Position among all of the tenant's events (increasing, with gaps): the SSE `id` of
+    /// `/v1/events`.
+    pub id: i64,
+    pub job_id: Uuid,
+    /// The job's kind.
+    pub kind: String,
+    /// The job's state right after the event.
+    pub state: JobState,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// `type` (`job.running`, …) and `data`, the type's fields.
+    #[serde(flatten)]
+    pub payload: EventPayload,
+}
+
+/// The body of a webhook delivery (the Standard Webhooks payload shape): signed with the
+/// webhook's secret in `webhook-signature`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookPayload {
+    /// The event's type (`job.succeeded`, …).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// When the event happened.
+    pub timestamp: DateTime<Utc>,
+    /// The event.
+    pub data: JobEvent,
+}
+
+impl WebhookPayload {
+    pub fn new(event: JobEvent) -> Self {
+        WebhookPayload {
+            type_: event.payload.type_name().to_string(),
+            timestamp: event.at,
+            data: event,
+        }
     }
 }
 

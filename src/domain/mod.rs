@@ -7,6 +7,7 @@ pub mod retry;
 pub mod selection;
 pub mod specs;
 pub mod validation;
+pub mod webhooks;
 
 pub use job::JobState;
 pub use validation::{FieldError, ValidationErrors};

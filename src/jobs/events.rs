@@ -86,6 +86,16 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// Wait until any notice arrives, `timeout` passes or the server starts stopping.
+    pub async fn wait_any(&mut self, timeout: Duration) -> bool {
+        tokio::select! {
+            _ = self.closing.cancelled() => false,
+            r = tokio::time::timeout(timeout, self.rx.recv()) => {
+                matches!(r, Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))))
+            }
+        }
+    }
+
     /// Wait until a notice that may concern `tenant_id`'s events (of `job_id` only, when
     /// given) arrives, or `timeout` passes, or the server starts stopping. True when
     /// notified (a lag counts as notified).

@@ -17,6 +17,7 @@ mod kinds;
 pub mod measure;
 pub mod runner;
 pub mod text_quality;
+pub mod webhooks;
 
 pub use compute::ComputePool;
 pub use context::{JobContext, JobControl, StopReason};

@@ -383,6 +383,22 @@ pub struct JobEventRow {
     pub at: DateTime<Utc>,
 }
 
+impl JobEventRow {
+    /// The typed event (its stored `data` checked against its type's schema).
+    pub fn into_event(self) -> Result<crate::domain::events::JobEvent, String> {
+        let payload = crate::domain::events::EventPayload::parse(&self.event_type, self.data)?;
+        Ok(crate::domain::events::JobEvent {
+            seq: self.seq,
+            id: self.id,
+            job_id: self.job_id,
+            kind: self.kind,
+            state: self.state,
+            at: self.at,
+            payload,
+        })
+    }
+}
+
 /// Which of a tenant's events a stream wants (each list empty = no restriction).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventFilter {
@@ -414,6 +430,98 @@ impl EventNotice {
                 _ => true,
             }
     }
+}
+
+/// A webhook subscription to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWebhook {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub url: String,
+    /// Event type names (checked by the caller).
+    pub events: Vec<String>,
+    /// `whsec_…`
+    pub secret: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// Why the store disabled it (consecutive failures), if it did.
+    pub disabled_reason: Option<String>,
+    pub consecutive_failures: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to a webhook; `None` fields stay. Enabling clears the failure count and reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookUpdate {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub secret: Option<String>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttemptRow {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    /// The response's status, `None` when none came.
+    pub status_code: Option<i32>,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+}
+
+/// One event sent (or to be sent) to one webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub webhook_id: Uuid,
+    pub event_id: i64,
+    pub event_type: String,
+    pub job_id: Uuid,
+    /// `pending`, `succeeded` or `failed` (given up).
+    pub state: String,
+    pub attempts: i32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Oldest first.
+    pub attempt_log: Vec<DeliveryAttemptRow>,
+}
+
+/// A delivery claimed for one attempt: what to send where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    /// The attempt this claim started (1-based): the fence of its outcome.
+    pub attempt: i32,
+    pub webhook: WebhookRow,
+    pub event: JobEventRow,
+}
+
+/// What one attempt found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryOutcome {
+    pub attempt: i32,
+    pub status_code: Option<i32>,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+    /// A 2xx answer.
+    pub delivered: bool,
+    /// When to try again (`None`: delivered, or given up).
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// Every API key with its tenant's name, oldest first (the same SQL on both backends).
@@ -607,6 +715,50 @@ pub trait Store: Send + Sync + 'static {
     /// when the connection is lost; the caller opens a new one.
     async fn event_notifications(&self) -> StoreResult<BoxStream<'static, EventNotice>>;
 
+    // --- webhooks ------------------------------------------------------------------------
+    async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<WebhookRow>;
+    async fn get_webhook(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<WebhookRow>>;
+    /// Newest first.
+    async fn list_webhooks(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookRow>>;
+    /// Apply `update`; `None` when the tenant has no such webhook.
+    async fn update_webhook(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        update: &WebhookUpdate,
+    ) -> StoreResult<Option<WebhookRow>>;
+    /// Delete it with its deliveries; false when the tenant has no such webhook.
+    async fn delete_webhook(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// A webhook's deliveries, newest first, with `id < before` when given, at most `limit`.
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRow>>;
+    /// Claim up to `limit` due deliveries of enabled webhooks for one attempt each (attempts
+    /// += 1, locked for `lease`; an attempt whose worker vanished is claimed again once the
+    /// lease ends).
+    async fn claim_deliveries(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Record an attempt's outcome, fenced by its attempt number (false when another claim
+    /// has taken the delivery since): the attempt is logged; the delivery succeeds, is
+    /// scheduled again at `retry_at`, or fails; the webhook's consecutive failures are reset
+    /// or counted, and at `max_failures` it is disabled with the reason.
+    async fn record_delivery(
+        &self,
+        delivery_id: i64,
+        outcome: &DeliveryOutcome,
+        max_failures: i32,
+    ) -> StoreResult<bool>;
+
     /// Record that worker `worker_id` is alive and runs `kinds` (upsert, stamped now).
     async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()>;
     /// Kinds run by workers seen at or after `since` (sorted, each once; empty: no live worker).
@@ -615,6 +767,17 @@ pub trait Store: Send + Sync + 'static {
 
 /// Open the store a database URL names: `sqlite://path` (created if missing, WAL mode) or
 /// `postgres://…`. Does not migrate.
+/// Why a webhook is disabled after `max_failures` consecutive failed attempts, the last one
+/// being `outcome` (the same text on both backends).
+fn disabled_reason(max_failures: i32, outcome: &DeliveryOutcome) -> String {
+    let last = match (outcome.status_code, &outcome.error) {
+        (Some(code), _) => format!("HTTP {code}"),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "no response".into(),
+    };
+    format!("disabled after {max_failures} consecutive failed delivery attempts (last: {last})")
+}
+
 /// The sorted union of workers' kind lists (JSON arrays of names).
 fn union_of_kinds<'a>(lists: impl Iterator<Item = &'a str>) -> StoreResult<Vec<String>> {
     let mut all = std::collections::BTreeSet::new();

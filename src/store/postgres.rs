@@ -31,6 +31,10 @@ use super::{
     NewDataset, NewJob, NewModel, Page, PageRequest, Store, StoreError, StoreResult, Tenant,
     TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
 };
+use super::{
+    ClaimedDelivery, DeliveryAttemptRow, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow,
+    WebhookUpdate,
+};
 use crate::domain::JobState;
 
 /// The `LISTEN`/`NOTIFY` channel that wakes workers.
@@ -273,6 +277,24 @@ fn parse_event_notice(payload: &str) -> EventNotice {
         },
         _ => EventNotice::ANY,
     }
+}
+
+fn webhook_from_row(row: &PgRow) -> StoreResult<WebhookRow> {
+    let events: Vec<String> = serde_json::from_value(col::<Value>(row, "events")?)
+        .map_err(|e| StoreError::Corrupt(format!("webhooks.events: {e}")))?;
+    Ok(WebhookRow {
+        id: col(row, "id")?,
+        tenant_id: col(row, "tenant_id")?,
+        url: col(row, "url")?,
+        events,
+        secret: col(row, "secret")?,
+        description: col(row, "description")?,
+        enabled: col(row, "enabled")?,
+        disabled_reason: col(row, "disabled_reason")?,
+        consecutive_failures: col(row, "consecutive_failures")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
 }
 
 fn attempt_error_json(error: &AttemptError) -> StoreResult<Value> {
@@ -1120,6 +1142,256 @@ impl Store for PostgresStore {
             }
         });
         Ok(notices.boxed())
+    }
+
+    async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<WebhookRow> {
+        let row = sqlx::query(
+            "INSERT INTO webhooks (id, tenant_id, url, events, secret, description) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(webhook.id)
+        .bind(webhook.tenant_id)
+        .bind(&webhook.url)
+        .bind(Value::from(webhook.events.clone()))
+        .bind(&webhook.secret)
+        .bind(&webhook.description)
+        .fetch_one(&self.pool)
+        .await?;
+        webhook_from_row(&row)
+    }
+
+    async fn get_webhook(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<WebhookRow>> {
+        let row = sqlx::query("SELECT * FROM webhooks WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn list_webhooks(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookRow>> {
+        let limit = page_limit(page.limit);
+        let rows = sqlx::query(
+            "SELECT * FROM webhooks WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(page.cursor)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(webhook_from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok(into_page(items, limit, |w: &WebhookRow| w.id))
+    }
+
+    async fn update_webhook(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        update: &WebhookUpdate,
+    ) -> StoreResult<Option<WebhookRow>> {
+        let row = sqlx::query(
+            "UPDATE webhooks SET url = COALESCE($3, url), events = COALESCE($4, events), \
+                 description = CASE WHEN $5 THEN $6 ELSE description END, \
+                 secret = COALESCE($7, secret), enabled = COALESCE($8, enabled), \
+                 consecutive_failures = CASE WHEN $8 THEN 0 ELSE consecutive_failures END, \
+                 disabled_reason = CASE WHEN $8 THEN NULL \
+                                        WHEN NOT $8 AND enabled THEN 'disabled by request' \
+                                        ELSE disabled_reason END, \
+                 updated_at = now() \
+             WHERE tenant_id = $1 AND id = $2 RETURNING *",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(&update.url)
+        .bind(update.events.as_ref().map(|e| Value::from(e.clone())))
+        .bind(update.description.is_some())
+        .bind(update.description.clone().flatten())
+        .bind(&update.secret)
+        .bind(update.enabled)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn delete_webhook(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        let rows = sqlx::query(
+            "SELECT d.*, e.type AS event_type, e.job_id FROM webhook_deliveries d \
+             JOIN job_events e ON e.id = d.event_id \
+             WHERE d.webhook_id = $1 AND ($2::bigint IS NULL OR d.id < $2) \
+             ORDER BY d.id DESC LIMIT $3",
+        )
+        .bind(webhook_id)
+        .bind(before)
+        .bind(page_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let state: String = col(r, "state")?;
+            deliveries.push(DeliveryRow {
+                id: col(r, "id")?,
+                webhook_id: col(r, "webhook_id")?,
+                event_id: col(r, "event_id")?,
+                event_type: col(r, "event_type")?,
+                job_id: col(r, "job_id")?,
+                next_attempt_at: if state == "pending" {
+                    Some(col(r, "next_attempt_at")?)
+                } else {
+                    None
+                },
+                state,
+                attempts: col(r, "attempts")?,
+                created_at: col(r, "created_at")?,
+                finished_at: col(r, "finished_at")?,
+                attempt_log: Vec::new(),
+            });
+        }
+        if deliveries.is_empty() {
+            return Ok(deliveries);
+        }
+        let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+        let attempts = sqlx::query(
+            "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1) \
+             ORDER BY delivery_id, attempt",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        for a in &attempts {
+            let delivery_id: i64 = col(a, "delivery_id")?;
+            let attempt = DeliveryAttemptRow {
+                attempt: col(a, "attempt")?,
+                at: col(a, "at")?,
+                status_code: col(a, "status_code")?,
+                latency_ms: col(a, "latency_ms")?,
+                error: col(a, "error")?,
+            };
+            if let Some(d) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
+                d.attempt_log.push(attempt);
+            }
+        }
+        Ok(deliveries)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let claimed = sqlx::query(
+            "WITH due AS ( \
+                 SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.state = 'pending' AND d.next_attempt_at <= now() \
+                   AND (d.locked_until IS NULL OR d.locked_until < now()) AND w.enabled \
+                 ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED) \
+             UPDATE webhook_deliveries d SET attempts = d.attempts + 1, \
+                 locked_until = now() + make_interval(secs => $2) \
+             FROM due WHERE d.id = due.id \
+             RETURNING d.id, d.attempts, d.webhook_id, d.event_id",
+        )
+        .bind(limit)
+        .bind(lease_secs(lease))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for r in &claimed {
+            let webhook = sqlx::query("SELECT * FROM webhooks WHERE id = $1")
+                .bind(col::<Uuid>(r, "webhook_id")?)
+                .fetch_one(&self.pool)
+                .await?;
+            let event = sqlx::query("SELECT * FROM job_events WHERE id = $1")
+                .bind(col::<i64>(r, "event_id")?)
+                .fetch_one(&self.pool)
+                .await?;
+            out.push(ClaimedDelivery {
+                id: col(r, "id")?,
+                attempt: col(r, "attempts")?,
+                webhook: webhook_from_row(&webhook)?,
+                event: event_from_row(&event)?,
+            });
+        }
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    async fn record_delivery(
+        &self,
+        delivery_id: i64,
+        outcome: &DeliveryOutcome,
+        max_failures: i32,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let webhook_id: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET \
+                 state = CASE WHEN $3 THEN 'succeeded' WHEN $4::timestamptz IS NOT NULL \
+                              THEN 'pending' ELSE 'failed' END, \
+                 next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, \
+                 finished_at = CASE WHEN $3 OR $4::timestamptz IS NULL THEN now() END \
+             WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING webhook_id",
+        )
+        .bind(delivery_id)
+        .bind(outcome.attempt)
+        .bind(outcome.delivered)
+        .bind(outcome.retry_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(webhook_id) = webhook_id else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(delivery_id)
+        .bind(outcome.attempt)
+        .bind(outcome.status_code)
+        .bind(outcome.latency_ms)
+        .bind(&outcome.error)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE webhooks SET \
+                 consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END, \
+                 disabled_reason = CASE WHEN NOT $2 AND enabled \
+                     AND consecutive_failures + 1 >= $3 THEN $4 ELSE disabled_reason END, \
+                 enabled = CASE WHEN NOT $2 AND consecutive_failures + 1 >= $3 THEN false \
+                     ELSE enabled END \
+             WHERE id = $1",
+        )
+        .bind(webhook_id)
+        .bind(outcome.delivered)
+        .bind(max_failures)
+        .bind(super::disabled_reason(max_failures, outcome))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()> {

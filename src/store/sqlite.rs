@@ -37,6 +37,10 @@ use super::{
     NewDataset, NewJob, NewModel, Page, PageRequest, Store, StoreError, StoreResult, Tenant,
     TenantUsage, TrialRow, MODEL_LIST_COLUMNS,
 };
+use super::{
+    ClaimedDelivery, DeliveryAttemptRow, DeliveryOutcome, DeliveryRow, NewWebhook, WebhookRow,
+    WebhookUpdate,
+};
 use crate::domain::JobState;
 
 /// Connections in the pool (WAL: many readers, writers take turns).
@@ -418,6 +422,25 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<JobEventRow> {
         at: DateTime::parse_from_rfc3339(&at)
             .map_err(|e| corrupt("at", e))?
             .with_timezone(&Utc),
+    })
+}
+
+fn webhook_from_row(row: &SqliteRow) -> StoreResult<WebhookRow> {
+    let c = Cols(row);
+    let events: Vec<String> =
+        serde_json::from_value(c.json("events")?).map_err(|e| corrupt("events", e))?;
+    Ok(WebhookRow {
+        id: c.uuid("id")?,
+        tenant_id: c.uuid("tenant_id")?,
+        url: c.get("url")?,
+        events,
+        secret: c.get("secret")?,
+        description: c.get("description")?,
+        enabled: c.get("enabled")?,
+        disabled_reason: c.get("disabled_reason")?,
+        consecutive_failures: c.get("consecutive_failures")?,
+        created_at: c.ts("created_at")?,
+        updated_at: c.ts("updated_at")?,
     })
 }
 
@@ -1262,6 +1285,271 @@ impl Store for SqliteStore {
             }
         });
         Ok(stream.boxed())
+    }
+
+    async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<WebhookRow> {
+        let now = ts_text(Utc::now());
+        let row = sqlx::query(
+            "INSERT INTO webhooks (id, tenant_id, url, events, secret, description, created_at, \
+                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(id_text(webhook.id))
+        .bind(id_text(webhook.tenant_id))
+        .bind(&webhook.url)
+        .bind(Value::from(webhook.events.clone()).to_string())
+        .bind(&webhook.secret)
+        .bind(&webhook.description)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await?;
+        webhook_from_row(&row)
+    }
+
+    async fn get_webhook(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<Option<WebhookRow>> {
+        let row = sqlx::query("SELECT * FROM webhooks WHERE tenant_id = ? AND id = ?")
+            .bind(id_text(tenant_id))
+            .bind(id_text(id))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn list_webhooks(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<WebhookRow>> {
+        let limit = page_limit(page.limit);
+        let rows = sqlx::query(
+            "SELECT * FROM webhooks WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) \
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(id_text(tenant_id))
+        .bind(page.cursor.map(id_text))
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(webhook_from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok(into_page(items, limit, |w: &WebhookRow| w.id))
+    }
+
+    async fn update_webhook(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        update: &WebhookUpdate,
+    ) -> StoreResult<Option<WebhookRow>> {
+        let row = sqlx::query(
+            "UPDATE webhooks SET url = COALESCE(?3, url), events = COALESCE(?4, events), \
+                 description = CASE WHEN ?5 THEN ?6 ELSE description END, \
+                 secret = COALESCE(?7, secret), enabled = COALESCE(?8, enabled), \
+                 consecutive_failures = CASE WHEN ?8 = 1 THEN 0 ELSE consecutive_failures END, \
+                 disabled_reason = CASE WHEN ?8 = 1 THEN NULL \
+                                        WHEN ?8 = 0 AND enabled = 1 THEN 'disabled by request' \
+                                        ELSE disabled_reason END, \
+                 updated_at = ?9 \
+             WHERE tenant_id = ?1 AND id = ?2 RETURNING *",
+        )
+        .bind(id_text(tenant_id))
+        .bind(id_text(id))
+        .bind(&update.url)
+        .bind(
+            update
+                .events
+                .as_ref()
+                .map(|e| Value::from(e.clone()).to_string()),
+        )
+        .bind(update.description.is_some())
+        .bind(update.description.clone().flatten())
+        .bind(&update.secret)
+        .bind(update.enabled)
+        .bind(ts_text(Utc::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(webhook_from_row).transpose()
+    }
+
+    async fn delete_webhook(&self, tenant_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE tenant_id = ? AND id = ?")
+            .bind(id_text(tenant_id))
+            .bind(id_text(id))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        let rows = sqlx::query(
+            "SELECT d.*, e.type AS event_type, e.job_id FROM webhook_deliveries d \
+             JOIN job_events e ON e.id = d.event_id \
+             WHERE d.webhook_id = ?1 AND (?2 IS NULL OR d.id < ?2) ORDER BY d.id DESC LIMIT ?3",
+        )
+        .bind(id_text(webhook_id))
+        .bind(before)
+        .bind(page_limit(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let c = Cols(r);
+            let state: String = c.get("state")?;
+            deliveries.push(DeliveryRow {
+                id: c.get("id")?,
+                webhook_id: c.uuid("webhook_id")?,
+                event_id: c.get("event_id")?,
+                event_type: c.get("event_type")?,
+                job_id: c.uuid("job_id")?,
+                next_attempt_at: if state == "pending" {
+                    Some(c.ts("next_attempt_at")?)
+                } else {
+                    None
+                },
+                state,
+                attempts: c.get("attempts")?,
+                created_at: c.ts("created_at")?,
+                finished_at: c.opt_ts("finished_at")?,
+                attempt_log: Vec::new(),
+            });
+        }
+        if deliveries.is_empty() {
+            return Ok(deliveries);
+        }
+        let ids = Value::from(deliveries.iter().map(|d| d.id).collect::<Vec<_>>()).to_string();
+        let attempts = sqlx::query(
+            "SELECT * FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?)) \
+             ORDER BY delivery_id, attempt",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        for a in &attempts {
+            let c = Cols(a);
+            let delivery_id: i64 = c.get("delivery_id")?;
+            let attempt = DeliveryAttemptRow {
+                attempt: c.get("attempt")?,
+                at: c.ts("at")?,
+                status_code: c.get("status_code")?,
+                latency_ms: c.get("latency_ms")?,
+                error: c.get("error")?,
+            };
+            if let Some(d) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
+                d.attempt_log.push(attempt);
+            }
+        }
+        Ok(deliveries)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        let claimed = sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, locked_until = ?2 \
+             WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+                 JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 \
+                   AND (d.locked_until IS NULL OR d.locked_until < ?1) AND w.enabled = 1 \
+                 ORDER BY d.next_attempt_at, d.id LIMIT ?3) \
+             RETURNING id, attempts, webhook_id, event_id",
+        )
+        .bind(ts_text(now))
+        .bind(ts_text(lease_end(now, lease)))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for r in &claimed {
+            let c = Cols(r);
+            let webhook = sqlx::query("SELECT * FROM webhooks WHERE id = ?")
+                .bind(c.get::<String>("webhook_id")?)
+                .fetch_one(&self.pool)
+                .await?;
+            let event = sqlx::query("SELECT * FROM job_events WHERE id = ?")
+                .bind(c.get::<i64>("event_id")?)
+                .fetch_one(&self.pool)
+                .await?;
+            out.push(ClaimedDelivery {
+                id: c.get("id")?,
+                attempt: c.get("attempts")?,
+                webhook: webhook_from_row(&webhook)?,
+                event: event_from_row(&event)?,
+            });
+        }
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    async fn record_delivery(
+        &self,
+        delivery_id: i64,
+        outcome: &DeliveryOutcome,
+        max_failures: i32,
+    ) -> StoreResult<bool> {
+        let now = ts_text(Utc::now());
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let webhook_id: Option<String> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET \
+                 state = CASE WHEN ?3 THEN 'succeeded' WHEN ?4 IS NOT NULL THEN 'pending' \
+                              ELSE 'failed' END, \
+                 next_attempt_at = COALESCE(?4, next_attempt_at), locked_until = NULL, \
+                 finished_at = CASE WHEN ?3 OR ?4 IS NULL THEN ?5 END \
+             WHERE id = ?1 AND attempts = ?2 AND state = 'pending' RETURNING webhook_id",
+        )
+        .bind(delivery_id)
+        .bind(outcome.attempt)
+        .bind(outcome.delivered)
+        .bind(outcome.retry_at.map(ts_text))
+        .bind(&now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(webhook_id) = webhook_id else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, latency_ms, \
+                 error) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(delivery_id)
+        .bind(outcome.attempt)
+        .bind(&now)
+        .bind(outcome.status_code)
+        .bind(outcome.latency_ms)
+        .bind(&outcome.error)
+        .execute(&mut *tx)
+        .await?;
+        let reason = super::disabled_reason(max_failures, outcome);
+        sqlx::query(
+            "UPDATE webhooks SET \
+                 consecutive_failures = CASE WHEN ?2 THEN 0 ELSE consecutive_failures + 1 END, \
+                 disabled_reason = CASE WHEN NOT ?2 AND enabled = 1 \
+                     AND consecutive_failures + 1 >= ?3 THEN ?4 ELSE disabled_reason END, \
+                 enabled = CASE WHEN NOT ?2 AND consecutive_failures + 1 >= ?3 THEN 0 \
+                     ELSE enabled END \
+             WHERE id = ?1",
+        )
+        .bind(webhook_id)
+        .bind(outcome.delivered)
+        .bind(max_failures)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn record_worker(&self, worker_id: &str, kinds: &[String]) -> StoreResult<()> {

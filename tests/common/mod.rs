@@ -67,6 +67,13 @@ pub fn fast_worker_config(workers: usize) -> WorkerConfig {
         shutdown_grace_secs: 5,
         worker_id: None,
         checkpoint_ms: 30_000,
+        // Receivers in tests listen on loopback; retries come quickly.
+        webhooks: whittle::config::WebhookConfig {
+            allow_private: true,
+            timeout_ms: 2_000,
+            retry_ms: 100,
+            ..Default::default()
+        },
     }
 }
 
@@ -159,6 +166,32 @@ pub async fn spawn_app(backend: Backend, opts: TestOptions) -> Option<TestApp> {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Stop the server and start a new one on the same database and artifacts (a restart),
+    /// with `opts`' workers and limits.
+    pub async fn restart(&mut self, opts: TestOptions) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("server stops cleanly");
+        }
+        let (store, artifacts) = app::open_storage(&self.storage)
+            .await
+            .expect("open storage");
+        let mut worker = opts.worker;
+        worker.workers = opts.workers;
+        let cfg = ServeConfig {
+            bind: opts.bind,
+            insecure_no_auth: opts.insecure_no_auth,
+            metrics_token: opts.metrics_token,
+            limits: opts.limits,
+            worker,
+        };
+        let server = app::start_server(store.clone(), artifacts, &cfg, opts.executors)
+            .await
+            .expect("restart server");
+        self.base = format!("http://{}", server.addr);
+        self.store = store;
+        self.server = Some(server);
     }
 
     /// Stop the server and drop the test database.

@@ -45,6 +45,8 @@ pub fn spawn_worker_process(app: &TestApp) -> std::process::Child {
         .env("WHITTLE_HEARTBEAT_MS", "100")
         .env("WHITTLE_POLL_MS", "100")
         .env("WHITTLE_CHECKPOINT_MS", "100")
+        .env("WHITTLE_WEBHOOK_ALLOW_PRIVATE", "true")
+        .env("WHITTLE_WEBHOOK_RETRY_MS", "100")
         // SIGTERM stops running jobs at once (hand-back) instead of letting them finish.
         .env("WHITTLE_SHUTDOWN_GRACE_SECS", "0")
         .env("RUST_LOG", "warn")

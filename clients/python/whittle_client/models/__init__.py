@@ -10,11 +10,16 @@ from .architecture_spec import ArchitectureSpec
 from .attempt import Attempt
 from .attempt_error import AttemptError
 from .calibration_report import CalibrationReport
+from .cancel_requested_data import CancelRequestedData
 from .class_metrics import ClassMetrics
 from .compressed_format_spec import CompressedFormatSpec
+from .create_webhook_request import CreateWebhookRequest
 from .dataset_dto import DatasetDto
 from .dataset_format import DatasetFormat
 from .dataset_page import DatasetPage
+from .delivery_attempt_dto import DeliveryAttemptDto
+from .delivery_dto import DeliveryDto
+from .delivery_page import DeliveryPage
 from .direction import Direction
 from .distribution_type_0 import DistributionType0
 from .distribution_type_0_type import DistributionType0Type
@@ -24,6 +29,7 @@ from .distribution_type_2 import DistributionType2
 from .distribution_type_2_type import DistributionType2Type
 from .early_stopping import EarlyStopping
 from .embedding_fidelity import EmbeddingFidelity
+from .ended_data import EndedData
 from .eval_fields import EvalFields
 from .evaluate_job import EvaluateJob
 from .evaluate_job_kind import EvaluateJobKind
@@ -36,6 +42,26 @@ from .evaluate_result_text_evaluation import EvaluateResultTextEvaluation
 from .evaluate_spec import EvaluateSpec
 from .evaluation_summary_classification import EvaluationSummaryClassification
 from .evaluation_summary_regression import EvaluationSummaryRegression
+from .event_payload_type_0 import EventPayloadType0
+from .event_payload_type_0_type import EventPayloadType0Type
+from .event_payload_type_1 import EventPayloadType1
+from .event_payload_type_1_type import EventPayloadType1Type
+from .event_payload_type_2 import EventPayloadType2
+from .event_payload_type_2_type import EventPayloadType2Type
+from .event_payload_type_3 import EventPayloadType3
+from .event_payload_type_3_type import EventPayloadType3Type
+from .event_payload_type_4 import EventPayloadType4
+from .event_payload_type_4_type import EventPayloadType4Type
+from .event_payload_type_5 import EventPayloadType5
+from .event_payload_type_5_type import EventPayloadType5Type
+from .event_payload_type_6 import EventPayloadType6
+from .event_payload_type_6_type import EventPayloadType6Type
+from .event_payload_type_7 import EventPayloadType7
+from .event_payload_type_7_type import EventPayloadType7Type
+from .event_payload_type_8 import EventPayloadType8
+from .event_payload_type_8_type import EventPayloadType8Type
+from .event_payload_type_9 import EventPayloadType9
+from .event_payload_type_9_type import EventPayloadType9Type
 from .field_error import FieldError
 from .finetune_report import FinetuneReport
 from .finetune_spec import FinetuneSpec
@@ -51,6 +77,26 @@ from .health import Health
 from .histogram import Histogram
 from .huber_loss import HuberLoss
 from .init import Init
+from .job_event_cancel_requested import JobEventCancelRequested
+from .job_event_cancel_requested_type import JobEventCancelRequestedType
+from .job_event_canceled import JobEventCanceled
+from .job_event_canceled_type import JobEventCanceledType
+from .job_event_failed import JobEventFailed
+from .job_event_failed_type import JobEventFailedType
+from .job_event_metric import JobEventMetric
+from .job_event_metric_type import JobEventMetricType
+from .job_event_progress import JobEventProgress
+from .job_event_progress_type import JobEventProgressType
+from .job_event_queued import JobEventQueued
+from .job_event_queued_type import JobEventQueuedType
+from .job_event_retry_scheduled import JobEventRetryScheduled
+from .job_event_retry_scheduled_type import JobEventRetryScheduledType
+from .job_event_running import JobEventRunning
+from .job_event_running_type import JobEventRunningType
+from .job_event_succeeded import JobEventSucceeded
+from .job_event_succeeded_type import JobEventSucceededType
+from .job_event_trial import JobEventTrial
+from .job_event_trial_type import JobEventTrialType
 from .job_kind import JobKind
 from .job_metrics_dto import JobMetricsDto
 from .job_metrics_dto_series import JobMetricsDtoSeries
@@ -73,6 +119,7 @@ from .lr_decay_type_2 import LrDecayType2
 from .lr_decay_type_2_kind import LrDecayType2Kind
 from .lr_schedule import LrSchedule
 from .method_spec import MethodSpec
+from .metric_data import MetricData
 from .metrics_type_0 import MetricsType0
 from .metrics_type_0_task import MetricsType0Task
 from .metrics_type_1 import MetricsType1
@@ -108,6 +155,7 @@ from .output_dtype_spec import OutputDtypeSpec
 from .output_spec import OutputSpec
 from .pass_summary import PassSummary
 from .problem import Problem
+from .progress_data import ProgressData
 from .prune_finetune_spec import PruneFinetuneSpec
 from .prune_job import PruneJob
 from .prune_job_kind import PruneJobKind
@@ -132,10 +180,13 @@ from .quantize_job_request import QuantizeJobRequest
 from .quantize_result_eval_fields import QuantizeResultEvalFields
 from .quantize_result_unrated import QuantizeResultUnrated
 from .quantize_spec import QuantizeSpec
+from .queued_data import QueuedData
 from .recommendation import Recommendation
 from .reference_comparison import ReferenceComparison
+from .retry_scheduled_data import RetryScheduledData
 from .rule_fields import RuleFields
 from .run_stats import RunStats
+from .running_data import RunningData
 from .sampler_type_0 import SamplerType0
 from .sampler_type_0_type import SamplerType0Type
 from .sampler_type_1 import SamplerType1
@@ -163,6 +214,7 @@ from .study_result_sampler_type_2 import StudyResultSamplerType2
 from .study_result_sampler_type_2_type import StudyResultSamplerType2Type
 from .study_result_sampler_type_3 import StudyResultSamplerType3
 from .study_result_sampler_type_3_type import StudyResultSamplerType3Type
+from .succeeded_data import SucceededData
 from .summary_metrics_type_0 import SummaryMetricsType0
 from .summary_metrics_type_1 import SummaryMetricsType1
 from .task_kind import TaskKind
@@ -196,6 +248,8 @@ from .train_spec_loss_type_2 import TrainSpecLossType2
 from .train_spec_loss_type_3 import TrainSpecLossType3
 from .train_spec_loss_type_4 import TrainSpecLossType4
 from .train_spec_loss_type_5 import TrainSpecLossType5
+from .trial_data import TrialData
+from .trial_data_params import TrialDataParams
 from .trial_dto import TrialDto
 from .trial_dto_params import TrialDtoParams
 from .trial_job import TrialJob
@@ -224,8 +278,13 @@ from .tune_spec_sampler_type_2_type import TuneSpecSamplerType2Type
 from .tune_spec_sampler_type_3 import TuneSpecSamplerType3
 from .tune_spec_sampler_type_3_type import TuneSpecSamplerType3Type
 from .tune_spec_search_space import TuneSpecSearchSpace
+from .update_webhook_request import UpdateWebhookRequest
 from .upload_dataset_task import UploadDatasetTask
 from .validation_spec import ValidationSpec
+from .webhook_dto import WebhookDto
+from .webhook_page import WebhookPage
+from .webhook_payload import WebhookPayload
+from .webhook_with_secret import WebhookWithSecret
 from .weight_op import WeightOp
 
 __all__ = (
@@ -239,11 +298,16 @@ __all__ = (
     "Attempt",
     "AttemptError",
     "CalibrationReport",
+    "CancelRequestedData",
     "ClassMetrics",
     "CompressedFormatSpec",
+    "CreateWebhookRequest",
     "DatasetDto",
     "DatasetFormat",
     "DatasetPage",
+    "DeliveryAttemptDto",
+    "DeliveryDto",
+    "DeliveryPage",
     "Direction",
     "DistributionType0",
     "DistributionType0Type",
@@ -253,6 +317,7 @@ __all__ = (
     "DistributionType2Type",
     "EarlyStopping",
     "EmbeddingFidelity",
+    "EndedData",
     "EvalFields",
     "EvaluateJob",
     "EvaluateJobKind",
@@ -265,6 +330,26 @@ __all__ = (
     "EvaluateSpec",
     "EvaluationSummaryClassification",
     "EvaluationSummaryRegression",
+    "EventPayloadType0",
+    "EventPayloadType0Type",
+    "EventPayloadType1",
+    "EventPayloadType1Type",
+    "EventPayloadType2",
+    "EventPayloadType2Type",
+    "EventPayloadType3",
+    "EventPayloadType3Type",
+    "EventPayloadType4",
+    "EventPayloadType4Type",
+    "EventPayloadType5",
+    "EventPayloadType5Type",
+    "EventPayloadType6",
+    "EventPayloadType6Type",
+    "EventPayloadType7",
+    "EventPayloadType7Type",
+    "EventPayloadType8",
+    "EventPayloadType8Type",
+    "EventPayloadType9",
+    "EventPayloadType9Type",
     "FieldError",
     "FinetuneReport",
     "FinetuneSpec",
@@ -280,6 +365,26 @@ __all__ = (
     "Histogram",
     "HuberLoss",
     "Init",
+    "JobEventCancelRequested",
+    "JobEventCancelRequestedType",
+    "JobEventCanceled",
+    "JobEventCanceledType",
+    "JobEventFailed",
+    "JobEventFailedType",
+    "JobEventMetric",
+    "JobEventMetricType",
+    "JobEventProgress",
+    "JobEventProgressType",
+    "JobEventQueued",
+    "JobEventQueuedType",
+    "JobEventRetryScheduled",
+    "JobEventRetryScheduledType",
+    "JobEventRunning",
+    "JobEventRunningType",
+    "JobEventSucceeded",
+    "JobEventSucceededType",
+    "JobEventTrial",
+    "JobEventTrialType",
     "JobKind",
     "JobMetricsDto",
     "JobMetricsDtoSeries",
@@ -302,6 +407,7 @@ __all__ = (
     "LrDecayType2Kind",
     "LrSchedule",
     "MethodSpec",
+    "MetricData",
     "MetricsType0",
     "MetricsType0Task",
     "MetricsType1",
@@ -337,6 +443,7 @@ __all__ = (
     "OutputSpec",
     "PassSummary",
     "Problem",
+    "ProgressData",
     "PruneFinetuneSpec",
     "PruneJob",
     "PruneJobKind",
@@ -361,10 +468,13 @@ __all__ = (
     "QuantizeResultEvalFields",
     "QuantizeResultUnrated",
     "QuantizeSpec",
+    "QueuedData",
     "Recommendation",
     "ReferenceComparison",
+    "RetryScheduledData",
     "RuleFields",
     "RunStats",
+    "RunningData",
     "SamplerType0",
     "SamplerType0Type",
     "SamplerType1",
@@ -392,6 +502,7 @@ __all__ = (
     "StudyResultSamplerType2Type",
     "StudyResultSamplerType3",
     "StudyResultSamplerType3Type",
+    "SucceededData",
     "SummaryMetricsType0",
     "SummaryMetricsType1",
     "TaskKind",
@@ -425,6 +536,8 @@ __all__ = (
     "TrainSpecLossType3",
     "TrainSpecLossType4",
     "TrainSpecLossType5",
+    "TrialData",
+    "TrialDataParams",
     "TrialDto",
     "TrialDtoParams",
     "TrialJob",
@@ -453,7 +566,12 @@ __all__ = (
     "TuneSpecSamplerType3",
     "TuneSpecSamplerType3Type",
     "TuneSpecSearchSpace",
+    "UpdateWebhookRequest",
     "UploadDatasetTask",
     "ValidationSpec",
+    "WebhookDto",
+    "WebhookPage",
+    "WebhookPayload",
+    "WebhookWithSecret",
     "WeightOp",
 )

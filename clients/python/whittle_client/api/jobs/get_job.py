@@ -15,18 +15,27 @@ from ...models.quantize_job import QuantizeJob
 from ...models.train_job import TrainJob
 from ...models.trial_job import TrialJob
 from ...models.tune_job import TuneJob
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     id: UUID,
+    *,
+    wait: float | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["wait"] = wait
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/jobs/{id}".format(
             id=quote(str(id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -166,6 +175,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = UNSET,
 ) -> Response[
     AnalyzeJob
     | EvaluateJob
@@ -178,8 +188,12 @@ def sync_detailed(
 ]:
     """Get a job: state, attempt, progress, result, errors.
 
+     With `?wait=N` the request is a long-poll: it answers as soon as the job is succeeded,
+    failed or canceled, or after N seconds (at most 60) with the job as it is then.
+
     Args:
         id (UUID):
+        wait (float | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -191,6 +205,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        wait=wait,
     )
 
     response = client.get_httpx_client().request(
@@ -204,6 +219,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = UNSET,
 ) -> (
     AnalyzeJob
     | EvaluateJob
@@ -217,8 +233,12 @@ def sync(
 ):
     """Get a job: state, attempt, progress, result, errors.
 
+     With `?wait=N` the request is a long-poll: it answers as soon as the job is succeeded,
+    failed or canceled, or after N seconds (at most 60) with the job as it is then.
+
     Args:
         id (UUID):
+        wait (float | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -231,6 +251,7 @@ def sync(
     return sync_detailed(
         id=id,
         client=client,
+        wait=wait,
     ).parsed
 
 
@@ -238,6 +259,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = UNSET,
 ) -> Response[
     AnalyzeJob
     | EvaluateJob
@@ -250,8 +272,12 @@ async def asyncio_detailed(
 ]:
     """Get a job: state, attempt, progress, result, errors.
 
+     With `?wait=N` the request is a long-poll: it answers as soon as the job is succeeded,
+    failed or canceled, or after N seconds (at most 60) with the job as it is then.
+
     Args:
         id (UUID):
+        wait (float | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -263,6 +289,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        wait=wait,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -274,6 +301,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = UNSET,
 ) -> (
     AnalyzeJob
     | EvaluateJob
@@ -287,8 +315,12 @@ async def asyncio(
 ):
     """Get a job: state, attempt, progress, result, errors.
 
+     With `?wait=N` the request is a long-poll: it answers as soon as the job is succeeded,
+    failed or canceled, or after N seconds (at most 60) with the job as it is then.
+
     Args:
         id (UUID):
+        wait (float | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -302,5 +334,6 @@ async def asyncio(
         await asyncio_detailed(
             id=id,
             client=client,
+            wait=wait,
         )
     ).parsed

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class EventPayloadType1Type(StrEnum):
+    JOB_RUNNING = "job.running"
+
+    def __str__(self) -> str:
+        return str(self.value)
