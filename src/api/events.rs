@@ -90,9 +90,13 @@ pub struct EventsQuery {
     pub last_event_id: Option<String>,
 }
 
-/// Where a stream resumes: the `Last-Event-ID` header, else `?last_event_id=`.
+/// Where a stream resumes: the `Last-Event-ID` header, else `?last_event_id=`. An empty
+/// header is no id (as an `EventSource` whose stream set no id would send it).
 fn resume_point(headers: &HeaderMap, query: Option<&str>) -> Result<Option<i64>, ApiError> {
-    if let Some(v) = headers.get("last-event-id") {
+    let header = headers
+        .get("last-event-id")
+        .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace));
+    if let Some(v) = header {
         return match v
             .to_str()
             .ok()
@@ -145,7 +149,8 @@ fn list_filter<T>(
 /// Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get exactly the missing events.
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs",
     params(("id" = Uuid, Path, description = "job id"), JobEventsQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event (its `id:`)")),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, description = "resume after this event (its `id:`); empty = from the start",
+            pattern = r"^[0-9]{0,18}$")),
     responses((status = 200, description = "server-sent events, one `JobEvent` per event",
             content_type = "text/event-stream", body = JobEvent),
         (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -249,7 +254,8 @@ impl JobReader {
 /// stream misses none); per-job streams are not delayed.
 #[utoipa::path(get, path = "/v1/events", tag = "jobs",
     params(EventsQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event (its `id:`)")),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, description = "resume after this event (its `id:`); empty = from now",
+            pattern = r"^[0-9]{0,18}$")),
     responses((status = 200, description = "server-sent events, one `JobEvent` per event",
             content_type = "text/event-stream", body = JobEvent),
         (status = 400, body = Problem), (status = 422, body = Problem)))]

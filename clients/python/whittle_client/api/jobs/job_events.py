@@ -25,7 +25,7 @@ def _get_kwargs(
     id: UUID,
     *,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id_header, Unset):
@@ -221,7 +221,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     JobEventCanceled
     | JobEventCancelRequested
@@ -245,7 +245,7 @@ def sync_detailed(
     Args:
         id (UUID):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -273,7 +273,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     JobEventCanceled
     | JobEventCancelRequested
@@ -298,7 +298,7 @@ def sync(
     Args:
         id (UUID):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -321,7 +321,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     JobEventCanceled
     | JobEventCancelRequested
@@ -345,7 +345,7 @@ async def asyncio_detailed(
     Args:
         id (UUID):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -371,7 +371,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     JobEventCanceled
     | JobEventCancelRequested
@@ -396,7 +396,7 @@ async def asyncio(
     Args:
         id (UUID):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -25,7 +25,7 @@ def _get_kwargs(
     state: str | Unset = UNSET,
     type_: str | Unset = UNSET,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id_header, Unset):
@@ -222,7 +222,7 @@ def sync_detailed(
     state: str | Unset = UNSET,
     type_: str | Unset = UNSET,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     JobEventCanceled
     | JobEventCancelRequested
@@ -248,7 +248,7 @@ def sync_detailed(
         state (str | Unset):
         type_ (str | Unset):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -280,7 +280,7 @@ def sync(
     state: str | Unset = UNSET,
     type_: str | Unset = UNSET,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     JobEventCanceled
     | JobEventCancelRequested
@@ -307,7 +307,7 @@ def sync(
         state (str | Unset):
         type_ (str | Unset):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -334,7 +334,7 @@ async def asyncio_detailed(
     state: str | Unset = UNSET,
     type_: str | Unset = UNSET,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     JobEventCanceled
     | JobEventCancelRequested
@@ -360,7 +360,7 @@ async def asyncio_detailed(
         state (str | Unset):
         type_ (str | Unset):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -390,7 +390,7 @@ async def asyncio(
     state: str | Unset = UNSET,
     type_: str | Unset = UNSET,
     last_event_id_query: int | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     JobEventCanceled
     | JobEventCancelRequested
@@ -417,7 +417,7 @@ async def asyncio(
         state (str | Unset):
         type_ (str | Unset):
         last_event_id_query (int | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
