@@ -15,6 +15,7 @@
 //! the harness: how a store is opened on each backend and the list of behaviours to run.
 
 mod api_keys;
+mod events;
 mod fixtures;
 mod jobs_cancel;
 mod jobs_claim;
@@ -216,5 +217,8 @@ conformance!(
     ],
     notifications: [
         notifications,
+    ],
+    events: [
+        every_transition_leaves_its_event,
     ],
 );

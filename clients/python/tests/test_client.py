@@ -178,6 +178,29 @@ class RoundTrip(unittest.TestCase):
             self.assertEqual(again.name, "requantized")
             self.assertEqual(w.get_model(again.id).id, again.id)
 
+    def test_a_jobs_event_stream_and_resume(self) -> None:
+        w = _client(self)
+        train = w.upload_dataset(FIXTURES / "digits_train.csv", name="events")
+        job = w.submit(
+            TrainJobRequest(
+                kind="train",
+                spec=TrainSpec(
+                    dataset_id=train.id, architecture=ArchitectureSpec(hidden=[16]), epochs=3
+                ),
+            )
+        )
+        events = list(w.events(job, timeout=300))
+        types = [e["type"] for e in events]
+        self.assertEqual(types[0], "job.queued")
+        self.assertEqual(types[-1], "job.succeeded")
+        self.assertIn("job.running", types)
+        self.assertEqual([e["seq"] for e in events], list(range(1, len(events) + 1)))
+        losses = [e["data"]["step"] for e in events
+                  if e["type"] == "job.metric" and e["data"]["name"] == "train_loss"]
+        self.assertEqual(losses, [1, 2, 3])
+        rest = list(w.events(job, last_event_id=2))
+        self.assertEqual(rest, events[2:])
+
     def test_upload_a_model_folder_and_analyze_it(self) -> None:
         w = _client(self)
         model = w.upload_model(FIXTURES / "tiny-llama")

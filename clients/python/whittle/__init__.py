@@ -7,7 +7,8 @@ Two halves:
   model per spec, result and job kind (``TrainJobRequest``, ``TrainSpec``, ``TrainJob``,
   ``FitResult``, ...).
 - ``whittle.Whittle`` (this module) adds what generation cannot give: streaming uploads of
-  files and model folders, waiting for a job with progress, downloading a model to disk, and
+  files and model folders, waiting for a job (long-poll) with progress, a job's event
+  stream (server-sent events, resumed after a dropped connection), downloading a model to disk, and
   errors raised as ``WhittleError`` with the server's problem details.
 
     from whittle import Whittle
@@ -255,27 +256,84 @@ class Whittle:
         on_progress: Optional[Callable[[Any], None]] = None,
         raise_on_failure: bool = True,
     ) -> Any:
-        """Poll until the job ends; returns it typed. ``on_progress(job)`` is called whenever
-        its state, progress or message changes. A failed or canceled job raises
-        ``JobFailed`` (unless ``raise_on_failure=False``); ``JobTimeout`` after ``timeout``."""
+        """Wait until the job ends; returns it typed. ``on_progress(job)`` is called whenever
+        its state, progress or message changes (the job's event stream says when). A failed or
+        canceled job raises ``JobFailed`` (unless ``raise_on_failure=False``); ``JobTimeout``
+        after ``timeout``. ``poll`` is the fallback interval should streaming fail."""
         deadline = time.monotonic() + timeout
         job_id = _job_id(job)
-        seen: Optional[tuple] = None
-        interval = min(poll, 0.05)
+        if on_progress is not None:
+            seen: Optional[tuple] = None
+            try:
+                for event in self.events(job_id, timeout=timeout):
+                    if event["type"] in ("job.metric", "job.trial"):
+                        continue
+                    current = self.get_job(job_id)
+                    key = (_state(current), current.progress, current.progress_message)
+                    if key != seen:
+                        on_progress(current)
+                        seen = key
+            except httpx.TransportError:
+                pass  # fall back to long-polling below
         while True:
-            current = self.get_job(job_id)
-            key = (_state(current), current.progress, current.progress_message)
-            if on_progress is not None and key != seen:
-                on_progress(current)
-            seen = key
+            left = deadline - time.monotonic()
+            asked = time.monotonic()
+            # Long-poll: the server answers as soon as the job ends (at most 60 s per call).
+            current = _unwrap(
+                _get_job.sync_detailed(
+                    id=_uuid(job_id), client=self.api, wait=max(0.0, min(60.0, left))
+                )
+            )
             if _state(current) in _TERMINAL:
+                if on_progress is not None:
+                    on_progress(current)
                 if raise_on_failure and _state(current) != "succeeded":
                     raise JobFailed(current)
                 return current
             if time.monotonic() >= deadline:
                 raise JobTimeout(current, timeout)
-            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            interval = min(interval * 2, poll)
+            if time.monotonic() - asked < poll:
+                # Answered early without an end (a proxy cutting long requests short).
+                time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+    def events(
+        self, job: Any, last_event_id: Optional[int] = None, timeout: float = 3600.0
+    ) -> Iterator[dict[str, Any]]:
+        """The job's events (``{"seq", "type", "data", "state", "at", ...}`` dicts): every
+        past one after ``last_event_id``, then live ones until the job ends. A dropped
+        connection is resumed with ``Last-Event-ID``, so no event is missed or repeated."""
+        job_id = _job_id(job)
+        last = last_event_id
+        deadline = time.monotonic() + timeout
+        while True:
+            headers = {"accept": "text/event-stream"}
+            if last is not None:
+                headers["last-event-id"] = str(last)
+            try:
+                # The server sends a comment every 15 s, so a minute of silence is a dead link.
+                with self.http.stream(
+                    "GET",
+                    f"/v1/jobs/{job_id}/events",
+                    headers=headers,
+                    timeout=httpx.Timeout(30.0, read=60.0),
+                ) as r:
+                    if r.status_code != 200:
+                        r.read()
+                        raise _problem(r)
+                    data: list[str] = []
+                    for line in r.iter_lines():
+                        if line.startswith("data:"):
+                            data.append(line[5:].lstrip())
+                        elif line == "" and data:
+                            event = json.loads("\n".join(data))
+                            data = []
+                            last = event["seq"]
+                            yield event
+                return
+            except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
 
     # Models and datasets -------------------------------------------------------------
 
