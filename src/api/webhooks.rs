@@ -262,7 +262,7 @@ fn check_description(errors: &mut ValidationErrors, d: &str) {
         );
     }
     if d.contains('\0') {
-        errors.add("description", "must not contain U+0000");
+        errors.add("description", crate::domain::validation::NUL_REFUSED);
     }
 }
 

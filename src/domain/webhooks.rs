@@ -51,6 +51,9 @@ pub fn check_url(raw: &str) -> Result<url::Url, String> {
     if raw.len() > MAX_URL_LEN {
         return Err(format!("must be at most {MAX_URL_LEN} characters"));
     }
+    if raw.contains('\0') {
+        return Err(super::validation::NUL_REFUSED.into());
+    }
     if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
