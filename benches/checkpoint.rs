@@ -52,12 +52,14 @@ async fn one_run(checkpoint_ms: u64, epochs: usize) -> Run {
         database_url: format!("sqlite://{}/bench.db", dir.path().display()),
         artifacts: dir.path().join("artifacts").display().to_string(),
         scratch_dir: dir.path().join("scratch"),
+        s3: Default::default(),
     };
     let (store, artifacts) = whittle::app::open_storage(&storage).await.expect("storage");
     let cfg = ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         insecure_no_auth: false,
         metrics_token: None,
+        bootstrap: Default::default(),
         limits: Default::default(),
         worker: WorkerConfig {
             workers: 1,

@@ -56,6 +56,7 @@ async fn fresh_storage(
             database_url: url,
             artifacts: dir.join("a").display().to_string(),
             scratch_dir: dir.join("s"),
+            s3: Default::default(),
         },
         db,
     ))
@@ -210,6 +211,7 @@ async fn get_latency(
         bind: "127.0.0.1:0".parse().expect("addr"),
         insecure_no_auth: false,
         metrics_token: None,
+        bootstrap: Default::default(),
         limits: Default::default(),
         worker: WorkerConfig {
             workers: 0,

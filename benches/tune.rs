@@ -59,12 +59,14 @@ async fn main() {
         database_url: format!("sqlite://{}/bench.db", dir.path().display()),
         artifacts: dir.path().join("a").display().to_string(),
         scratch_dir: dir.path().join("s"),
+        s3: Default::default(),
     };
     let (store, artifacts) = whittle::app::open_storage(&storage).await.expect("storage");
     let cfg = ServeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
         insecure_no_auth: false,
         metrics_token: None,
+        bootstrap: Default::default(),
         limits: LimitsConfig::default(),
         worker: WorkerConfig {
             workers,

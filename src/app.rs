@@ -35,7 +35,8 @@ pub async fn open_storage(cfg: &StorageConfig) -> anyhow::Result<(DynStore, Arc<
         .await
         .context("connecting to the database")?;
     store.migrate().await.context("migrating the database")?;
-    let artifacts = ArtifactStore::open(&cfg.artifacts, &cfg.scratch_dir)
+    let remote = cfg.s3.remote_options()?;
+    let artifacts = ArtifactStore::open_with(&cfg.artifacts, &cfg.scratch_dir, &remote)
         .context("opening the artifact store")?;
     Ok((store, Arc::new(artifacts)))
 }
@@ -61,6 +62,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            crate::telemetry::describe();
             Some(handle)
         })
         .clone()
@@ -91,6 +93,17 @@ pub async fn start_server(
     executors: Executors,
 ) -> anyhow::Result<RunningServer> {
     let loopback = cfg.bind.ip().is_loopback();
+    if let Some(key) = cfg.bootstrap.read()? {
+        match bootstrap_api_key(&store, &cfg.bootstrap.tenant, Some(key)).await? {
+            Bootstrapped::Created { .. } => {
+                info!(tenant = %cfg.bootstrap.tenant, "created the bootstrap API key")
+            }
+            Bootstrapped::Present => {}
+            Bootstrapped::OtherKeysExist => {
+                debug!("API keys exist; the bootstrap key is not needed")
+            }
+        }
+    }
     let keys = store.count_active_api_keys().await?;
     if !loopback && keys == 0 && !cfg.insecure_no_auth {
         anyhow::bail!(
@@ -101,6 +114,7 @@ pub async fn start_server(
     }
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
+    let probe = watch_artifacts(artifacts.clone(), shutdown.clone()).await;
     let events = crate::jobs::events::EventHub::start(store.clone(), shutdown.clone());
     let state = AppState {
         events: events.clone(),
@@ -134,8 +148,9 @@ pub async fn start_server(
     let handle = tokio::spawn(async move {
         serve_http(listener, router, &limits, stop).await;
         if let Some(w) = worker {
-            w.await.context("worker task")?;
+            w.handle.await.context("worker task")?;
         }
+        let _ = probe.await;
         Ok(())
     });
     info!(%addr, backend = store.backend(), artifacts = artifacts.description(), "whittle listening");
@@ -146,6 +161,68 @@ pub async fn start_server(
         shutdown,
         handle,
     })
+}
+
+/// How often the artifact store's writability is probed (see [`watch_artifacts`]).
+pub const ARTIFACT_PROBE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Probe the artifact store now and every [`ARTIFACT_PROBE_INTERVAL`] until `stop` fires, so
+/// `/readyz` reports a store that cannot take writes (a volume owned by another user, a
+/// missing bucket, lost credentials). A failure is logged when it starts and when it ends.
+pub async fn watch_artifacts(
+    artifacts: Arc<ArtifactStore>,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let first = artifacts.probe().await;
+    if let Some(e) = &first.error {
+        warn!(error = %e, store = artifacts.description(), "the artifact store is not writable");
+    }
+    tokio::spawn(async move {
+        let mut failing = first.error.is_some();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(ARTIFACT_PROBE_INTERVAL) => {}
+            }
+            let health = artifacts.probe().await;
+            match (&health.error, failing) {
+                (Some(e), false) => {
+                    warn!(error = %e, store = artifacts.description(), "the artifact store is not writable")
+                }
+                (None, true) => info!(
+                    store = artifacts.description(),
+                    "the artifact store is writable again"
+                ),
+                _ => {}
+            }
+            failing = health.error.is_some();
+        }
+    })
+}
+
+/// Serve a worker process's `/healthz`, `/readyz` and `/metrics` on `bind` until `stop`.
+pub async fn serve_worker_health(
+    bind: SocketAddr,
+    status: Arc<crate::jobs::status::WorkerStatus>,
+    artifacts: Arc<ArtifactStore>,
+    stop: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let router = api::worker_health::worker_health_router(api::worker_health::WorkerHealthState {
+        status,
+        artifacts,
+        metrics: metrics_handle(),
+    });
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding the health address {bind}"))?;
+    info!(addr = %listener.local_addr()?, "worker health endpoints listening");
+    let limits = LimitsConfig {
+        max_connections: 64,
+        ..Default::default()
+    };
+    Ok(tokio::spawn(async move {
+        serve_http(listener, router, &limits, stop).await;
+    }))
 }
 
 /// Serve `router` on `listener` until `stop` fires, then let in-flight requests finish.
@@ -227,7 +304,16 @@ pub fn start_workers(
         return Ok(None);
     }
     let events = crate::jobs::events::EventHub::start(store.clone(), shutdown.clone());
-    start_workers_with_events(store, artifacts, cfg, executors, wake, events, shutdown)
+    Ok(
+        start_workers_with_events(store, artifacts, cfg, executors, wake, events, shutdown)?
+            .map(|w| w.handle),
+    )
+}
+
+/// Running workers: the task that ends when they stopped, and their status.
+pub struct Workers {
+    pub handle: tokio::task::JoinHandle<()>,
+    pub status: Arc<crate::jobs::status::WorkerStatus>,
 }
 
 /// Start the job runner and the webhook deliveries unless `cfg.workers` is 0; deliveries
@@ -240,7 +326,7 @@ pub fn start_workers_with_events(
     wake: Arc<Notify>,
     events: Arc<crate::jobs::events::EventHub>,
     shutdown: CancellationToken,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+) -> anyhow::Result<Option<Workers>> {
     if cfg.workers == 0 {
         return Ok(None);
     }
@@ -249,11 +335,13 @@ pub fn start_workers_with_events(
     let deliverer =
         crate::jobs::webhooks::Deliverer::new(store.clone(), cfg, events).spawn(shutdown.clone());
     let runner = Runner::new(store, artifacts, compute, executors, cfg.clone(), wake);
+    let status = runner.status();
     let jobs = runner.spawn(shutdown);
-    Ok(Some(tokio::spawn(async move {
+    let handle = tokio::spawn(async move {
         let _ = jobs.await;
         let _ = deliverer.await;
-    })))
+    });
+    Ok(Some(Workers { handle, status }))
 }
 
 /// Resolve when SIGINT or SIGTERM arrives.
@@ -315,6 +403,63 @@ pub async fn revoke_api_key(
         .revoke_api_key(id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no API key with id {id}"))
+}
+
+/// What [`bootstrap_api_key`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrapped {
+    /// No key existed: this one was created (`generated`: by us, so it must be shown once).
+    Created { key: String, generated: bool },
+    /// The given key exists already (a restart).
+    Present,
+    /// Other keys exist: nothing was done (the bootstrap key is for an empty deployment).
+    OtherKeysExist,
+}
+
+/// Create the first API key when no key exists yet, active or revoked (so a revoked
+/// bootstrap key is not brought back by a restart): `key` when given, else a generated one.
+/// Safe to run from several processes at once.
+pub async fn bootstrap_api_key(
+    store: &DynStore,
+    tenant: &str,
+    key: Option<String>,
+) -> anyhow::Result<Bootstrapped> {
+    let hash = key.as_deref().map(api::extract::hash_api_key);
+    let existing = || async {
+        if store.list_api_keys().await?.is_empty() {
+            return Ok::<_, anyhow::Error>(None);
+        }
+        Ok(Some(match &hash {
+            Some(h) if store.tenant_for_api_key(h).await?.is_some() => Bootstrapped::Present,
+            _ => Bootstrapped::OtherKeysExist,
+        }))
+    };
+    if let Some(done) = existing().await? {
+        return Ok(done);
+    }
+    let generated = key.is_none();
+    let created = match key {
+        Some(key) => insert_api_key(store, tenant, &key).await.map(|()| key),
+        None => create_api_key(store, tenant).await,
+    };
+    match created {
+        Ok(key) => Ok(Bootstrapped::Created { key, generated }),
+        // Another process bootstrapped at the same moment.
+        Err(e) => existing().await?.ok_or(e),
+    }
+}
+
+async fn insert_api_key(store: &DynStore, tenant: &str, key: &str) -> anyhow::Result<()> {
+    let tenant = tenant.trim();
+    anyhow::ensure!(
+        !tenant.is_empty() && tenant.chars().count() <= 100 && !tenant.contains('\0'),
+        "the tenant must be 1 to 100 characters"
+    );
+    let t = store.ensure_tenant(tenant).await?;
+    store
+        .create_api_key(t.id, &api::extract::hash_api_key(key), &key[..10])
+        .await?;
+    Ok(())
 }
 
 /// Create an API key for a tenant; returns the key (shown once).

@@ -34,11 +34,21 @@ pub enum Command {
     /// Run the HTTP API with in-process workers.
     Serve(ServeConfig),
     /// Run workers only (scale-out: point several at the same Postgres and artifact store).
-    Worker(WorkerConfig),
+    Worker(WorkerCommand),
     /// Apply database migrations and exit.
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Exit 0 when `url` answers 2xx within the timeout, 1 otherwise (a container health
+    /// check that needs no curl in the image).
+    Healthcheck {
+        /// What to ask.
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout_secs: u64,
+    },
     /// Manage API keys.
     Apikey {
         #[command(subcommand)]
@@ -53,6 +63,13 @@ pub enum ApikeyCommand {
         /// Tenant name.
         #[arg(long)]
         tenant: String,
+    },
+    /// Create the first key when no key exists yet (active or revoked), else do nothing:
+    /// the key is `WHITTLE_BOOTSTRAP_API_KEY` (or the file `WHITTLE_BOOTSTRAP_API_KEY_FILE`
+    /// names) when set, else generated and printed once. For a deployment's init step.
+    Bootstrap {
+        #[command(flatten)]
+        key: BootstrapKey,
     },
     /// List keys: id, tenant, prefix, created, revoked.
     List,
@@ -91,6 +108,207 @@ pub struct StorageConfig {
         global = true
     )]
     pub scratch_dir: PathBuf,
+    #[command(flatten)]
+    pub s3: S3Config,
+}
+
+/// An S3-compatible artifact store (`WHITTLE_ARTIFACTS=s3://bucket/prefix`). Every setting
+/// left unset is read from the usual `AWS_*` variables (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
+/// `AWS_ENDPOINT_URL`/`AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, web identity, container credentials).
+#[derive(Debug, Clone, Default, Args)]
+pub struct S3Config {
+    /// Endpoint of an S3-compatible server, e.g. `http://minio:9000` (default: AWS).
+    #[arg(long = "s3-endpoint", env = "WHITTLE_S3_ENDPOINT", global = true)]
+    pub endpoint: Option<String>,
+    /// Region (default `AWS_REGION`, else `us-east-1`).
+    #[arg(long = "s3-region", env = "WHITTLE_S3_REGION", global = true)]
+    pub region: Option<String>,
+    /// Access key id.
+    #[arg(
+        long = "s3-access-key-id",
+        env = "WHITTLE_S3_ACCESS_KEY_ID",
+        global = true
+    )]
+    pub access_key_id: Option<String>,
+    /// Secret access key (prefer `WHITTLE_S3_SECRET_ACCESS_KEY_FILE`).
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "WHITTLE_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_access_key: Option<String>,
+    /// A file holding the secret access key (a Docker or Kubernetes secret).
+    #[arg(
+        long = "s3-secret-access-key-file",
+        env = "WHITTLE_S3_SECRET_ACCESS_KEY_FILE",
+        global = true
+    )]
+    pub secret_access_key_file: Option<PathBuf>,
+    /// Session token of temporary credentials.
+    #[arg(
+        long = "s3-session-token",
+        env = "WHITTLE_S3_SESSION_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub session_token: Option<String>,
+    /// Permit a plain `http://` endpoint (an S3-compatible server on a private network).
+    #[arg(
+        long = "s3-allow-http",
+        env = "WHITTLE_S3_ALLOW_HTTP",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_http: bool,
+    /// Virtual-hosted-style requests (`bucket.host/key`) instead of path style (`host/bucket/key`).
+    #[arg(
+        long = "s3-virtual-hosted-style",
+        env = "WHITTLE_S3_VIRTUAL_HOSTED_STYLE",
+        default_value_t = false,
+        global = true
+    )]
+    pub virtual_hosted_style: bool,
+    /// Take credentials from the instance-metadata endpoint (EC2) when no other source is
+    /// configured. Off by default: without credentials the store refuses to open.
+    #[arg(
+        long = "s3-instance-metadata",
+        env = "WHITTLE_S3_INSTANCE_METADATA",
+        default_value_t = false,
+        global = true
+    )]
+    pub instance_metadata: bool,
+    /// Bound of the local cache of remote artifacts under the scratch directory, bytes
+    /// (least recently used entries are evicted). Unset: 20 GiB.
+    #[arg(long = "cache-bytes", env = "WHITTLE_CACHE_BYTES", global = true)]
+    pub cache_bytes: Option<u64>,
+    /// Retries of one failed S3 request (network errors, 5xx, throttling); then the
+    /// operation fails and a job using it is retried by the queue. Unset: 10.
+    #[arg(long = "s3-max-retries", env = "WHITTLE_S3_MAX_RETRIES", global = true)]
+    pub max_retries: Option<usize>,
+    /// Seconds one S3 request may keep being retried. Unset: 180.
+    #[arg(
+        long = "s3-retry-timeout-secs",
+        env = "WHITTLE_S3_RETRY_TIMEOUT_SECS",
+        global = true
+    )]
+    pub retry_timeout_secs: Option<u64>,
+}
+
+impl S3Config {
+    /// The artifact room's settings; reads the secret file when one is named.
+    pub fn remote_options(&self) -> anyhow::Result<crate::artifacts::RemoteOptions> {
+        let secret = match (&self.secret_access_key, &self.secret_access_key_file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "set WHITTLE_S3_SECRET_ACCESS_KEY or WHITTLE_S3_SECRET_ACCESS_KEY_FILE, not both"
+            ),
+            (Some(s), None) => Some(s.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        let defaults = crate::artifacts::RemoteOptions::default();
+        Ok(crate::artifacts::RemoteOptions {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: secret,
+            session_token: self.session_token.clone(),
+            allow_http: self.allow_http,
+            virtual_hosted_style: self.virtual_hosted_style,
+            instance_metadata: self.instance_metadata,
+            cache_bytes: self.cache_bytes.unwrap_or(defaults.cache_bytes),
+            max_retries: self.max_retries.unwrap_or(defaults.max_retries),
+            retry_timeout: self
+                .retry_timeout_secs
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(defaults.retry_timeout),
+        })
+    }
+}
+
+/// A first API key given by the deployment (a secret), for `whittle apikey bootstrap` and
+/// `whittle serve`: created when no API key exists yet, ignored afterwards.
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapKey {
+    /// Tenant of the bootstrap key (created when new).
+    #[arg(
+        long = "bootstrap-tenant",
+        env = "WHITTLE_BOOTSTRAP_TENANT",
+        default_value = "default"
+    )]
+    pub tenant: String,
+    /// The key: `wh_` followed by at least 32 letters, digits, `-` or `_` (e.g.
+    /// `wh_$(openssl rand -hex 24)`). An empty value counts as unset.
+    #[arg(
+        long = "bootstrap-api-key",
+        env = "WHITTLE_BOOTSTRAP_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// A file holding the key (a Docker or Kubernetes secret).
+    #[arg(
+        long = "bootstrap-api-key-file",
+        env = "WHITTLE_BOOTSTRAP_API_KEY_FILE"
+    )]
+    pub api_key_file: Option<PathBuf>,
+}
+
+impl Default for BootstrapKey {
+    fn default() -> Self {
+        Self {
+            tenant: "default".into(),
+            api_key: None,
+            api_key_file: None,
+        }
+    }
+}
+
+impl BootstrapKey {
+    /// The configured key, checked; None when neither source is set.
+    pub fn read(&self) -> anyhow::Result<Option<String>> {
+        let key = match (
+            self.api_key.as_deref().filter(|k| !k.trim().is_empty()),
+            &self.api_key_file,
+        ) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "set WHITTLE_BOOTSTRAP_API_KEY or WHITTLE_BOOTSTRAP_API_KEY_FILE, not both"
+            ),
+            (Some(k), None) => k.trim().to_string(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?
+                .trim()
+                .to_string(),
+            (None, None) => return Ok(None),
+        };
+        let body = key.strip_prefix("wh_").unwrap_or("");
+        anyhow::ensure!(
+            body.len() >= 32
+                && body.len() <= 200
+                && body
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "the bootstrap API key must be `wh_` followed by 32 to 200 letters, digits, `-` or `_` \
+             (e.g. wh_$(openssl rand -hex 24))"
+        );
+        Ok(Some(key))
+    }
+}
+
+/// `whittle worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerCommand {
+    /// Serve `/healthz`, `/readyz` and `/metrics` of this worker on this address (for
+    /// container health checks and Prometheus; no key asked, no tenant data shown).
+    #[arg(long, env = "WHITTLE_HEALTH_BIND")]
+    pub health_bind: Option<SocketAddr>,
+    #[command(flatten)]
+    pub worker: WorkerConfig,
 }
 
 /// `whittle serve`.
@@ -107,6 +325,8 @@ pub struct ServeConfig {
     /// keys exist.
     #[arg(long, env = "WHITTLE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapKey,
     #[command(flatten)]
     pub limits: LimitsConfig,
     #[command(flatten)]

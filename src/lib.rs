@@ -8,3 +8,4 @@ pub mod formats;
 pub mod jobs;
 pub mod kernels;
 pub mod store;
+pub mod telemetry;

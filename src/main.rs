@@ -12,14 +12,37 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colour codes only for a person at a terminal, never into a log file or collector.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     match cli.log_format {
         LogFormat::Json => tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(false)
             .json()
             .init(),
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(ansi)
+            .init(),
     }
     match cli.command {
+        Command::Healthcheck { url, timeout_secs } => {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(timeout_secs.max(1)))
+                .no_proxy()
+                .build()?;
+            match client.get(&url).send().await {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => {
+                    eprintln!("{url}: {}", r.status());
+                    std::process::exit(1);
+                }
+                Err(e) => {
+                    eprintln!("{url}: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Openapi => {
             print!("{}", whittle::api::openapi::openapi_json());
         }
@@ -36,6 +59,34 @@ async fn main() -> anyhow::Result<()> {
             eprintln!(
                 "API key for tenant '{tenant}' created. It is shown only once: store it now."
             );
+        }
+        Command::Apikey {
+            command: ApikeyCommand::Bootstrap { key },
+        } => {
+            let given = key.read()?;
+            let (store, _) = app::open_storage(&cli.storage).await?;
+            match app::bootstrap_api_key(&store, &key.tenant, given).await? {
+                app::Bootstrapped::Created {
+                    key: created,
+                    generated: true,
+                } => {
+                    println!("{created}");
+                    eprintln!(
+                        "First API key for tenant '{}' created. It is shown only once: store it now.",
+                        key.tenant
+                    );
+                }
+                app::Bootstrapped::Created { .. } => {
+                    eprintln!(
+                        "The bootstrap API key for tenant '{}' was created.",
+                        key.tenant
+                    )
+                }
+                app::Bootstrapped::Present => eprintln!("The bootstrap API key exists already."),
+                app::Bootstrapped::OtherKeysExist => {
+                    eprintln!("API keys exist already; nothing to do (see `whittle apikey list`).")
+                }
+            }
         }
         Command::Apikey {
             command: ApikeyCommand::List,
@@ -72,24 +123,45 @@ async fn main() -> anyhow::Result<()> {
             app::shutdown_signal().await;
             server.stop().await?;
         }
-        Command::Worker(cfg) => {
+        Command::Worker(cmd) => {
+            // The recorder first, so the workers' gauges are recorded from their start.
+            app::metrics_handle();
             let (store, artifacts) = app::open_storage(&cli.storage).await?;
             let shutdown = CancellationToken::new();
             let wake = std::sync::Arc::new(tokio::sync::Notify::new());
-            let handle = app::start_workers(
+            let probe = app::watch_artifacts(artifacts.clone(), shutdown.clone()).await;
+            let events = whittle::jobs::events::EventHub::start(store.clone(), shutdown.clone());
+            let workers = app::start_workers_with_events(
                 store,
-                artifacts,
-                &cfg,
+                artifacts.clone(),
+                &cmd.worker,
                 Executors::standard(),
                 wake,
+                events,
                 shutdown.clone(),
             )?;
-            let Some(handle) = handle else {
+            let Some(workers) = workers else {
                 anyhow::bail!("--workers 0: nothing to run");
+            };
+            let health = match cmd.health_bind {
+                Some(bind) => Some(
+                    app::serve_worker_health(
+                        bind,
+                        workers.status.clone(),
+                        artifacts,
+                        shutdown.clone(),
+                    )
+                    .await?,
+                ),
+                None => None,
             };
             app::shutdown_signal().await;
             shutdown.cancel();
-            handle.await?;
+            workers.handle.await?;
+            let _ = probe.await;
+            if let Some(h) = health {
+                let _ = h.await;
+            }
         }
     }
     Ok(())

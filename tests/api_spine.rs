@@ -846,12 +846,14 @@ async fn non_loopback_without_keys_refuses_to_start() {
         database_url: format!("sqlite://{}/w.db", dir.path().display()),
         artifacts: dir.path().join("a").display().to_string(),
         scratch_dir: dir.path().join("s"),
+        s3: Default::default(),
     };
     let (store, artifacts) = whittle::app::open_storage(&storage).await.unwrap();
     let cfg = whittle::config::ServeConfig {
         bind: "0.0.0.0:0".parse().unwrap(),
         insecure_no_auth: false,
         metrics_token: None,
+        bootstrap: Default::default(),
         limits: Default::default(),
         worker: common::fast_worker_config(0),
     };

@@ -70,8 +70,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    Unavailable(String),
+    /// A dependency failed: which one is told to the client, the cause is only logged.
+    #[error("{dependency}: {cause}")]
+    Unavailable {
+        dependency: &'static str,
+        cause: String,
+    },
     #[error("{detail}")]
     QuotaExceeded {
         quota: Quota,
@@ -125,7 +129,7 @@ impl ApiError {
                 "Unsupported media type",
             ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::Unavailable(_) => (
+            ApiError::Unavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Service unavailable",
@@ -182,9 +186,12 @@ impl IntoResponse for ApiError {
                     vec![],
                 )
             }
-            ApiError::Unavailable(cause) => {
-                tracing::warn!(%cause, "unavailable");
-                ("a dependency of the server is unavailable".into(), vec![])
+            ApiError::Unavailable { dependency, cause } => {
+                tracing::warn!(%cause, dependency, "unavailable");
+                (
+                    format!("not ready: {dependency} (the server log says why)"),
+                    vec![],
+                )
             }
             ApiError::RangeNotSatisfiable { size } => {
                 let message = format!(

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod system;
 pub mod tenant;
 pub mod webhooks;
+pub mod worker_health;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};

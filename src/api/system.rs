@@ -27,6 +27,9 @@ pub struct Health {
     /// `sqlite` or `postgres` (readyz only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// When the artifact store last took a probe write (readyz only; RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_checked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Liveness: the process answers.
@@ -35,20 +38,36 @@ pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         database: None,
+        artifacts_checked_at: None,
     })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and the artifact store took its last probe write
+/// (probed at start and every 30 s).
 #[utoipa::path(get, path = "/readyz", tag = "system", responses((status = 200, body = Health), (status = 503, body = Problem)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state
         .store
         .ping()
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| ApiError::Unavailable {
+            dependency: "the database does not answer",
+            cause: e.to_string(),
+        })?;
+    let health = match state.artifacts.health() {
+        Some(h) => h,
+        None => state.artifacts.probe().await,
+    };
+    if let Some(e) = health.error {
+        return Err(ApiError::Unavailable {
+            dependency: "the artifact store is not writable",
+            cause: e,
+        });
+    }
     Ok(Json(Health {
         status: "ok".into(),
         database: Some(state.store.backend().into()),
+        artifacts_checked_at: Some(health.checked_at.into()),
     }))
 }
 
@@ -87,6 +106,7 @@ pub async fn prometheus_metrics(
         metrics::gauge!("whittle_jobs", "kind" => kind, "state" => st).set(n as f64);
     }
     metrics::gauge!("whittle_queue_depth").set(queued as f64);
+    crate::telemetry::collect_process();
     let body = state
         .metrics
         .as_ref()

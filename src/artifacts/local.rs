@@ -318,3 +318,52 @@ impl Drop for MapChunk {
 pub fn object_path(root: &Path, key: &str) -> PathBuf {
     root.join(key)
 }
+
+/// Bytes under `path` (a file, or a directory's files, recursively).
+fn entry_bytes(path: &Path) -> io::Result<u64> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(meta.len());
+    }
+    let mut total = 0;
+    for entry in std::fs::read_dir(path)? {
+        total += entry_bytes(&entry?.path())?;
+    }
+    Ok(total)
+}
+
+/// Removes the least recently modified top-level entries of `dir` (files, or folders as a
+/// whole) until it holds at most `bound` bytes, never `keep`; returns how many went.
+pub fn evict_lru(dir: &Path, bound: u64, keep: &Path) -> io::Result<usize> {
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        // An entry removed meanwhile (another eviction, a delete) is simply skipped.
+        let (Ok(bytes), Ok(meta)) = (entry_bytes(&path), std::fs::symlink_metadata(&path)) else {
+            continue;
+        };
+        total += bytes;
+        if path != keep {
+            let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            entries.push((used, bytes, path));
+        }
+    }
+    entries.sort_by_key(|(used, _, _)| *used);
+    let mut evicted = 0;
+    for (_, bytes, path) in entries {
+        if total <= bound {
+            break;
+        }
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if removed.is_ok() {
+            total -= bytes;
+            evicted += 1;
+        }
+    }
+    Ok(evicted)
+}

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, WriteMultipart};
@@ -51,6 +52,62 @@ impl Drop for SpooledFile {
     }
 }
 
+/// How to reach an S3-compatible store and how much of it to cache locally. Each field left
+/// unset falls back to the usual `AWS_*` environment variables (as `object_store` reads them:
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` or
+/// `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL` or `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, web identity
+/// and container credentials).
+#[derive(Debug, Clone)]
+pub struct RemoteOptions {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Permit `http://` endpoints (local S3-compatible servers).
+    pub allow_http: bool,
+    /// `https://bucket.host/key` instead of `https://host/bucket/key`.
+    pub virtual_hosted_style: bool,
+    /// Fall back to the instance-metadata endpoint (EC2 IMDS) for credentials when none are
+    /// configured. Off unless a deployment turns it on, so a misconfigured store fails at
+    /// start instead of asking a link-local address.
+    pub instance_metadata: bool,
+    /// Bound of the local cache of remote objects, bytes; least recently used entries are
+    /// evicted past it.
+    pub cache_bytes: u64,
+    /// Retries of one failed request (network errors, 5xx, throttling) before the operation
+    /// fails (a job then fails transiently and is retried by the queue).
+    pub max_retries: usize,
+    /// How long one request may keep being retried.
+    pub retry_timeout: std::time::Duration,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            allow_http: false,
+            virtual_hosted_style: false,
+            instance_metadata: false,
+            cache_bytes: 20 << 30,
+            max_retries: 10,
+            retry_timeout: std::time::Duration::from_secs(180),
+        }
+    }
+}
+
+/// Whether the store took a write lately (see [`ArtifactStore::probe`]).
+#[derive(Debug, Clone)]
+pub struct StoreHealth {
+    /// `None`: writable at `checked_at`; otherwise why not.
+    pub error: Option<String>,
+    pub checked_at: std::time::SystemTime,
+}
+
 /// The artifact store plus the local scratch space that feeds it.
 pub struct ArtifactStore {
     store: Arc<dyn ObjectStore>,
@@ -58,6 +115,10 @@ pub struct ArtifactStore {
     local_root: Option<PathBuf>,
     spool_dir: PathBuf,
     cache_dir: PathBuf,
+    cache_bytes: u64,
+    /// Serialises cache eviction (downloads themselves run concurrently).
+    evicting: tokio::sync::Mutex<()>,
+    health: std::sync::Mutex<Option<StoreHealth>>,
     description: String,
 }
 
@@ -119,27 +180,32 @@ impl StoredObject {
 impl ArtifactStore {
     /// Open the store an URL or path names; `scratch` holds spooled uploads and the cache.
     pub fn open(location: &str, scratch: &Path) -> Result<Self, ArtifactError> {
+        Self::open_with(location, scratch, &RemoteOptions::default())
+    }
+
+    /// [`ArtifactStore::open`] with explicit settings for a remote store.
+    pub fn open_with(
+        location: &str,
+        scratch: &Path,
+        remote: &RemoteOptions,
+    ) -> Result<Self, ArtifactError> {
         let spool_dir = scratch.join("spool");
         let cache_dir = scratch.join("cache");
         std::fs::create_dir_all(&spool_dir)?;
         std::fs::create_dir_all(&cache_dir)?;
+        let with = |store: Arc<dyn ObjectStore>, local_root, description| Self {
+            store,
+            local_root,
+            spool_dir: spool_dir.clone(),
+            cache_dir: cache_dir.clone(),
+            cache_bytes: remote.cache_bytes,
+            evicting: tokio::sync::Mutex::new(()),
+            health: std::sync::Mutex::new(None),
+            description,
+        };
         if location.starts_with("s3://") {
-            let url =
-                url::Url::parse(location).map_err(|e| ArtifactError::Config(e.to_string()))?;
-            let (store, prefix) = object_store::parse_url_opts(&url, std::env::vars())
-                .map_err(|e| ArtifactError::Config(e.to_string()))?;
-            let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
-                Arc::from(store)
-            } else {
-                Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
-            };
-            return Ok(Self {
-                store,
-                local_root: None,
-                spool_dir,
-                cache_dir,
-                description: location.to_string(),
-            });
+            let store = s3_store(location, remote)?;
+            return Ok(with(store, None, location.to_string()));
         }
         let dir = match location.strip_prefix("file://") {
             Some(rest) => PathBuf::from(rest),
@@ -153,13 +219,51 @@ impl ArtifactStore {
         std::fs::create_dir_all(&dir)?;
         let dir = std::fs::canonicalize(&dir)?;
         let store = LocalFileSystem::new_with_prefix(&dir)?;
-        Ok(Self {
-            store: Arc::new(store),
-            local_root: Some(dir.clone()),
-            spool_dir,
-            cache_dir,
-            description: dir.display().to_string(),
-        })
+        let description = dir.display().to_string();
+        Ok(with(Arc::new(store), Some(dir), description))
+    }
+
+    /// Write, read back and delete a small object (and a spool file): whether uploads and job
+    /// outputs can be stored right now. The outcome is kept for [`ArtifactStore::health`].
+    pub async fn probe(&self) -> StoreHealth {
+        let outcome = self.try_probe().await;
+        let health = StoreHealth {
+            error: outcome.err().map(|e| e.to_string()),
+            checked_at: std::time::SystemTime::now(),
+        };
+        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(health.clone());
+        health
+    }
+
+    async fn try_probe(&self) -> Result<(), ArtifactError> {
+        let spool = self.scratch_path(".probe");
+        let written = tokio::fs::write(&spool, b"whittle").await;
+        let _ = tokio::fs::remove_file(&spool).await;
+        written.map_err(|e| {
+            ArtifactError::Io(std::io::Error::new(
+                e.kind(),
+                format!("scratch directory {}: {e}", self.spool_dir.display()),
+            ))
+        })?;
+        let key = ObjectPath::from(format!("_whittle/probe/{}", Uuid::now_v7()));
+        let body = Bytes::from_static(b"whittle readiness probe");
+        self.store.put(&key, body.clone().into()).await?;
+        let read = self.store.get(&key).await?.bytes().await;
+        let _ = self.store.delete(&key).await;
+        if read? != body {
+            return Err(ArtifactError::Config(
+                "the store returned other bytes than were written".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The last [`ArtifactStore::probe`] outcome (`None` before the first).
+    pub fn health(&self) -> Option<StoreHealth> {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Where blobs go, for logs.
@@ -367,22 +471,50 @@ impl ArtifactStore {
         }
         let cached = self.cache_dir.join(key.replace('/', "__"));
         if tokio::fs::try_exists(&cached).await? {
+            touch(&cached);
             return Ok(cached);
         }
         let tmp = self.scratch_path(".download");
+        self.download(key, &tmp).await?;
+        tokio::fs::rename(&tmp, &cached).await?;
+        self.evict(&cached).await;
+        Ok(cached)
+    }
+
+    /// Copy an object into a local file (large sequential writes).
+    async fn download(&self, key: &str, target: &Path) -> Result<u64, ArtifactError> {
         let result = self
             .store
             .get(&ObjectPath::from(key))
             .await
             .map_err(|e| not_found(e, key))?;
         let mut stream = result.into_stream();
-        let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&tmp).await?);
+        let file = tokio::fs::File::create(target).await?;
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        let mut total = 0u64;
         while let Some(chunk) = stream.try_next().await? {
+            total += chunk.len() as u64;
             out.write_all(&chunk).await?;
         }
         out.flush().await?;
-        tokio::fs::rename(&tmp, &cached).await?;
-        Ok(cached)
+        Ok(total)
+    }
+
+    /// Bound the cache of remote objects: while it holds more than `cache_bytes`, remove the
+    /// least recently used entry (a cached object, or a cached folder as a whole), never
+    /// `keep` (what the caller is about to use). A job that already opened an evicted file
+    /// keeps reading it (the mapping outlives the name); the next use downloads it again.
+    async fn evict(&self, keep: &Path) {
+        let _guard = self.evicting.lock().await;
+        let (dir, bound, keep) = (self.cache_dir.clone(), self.cache_bytes, keep.to_path_buf());
+        let evicted = tokio::task::spawn_blocking(move || local::evict_lru(&dir, bound, &keep))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        match evicted {
+            Ok(n) if n > 0 => tracing::debug!(entries = n, "evicted from the artifact cache"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "artifact cache eviction failed"),
+        }
     }
 
     /// A local directory holding a stored folder's `files` (relative paths under `prefix`),
@@ -404,6 +536,7 @@ impl ArtifactStore {
         let dir = self
             .cache_dir
             .join(prefix.trim_end_matches('/').replace('/', "__"));
+        let mut fetched = false;
         for path in files {
             let target = dir.join(path);
             if tokio::fs::try_exists(&target).await? {
@@ -414,18 +547,13 @@ impl ArtifactStore {
             }
             let key = format!("{prefix}{path}");
             let tmp = self.scratch_path(".download");
-            let result = self
-                .store
-                .get(&ObjectPath::from(key.as_str()))
-                .await
-                .map_err(|e| not_found(e, &key))?;
-            let mut stream = result.into_stream();
-            let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&tmp).await?);
-            while let Some(chunk) = stream.try_next().await? {
-                out.write_all(&chunk).await?;
-            }
-            out.flush().await?;
+            self.download(&key, &tmp).await?;
             tokio::fs::rename(&tmp, &target).await?;
+            fetched = true;
+        }
+        touch(&dir);
+        if fetched {
+            self.evict(&dir).await;
         }
         Ok(dir)
     }
@@ -462,6 +590,80 @@ impl ArtifactStore {
         let _ = tokio::fs::remove_file(self.cache_dir.join(key.replace('/', "__"))).await;
         Ok(())
     }
+}
+
+/// Marks a cache entry as used now (its modification time orders eviction).
+fn touch(path: &Path) {
+    let now = std::time::SystemTime::now();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.set_modified(now);
+    }
+}
+
+/// An S3 client for `s3://bucket/prefix`: `remote` first, then the `AWS_*` environment.
+/// Refuses to start without a credential source unless the instance-metadata fallback is
+/// turned on or requests are unsigned (`AWS_SKIP_SIGNATURE=true`, public buckets).
+fn s3_store(location: &str, remote: &RemoteOptions) -> Result<Arc<dyn ObjectStore>, ArtifactError> {
+    let url = url::Url::parse(location).map_err(|e| ArtifactError::Config(e.to_string()))?;
+    let bucket = url
+        .host_str()
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| ArtifactError::Config(format!("'{location}' names no bucket")))?
+        .to_string();
+    let mut b = AmazonS3Builder::from_env().with_bucket_name(&bucket);
+    let mut set = |key: AmazonS3ConfigKey, value: &Option<String>| {
+        if let Some(v) = value {
+            b = std::mem::take(&mut b).with_config(key, v);
+        }
+    };
+    set(AmazonS3ConfigKey::Endpoint, &remote.endpoint);
+    set(AmazonS3ConfigKey::Region, &remote.region);
+    set(AmazonS3ConfigKey::AccessKeyId, &remote.access_key_id);
+    set(
+        AmazonS3ConfigKey::SecretAccessKey,
+        &remote.secret_access_key,
+    );
+    set(AmazonS3ConfigKey::Token, &remote.session_token);
+    if remote.allow_http {
+        b = b.with_allow_http(true);
+    }
+    if remote.virtual_hosted_style {
+        b = b.with_virtual_hosted_style_request(true);
+    }
+    b = b.with_retry(object_store::RetryConfig {
+        max_retries: remote.max_retries,
+        retry_timeout: remote.retry_timeout,
+        ..Default::default()
+    });
+    let configured = |key: AmazonS3ConfigKey| b.get_config_value(&key).is_some();
+    let unsigned = b
+        .get_config_value(&AmazonS3ConfigKey::SkipSignature)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let web_identity = std::env::var_os("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
+        && std::env::var_os("AWS_ROLE_ARN").is_some();
+    let has_credentials = configured(AmazonS3ConfigKey::AccessKeyId)
+        || configured(AmazonS3ConfigKey::SecretAccessKey)
+        || configured(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+        || configured(AmazonS3ConfigKey::ContainerCredentialsFullUri)
+        || web_identity;
+    if !(has_credentials || unsigned || remote.instance_metadata) {
+        return Err(ArtifactError::Config(
+            "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or \
+             WHITTLE_S3_ACCESS_KEY_ID / WHITTLE_S3_SECRET_ACCESS_KEY), use web identity or \
+             container credentials, or allow the instance-metadata endpoint with \
+             WHITTLE_S3_INSTANCE_METADATA=true"
+                .into(),
+        ));
+    }
+    let store = b
+        .build()
+        .map_err(|e| ArtifactError::Config(e.to_string()))?;
+    let prefix = ObjectPath::from(url.path().trim_matches('/'));
+    Ok(if prefix.as_ref().is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+    })
 }
 
 fn not_found(e: object_store::Error, key: &str) -> ArtifactError {

@@ -16,6 +16,7 @@ pub mod inputs;
 mod kinds;
 pub mod measure;
 pub mod runner;
+pub mod status;
 pub mod text_quality;
 pub mod webhooks;
 

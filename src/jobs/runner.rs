@@ -42,6 +42,7 @@ pub struct Runner {
     worker_id: String,
     wake: Arc<Notify>,
     completions: CompletionQueue,
+    status: Arc<super::status::WorkerStatus>,
 }
 
 /// A completion waiting for the batcher, and where its answer goes.
@@ -72,7 +73,9 @@ impl Runner {
     ) -> Self {
         let worker_id = cfg.worker_id.clone().unwrap_or_else(default_worker_id);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let status = Arc::new(super::status::WorkerStatus::new(&worker_id, cfg.workers));
         Self {
+            status,
             store,
             artifacts,
             compute,
@@ -90,6 +93,11 @@ impl Runner {
     /// This worker's `locked_by` identity.
     pub fn worker_id(&self) -> &str {
         &self.worker_id
+    }
+
+    /// Slots, busy slots and when the database last answered (for health endpoints).
+    pub fn status(&self) -> Arc<super::status::WorkerStatus> {
+        self.status.clone()
     }
 
     /// Start the claim loop and the rescuer. Cancelling `shutdown` stops claiming; in-flight
@@ -152,8 +160,13 @@ impl Runner {
                     .await
                 {
                     Ok(jobs) => {
+                        self.status.claimed(jobs.len());
                         let full = jobs.len() == free;
+                        let now = Utc::now();
                         for job in jobs {
+                            let waited = (now - job.scheduled_at).to_std().unwrap_or_default();
+                            metrics::histogram!("whittle_job_queue_wait_seconds", "kind" => job.kind.clone())
+                                .record(waited.as_secs_f64());
                             let Ok(permit) = slots.clone().try_acquire_owned() else {
                                 // Cannot happen (we claimed at most `free`); hand it back.
                                 if let Some(f) = job.fence() {
@@ -168,6 +181,8 @@ impl Runner {
                                 drop(permit);
                             });
                         }
+                        self.status
+                            .set_busy(self.cfg.workers - slots.available_permits());
                         if full {
                             // There may be more work: claim again as soon as a slot frees.
                             if slots.available_permits() > 0 {
@@ -175,14 +190,19 @@ impl Runner {
                             }
                         }
                     }
-                    Err(e) => warn!(error = %e, "claiming jobs failed"),
+                    Err(e) => {
+                        self.status.store_failed(&e.to_string());
+                        warn!(error = %e, "claiming jobs failed")
+                    }
                 }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
                 Some(()) = next_notification(&mut notifications) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    self.status.set_busy(self.cfg.workers - slots.available_permits());
+                }
                 _ = tokio::time::sleep(self.cfg.poll()) => {}
             }
         }
@@ -206,8 +226,12 @@ impl Runner {
     async fn presence_loop(self: Arc<Self>, shutdown: CancellationToken) {
         let kinds = self.executors.kinds();
         loop {
-            if let Err(e) = self.store.record_worker(&self.worker_id, &kinds).await {
-                warn!(error = %e, "recording this worker's presence failed");
+            match self.store.record_worker(&self.worker_id, &kinds).await {
+                Ok(_) => self.status.store_ok(),
+                Err(e) => {
+                    self.status.store_failed(&e.to_string());
+                    warn!(error = %e, "recording this worker's presence failed");
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,

@@ -4,13 +4,14 @@
 #![allow(dead_code)]
 
 pub mod resume;
+pub mod s3;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use whittle::app::{self, RunningServer};
-use whittle::config::{LimitsConfig, ServeConfig, StorageConfig, WorkerConfig};
+use whittle::config::{LimitsConfig, S3Config, ServeConfig, StorageConfig, WorkerConfig};
 use whittle::jobs::Executors;
 use whittle::store::DynStore;
 
@@ -29,6 +30,10 @@ pub struct TestOptions {
     pub bind: SocketAddr,
     pub insecure_no_auth: bool,
     pub metrics_token: Option<String>,
+    pub bootstrap: whittle::config::BootstrapKey,
+    /// The artifact store (default: a directory in the test's tempdir) and its S3 settings.
+    pub artifacts: Option<String>,
+    pub s3: S3Config,
 }
 
 impl Default for TestOptions {
@@ -41,6 +46,9 @@ impl Default for TestOptions {
             bind: "127.0.0.1:0".parse().unwrap(),
             insecure_no_auth: false,
             metrics_token: None,
+            bootstrap: Default::default(),
+            artifacts: None,
+            s3: S3Config::default(),
         }
     }
 }
@@ -135,8 +143,12 @@ pub async fn spawn_app(backend: Backend, opts: TestOptions) -> Option<TestApp> {
     let (url, db_name) = fresh_database(backend, dir.path()).await?;
     let storage = StorageConfig {
         database_url: url,
-        artifacts: dir.path().join("artifacts").display().to_string(),
+        artifacts: opts
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| dir.path().join("artifacts").display().to_string()),
         scratch_dir: dir.path().join("scratch"),
+        s3: opts.s3.clone(),
     };
     let (store, artifacts) = app::open_storage(&storage).await.expect("open storage");
     let mut worker = opts.worker;
@@ -145,6 +157,7 @@ pub async fn spawn_app(backend: Backend, opts: TestOptions) -> Option<TestApp> {
         bind: opts.bind,
         insecure_no_auth: opts.insecure_no_auth,
         metrics_token: opts.metrics_token,
+        bootstrap: opts.bootstrap,
         limits: opts.limits,
         worker,
     };
@@ -183,6 +196,7 @@ impl TestApp {
             bind: opts.bind,
             insecure_no_auth: opts.insecure_no_auth,
             metrics_token: opts.metrics_token,
+            bootstrap: opts.bootstrap,
             limits: opts.limits,
             worker,
         };
