@@ -60,6 +60,7 @@ async fn one_run(checkpoint_ms: u64, epochs: usize) -> Run {
         insecure_no_auth: false,
         metrics_token: None,
         bootstrap: Default::default(),
+        base_path: String::new(),
         limits: Default::default(),
         worker: WorkerConfig {
             workers: 1,

@@ -212,6 +212,7 @@ async fn get_latency(
         insecure_no_auth: false,
         metrics_token: None,
         bootstrap: Default::default(),
+        base_path: String::new(),
         limits: Default::default(),
         worker: WorkerConfig {
             workers: 0,

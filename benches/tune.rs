@@ -67,6 +67,7 @@ async fn main() {
         insecure_no_auth: false,
         metrics_token: None,
         bootstrap: Default::default(),
+        base_path: String::new(),
         limits: LimitsConfig::default(),
         worker: WorkerConfig {
             workers,

@@ -117,6 +117,7 @@ pub async fn start_server(
     let probe = watch_artifacts(artifacts.clone(), shutdown.clone()).await;
     let events = crate::jobs::events::EventHub::start(store.clone(), shutdown.clone());
     let state = AppState {
+        base_path: cfg.base_path()?.into(),
         events: events.clone(),
         webhooks: cfg.worker.webhooks.clone(),
         store: store.clone(),

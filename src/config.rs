@@ -325,12 +325,36 @@ pub struct ServeConfig {
     /// keys exist.
     #[arg(long, env = "WHITTLE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// The path prefix a reverse proxy serves whittle under (`/whittle`; it strips it before
+    /// forwarding): `Location` headers and the OpenAPI `servers` entry carry it. Empty: none.
+    #[arg(long, env = "WHITTLE_BASE_PATH", default_value = "")]
+    pub base_path: String,
     #[command(flatten)]
     pub bootstrap: BootstrapKey,
     #[command(flatten)]
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub worker: WorkerConfig,
+}
+
+impl ServeConfig {
+    /// [`ServeConfig::base_path`] checked and normalized: empty, or `/` + segments of
+    /// letters, digits, `-`, `_`, `.`, without a trailing `/`.
+    pub fn base_path(&self) -> anyhow::Result<String> {
+        let p = self.base_path.trim().trim_end_matches('/');
+        if p.is_empty() {
+            return Ok(String::new());
+        }
+        anyhow::ensure!(
+            p.starts_with('/')
+                && !p.contains("//")
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+                && p.split('/').all(|seg| seg != ".." && seg != "."),
+            "WHITTLE_BASE_PATH must look like /whittle (a path of letters, digits, '-', '_', '.')"
+        );
+        Ok(p.to_string())
+    }
 }
 
 /// Request size caps, connection limits and per-tenant quotas.

@@ -12,16 +12,19 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    // Colour codes only for a person at a terminal, never into a log file or collector.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    // Logs go to stderr (stdout carries what a command prints: a key, the OpenAPI document),
+    // with colour codes only for a person at a terminal, never into a file or collector.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match cli.log_format {
         LogFormat::Json => tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .with_ansi(false)
             .json()
             .init(),
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .with_ansi(ansi)
             .init(),
     }

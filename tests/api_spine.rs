@@ -854,6 +854,7 @@ async fn non_loopback_without_keys_refuses_to_start() {
         insecure_no_auth: false,
         metrics_token: None,
         bootstrap: Default::default(),
+        base_path: String::new(),
         limits: Default::default(),
         worker: common::fast_worker_config(0),
     };

@@ -334,7 +334,7 @@ pub async fn upload_dataset(
             return Err(e.into());
         }
     };
-    let location = format!("/v1/datasets/{}", row.id);
+    let location = state.location(&format!("/v1/datasets/{}", row.id));
     let mut resp = (StatusCode::CREATED, Json(DatasetDto::from(row))).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);

@@ -219,7 +219,7 @@ pub async fn create_job(
             (row, true)
         }
     };
-    let location = format!("/v1/jobs/{}", row.id);
+    let location = state.location(&format!("/v1/jobs/{}", row.id));
     let mut resp = (StatusCode::ACCEPTED, Json(JobDto::from(row))).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);

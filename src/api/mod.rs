@@ -46,6 +46,15 @@ pub struct AppState {
     pub events: Arc<crate::jobs::events::EventHub>,
     /// Which webhook targets are allowed (the workers deliver with the same settings).
     pub webhooks: crate::config::WebhookConfig,
+    /// The proxy's path prefix (`""` or `/whittle`), see [`crate::config::ServeConfig`].
+    pub base_path: Arc<str>,
+}
+
+impl AppState {
+    /// A `Location` value for a path of this API (`/v1/...`), behind the base path.
+    pub fn location(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

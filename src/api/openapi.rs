@@ -1,7 +1,8 @@
 //! The OpenAPI document (utoipa) and `/docs`, a Swagger UI served from vendored assets so it
 //! works offline.
+use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -682,9 +683,20 @@ pub fn openapi_json() -> String {
     s
 }
 
+/// The document as this server serves it: behind a base path, `servers` names it so that
+/// Swagger UI and generated clients call through the proxy.
+async fn served_document(State(state): State<AppState>) -> Response {
+    if state.base_path.is_empty() {
+        return Json(document()).into_response();
+    }
+    let mut doc = document().clone();
+    doc["servers"] = serde_json::json!([{ "url": &*state.base_path }]);
+    Json(doc).into_response()
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(document()) }))
+        .route("/openapi.json", get(served_document))
         .route("/docs", get(docs_page))
         .route(
             "/docs/swagger-ui-bundle.js",
@@ -721,10 +733,10 @@ async fn docs_page() -> Html<&'static str> {
     Html(
         r##"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>whittle API</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<link rel="stylesheet" href="docs/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui" });</script>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui" });</script>
 </body></html>"##,
     )
 }

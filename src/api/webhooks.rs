@@ -266,8 +266,8 @@ fn check_description(errors: &mut ValidationErrors, d: &str) {
     }
 }
 
-fn created(webhook: WebhookRow) -> Response {
-    let location = format!("/v1/webhooks/{}", webhook.id);
+fn created(state: &AppState, webhook: WebhookRow) -> Response {
+    let location = state.location(&format!("/v1/webhooks/{}", webhook.id));
     let secret = webhook.secret.clone();
     let body = WebhookWithSecret {
         webhook: webhook.into(),
@@ -335,7 +335,7 @@ pub async fn create_webhook(
             description: req.description.filter(|d| !d.is_empty()),
         })
         .await?;
-    Ok(created(row))
+    Ok(created(&state, row))
 }
 
 /// List the tenant's webhooks, newest first.

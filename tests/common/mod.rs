@@ -31,6 +31,8 @@ pub struct TestOptions {
     pub insecure_no_auth: bool,
     pub metrics_token: Option<String>,
     pub bootstrap: whittle::config::BootstrapKey,
+    /// `WHITTLE_BASE_PATH`.
+    pub base_path: String,
     /// The artifact store (default: a directory in the test's tempdir) and its S3 settings.
     pub artifacts: Option<String>,
     pub s3: S3Config,
@@ -47,6 +49,7 @@ impl Default for TestOptions {
             insecure_no_auth: false,
             metrics_token: None,
             bootstrap: Default::default(),
+            base_path: String::new(),
             artifacts: None,
             s3: S3Config::default(),
         }
@@ -158,6 +161,7 @@ pub async fn spawn_app(backend: Backend, opts: TestOptions) -> Option<TestApp> {
         insecure_no_auth: opts.insecure_no_auth,
         metrics_token: opts.metrics_token,
         bootstrap: opts.bootstrap,
+        base_path: opts.base_path,
         limits: opts.limits,
         worker,
     };
@@ -197,6 +201,7 @@ impl TestApp {
             insecure_no_auth: opts.insecure_no_auth,
             metrics_token: opts.metrics_token,
             bootstrap: opts.bootstrap,
+            base_path: opts.base_path,
             limits: opts.limits,
             worker,
         };

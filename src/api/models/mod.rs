@@ -472,7 +472,7 @@ pub async fn upload_model(
         Upload::Single(spooled) => store_single(&state, &caller, &name, spooled).await?,
         Upload::Folder(parts) => store_folder(&state, &caller, &name, parts).await?,
     };
-    let location = format!("/v1/models/{}", row.id);
+    let location = state.location(&format!("/v1/models/{}", row.id));
     let mut resp = (
         StatusCode::CREATED,
         Json(ModelDto::from_row(row, TensorWindow::FIRST)),

@@ -59,7 +59,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Health | Problem]:
-    """Readiness: the database answers.
+    """Readiness: the database answers and the artifact store took its last probe write
+    (probed at start and every 30 s).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -82,7 +83,8 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> Health | Problem | None:
-    """Readiness: the database answers.
+    """Readiness: the database answers and the artifact store took its last probe write
+    (probed at start and every 30 s).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,7 +103,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Health | Problem]:
-    """Readiness: the database answers.
+    """Readiness: the database answers and the artifact store took its last probe write
+    (probed at start and every 30 s).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +125,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> Health | Problem | None:
-    """Readiness: the database answers.
+    """Readiness: the database answers and the artifact store took its last probe write
+    (probed at start and every 30 s).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
