@@ -292,6 +292,7 @@ pub async fn tenant_events(
         after,
         sub,
         buffer: VecDeque::new(),
+        unsettled: false,
     };
     let events = stream::unfold(reader, |mut r| async move {
         let event = r.next().await?;
@@ -308,6 +309,8 @@ struct TenantReader {
     after: i64,
     sub: Subscription,
     buffer: VecDeque<JobEvent>,
+    /// A notice arrived since the last settle-time re-read.
+    unsettled: bool,
 }
 
 impl TenantReader {
@@ -335,13 +338,15 @@ impl TenantReader {
                 self.buffer.extend(rows.into_iter().filter_map(event_of));
                 continue;
             }
-            if self.sub.wait(self.tenant_id, None, RECHECK).await {
-                // Events younger than the settle time are not read yet: read once they are.
-                let settle = self.store.event_settle_time();
-                if !settle.is_zero() {
-                    tokio::time::sleep(settle + Duration::from_millis(20)).await;
-                }
+            let settle = self.store.event_settle_time();
+            if self.unsettled && !settle.is_zero() {
+                // An event behind an id still being written is held until that id commits
+                // or the settle time passes: read once more after it.
+                self.unsettled = false;
+                tokio::time::sleep(settle + Duration::from_millis(20)).await;
+                continue;
             }
+            self.unsettled = self.sub.wait(self.tenant_id, None, RECHECK).await;
         }
     }
 }

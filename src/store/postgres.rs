@@ -1097,9 +1097,23 @@ impl Store for PostgresStore {
         limit: i64,
     ) -> StoreResult<Vec<JobEventRow>> {
         let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+        // Ids come from one sequence, so a committed event after a missing id may belong to
+        // a transaction that has not committed yet (or rolled back). The events up to the
+        // first missing id after `after_id` (every tenant's: ids are global) are final and
+        // go at once; beyond it only those older than the settle time, by which the missing
+        // one is taken to have rolled back. So a resumed stream never skips an event, and an
+        // event reaches the stream immediately unless a concurrent writer holds an earlier id.
         let rows = sqlx::query(
-            "SELECT * FROM job_events WHERE tenant_id = $1 AND id > $2 \
-               AND at <= clock_timestamp() - make_interval(secs => $3) \
+            "WITH seen AS ( \
+               SELECT id, at, id - $2 - row_number() OVER (ORDER BY id) AS missing_before \
+               FROM (SELECT id, at FROM job_events WHERE id > $2 ORDER BY id LIMIT 10000) s \
+             ), bound AS ( \
+               SELECT COALESCE(MAX(id) FILTER (WHERE missing_before = 0 \
+                   OR at <= clock_timestamp() - make_interval(secs => $3)), $2) AS upto \
+               FROM seen \
+             ) \
+             SELECT job_events.* FROM job_events, bound WHERE tenant_id = $1 AND id > $2 \
+               AND id <= bound.upto \
                AND (cardinality($4::text[]) = 0 OR kind = ANY($4)) \
                AND (cardinality($5::text[]) = 0 OR state = ANY($5)) \
                AND (cardinality($6::text[]) = 0 OR type = ANY($6)) \

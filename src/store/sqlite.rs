@@ -66,7 +66,7 @@ pub struct SqliteStore {
 }
 
 /// How often [`Store::event_notifications`] looks for events written by other processes.
-pub const EVENT_POLL: Duration = Duration::from_millis(250);
+pub const EVENT_POLL: Duration = Duration::from_millis(100);
 
 /// The claim statement: queued rows matching `$filter` (which binds from `?4`), oldest of
 /// the highest priority first, at most `$limit`, become running for worker `?1` with lease

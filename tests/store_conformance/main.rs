@@ -222,3 +222,53 @@ conformance!(
         every_transition_leaves_its_event,
     ],
 );
+
+/// Postgres only: the tenant stream sends an event at once when every earlier id is
+/// committed, holds it while an earlier id is missing (a transaction still writing, or rolled
+/// back), and sends it once the settle time has passed.
+#[tokio::test]
+async fn postgres_tenant_events_wait_only_behind_a_missing_id() {
+    use whittle::store::EventFilter;
+    let Some(db) = postgres_db().await else {
+        return;
+    };
+    let name = db._database.as_ref().unwrap().name.clone();
+    let admin = db._database.as_ref().unwrap().admin.clone();
+    let s = db.store.clone();
+    let tenant = whittle::store::ANONYMOUS_TENANT;
+    let first = fixtures::insert_kind(&s, "train").await;
+    let all = |after| {
+        let s = s.clone();
+        async move {
+            s.list_tenant_events(tenant, after, &EventFilter::default(), 100)
+                .await
+                .expect("tenant events")
+        }
+    };
+    // Contiguous ids: immediately visible, no settle wait.
+    let now = all(0).await;
+    assert_eq!(now.len(), 1, "the queued event is sent at once");
+    assert_eq!(now[0].job_id, first.id);
+    let cursor = now[0].id;
+    // An id taken but never written (as by a transaction that rolls back or is still open).
+    let mut conn = admin.database(&name).connect().await.expect("connect");
+    let _: i64 = sqlx::query_scalar("SELECT nextval('job_events_id_seq')")
+        .fetch_one(&mut conn)
+        .await
+        .expect("take an id");
+    conn.close().await.ok();
+    let second = fixtures::insert_kind(&s, "train").await;
+    assert!(
+        all(cursor).await.is_empty(),
+        "held behind the missing id until the settle time"
+    );
+    tokio::time::sleep(s.event_settle_time() + std::time::Duration::from_millis(50)).await;
+    let later = all(cursor).await;
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].job_id, second.id);
+    // Past the gap, contiguous ids are immediate again.
+    let third = fixtures::insert_kind(&s, "train").await;
+    let next = all(later[0].id).await;
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].job_id, third.id);
+}
