@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The deployment as CI can check it without building images: hadolint on the Dockerfile, the
-# compose file against the Compose Specification's schema, and the compose topology run as
+# compose file against the Compose Specification's schema, the Kubernetes manifests against
+# the Kubernetes schemas, and the compose topology run as
 # native processes in both profiles (local volume; S3), driven by a user's job, with the
 # metrics linted by promtool. Tools: the deploy venv (moto, hadolint, PyYAML, jsonschema;
 # created by .ci/run) and promtool (Debian's prometheus package, installed when missing).
@@ -23,6 +24,10 @@ if errors:
     sys.exit(1)
 print("deploy: docker/compose.yaml matches the Compose Specification schema")
 PY
+
+"$VENV/bin/kubernetes-validate" --strict --quiet -k 1.31 deploy/kubernetes/config.yaml \
+  deploy/kubernetes/api.yaml deploy/kubernetes/worker.yaml deploy/kubernetes/secret.example.yaml
+echo "deploy: deploy/kubernetes validates against the Kubernetes 1.31 schemas (strict)"
 
 if ! command -v promtool >/dev/null 2>&1; then
   echo "deploy: installing promtool (Debian package prometheus)"
