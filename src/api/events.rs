@@ -292,7 +292,7 @@ pub async fn tenant_events(
         after,
         sub,
         buffer: VecDeque::new(),
-        unsettled: false,
+        held_since: None,
     };
     let events = stream::unfold(reader, |mut r| async move {
         let event = r.next().await?;
@@ -309,8 +309,8 @@ struct TenantReader {
     after: i64,
     sub: Subscription,
     buffer: VecDeque<JobEvent>,
-    /// A notice arrived since the last settle-time re-read.
-    unsettled: bool,
+    /// When a notice arrived that the rows read since may not have answered yet.
+    held_since: Option<std::time::Instant>,
 }
 
 impl TenantReader {
@@ -338,15 +338,24 @@ impl TenantReader {
                 self.buffer.extend(rows.into_iter().filter_map(event_of));
                 continue;
             }
+            // An event behind an id still being written is held until that id commits (its
+            // own notice wakes us) or the settle time after the first notice passes (then it
+            // is read once more).
             let settle = self.store.event_settle_time();
-            if self.unsettled && !settle.is_zero() {
-                // An event behind an id still being written is held until that id commits
-                // or the settle time passes: read once more after it.
-                self.unsettled = false;
-                tokio::time::sleep(settle + Duration::from_millis(20)).await;
+            if let Some(since) = self.held_since.filter(|_| !settle.is_zero()) {
+                let until = since + settle + Duration::from_millis(20);
+                match until.checked_duration_since(std::time::Instant::now()) {
+                    // Any tenant's notice: the missing id may be another tenant's.
+                    Some(left) if !left.is_zero() => {
+                        self.sub.wait_any(left).await;
+                    }
+                    _ => self.held_since = None,
+                }
                 continue;
             }
-            self.unsettled = self.sub.wait(self.tenant_id, None, RECHECK).await;
+            if self.sub.wait(self.tenant_id, None, RECHECK).await {
+                self.held_since = Some(std::time::Instant::now());
+            }
         }
     }
 }
