@@ -13,6 +13,21 @@ BIN=${WHITTLE_BIN:-target/debug/whittle}
 "$VENV/bin/hadolint" --no-color docker/Dockerfile
 echo "deploy: hadolint docker/Dockerfile: clean"
 
+# Everything the build stage copies from the context is let through .dockerignore.
+"$VENV/bin/python" - <<'PY'
+import re, sys
+allowed = {l[1:].strip().rstrip("/") for l in open(".dockerignore") if l.startswith("!")}
+missing = []
+for line in open("docker/Dockerfile"):
+    m = re.match(r"COPY\s+(?!--from)(.+)", line.strip())
+    if m:
+        *sources, _dest = m.group(1).split()
+        missing += [src for src in sources if src.rstrip("/") not in allowed]
+if missing:
+    sys.exit(f"deploy: .dockerignore leaves out what the Dockerfile copies: {missing}")
+print("deploy: .dockerignore lets through every path the Dockerfile copies")
+PY
+
 "$VENV/bin/python" - <<'PY'
 import json, sys, yaml, jsonschema
 schema = json.load(open("tests/fixtures/compose-spec/compose-spec.json"))

@@ -32,7 +32,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API with in-process workers.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Run workers only (scale-out: point several at the same Postgres and artifact store).
     Worker(WorkerCommand),
     /// Apply database migrations and exit.

@@ -249,9 +249,9 @@ impl JobReader {
 /// Stream the tenant's events across jobs (filtered by job kind, job state and event type).
 ///
 /// Starts with the next event, or replays events after `Last-Event-ID` (the `id` of an
-/// event of this stream); never ends by itself. On Postgres an event reaches this stream
-/// about 0.3 s after it happened (ids are settled before they are sent, so that a resumed
-/// stream misses none); per-job streams are not delayed.
+/// event of this stream); never ends by itself. On Postgres an event behind an id that
+/// another transaction is still writing waits until that one commits (at most 0.3 s), so
+/// that a resumed stream misses none.
 #[utoipa::path(get, path = "/v1/events", tag = "jobs",
     params(EventsQuery,
         ("Last-Event-ID" = Option<String>, Header, nullable = false, description = "resume after this event (its `id:`); empty = from now",

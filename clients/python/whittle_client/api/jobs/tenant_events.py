@@ -239,9 +239,9 @@ def sync_detailed(
     """Stream the tenant's events across jobs (filtered by job kind, job state and event type).
 
      Starts with the next event, or replays events after `Last-Event-ID` (the `id` of an
-    event of this stream); never ends by itself. On Postgres an event reaches this stream
-    about 0.3 s after it happened (ids are settled before they are sent, so that a resumed
-    stream misses none); per-job streams are not delayed.
+    event of this stream); never ends by itself. On Postgres an event behind an id that
+    another transaction is still writing waits until that one commits (at most 0.3 s), so
+    that a resumed stream misses none.
 
     Args:
         kind (str | Unset):
@@ -298,9 +298,9 @@ def sync(
     """Stream the tenant's events across jobs (filtered by job kind, job state and event type).
 
      Starts with the next event, or replays events after `Last-Event-ID` (the `id` of an
-    event of this stream); never ends by itself. On Postgres an event reaches this stream
-    about 0.3 s after it happened (ids are settled before they are sent, so that a resumed
-    stream misses none); per-job streams are not delayed.
+    event of this stream); never ends by itself. On Postgres an event behind an id that
+    another transaction is still writing waits until that one commits (at most 0.3 s), so
+    that a resumed stream misses none.
 
     Args:
         kind (str | Unset):
@@ -351,9 +351,9 @@ async def asyncio_detailed(
     """Stream the tenant's events across jobs (filtered by job kind, job state and event type).
 
      Starts with the next event, or replays events after `Last-Event-ID` (the `id` of an
-    event of this stream); never ends by itself. On Postgres an event reaches this stream
-    about 0.3 s after it happened (ids are settled before they are sent, so that a resumed
-    stream misses none); per-job streams are not delayed.
+    event of this stream); never ends by itself. On Postgres an event behind an id that
+    another transaction is still writing waits until that one commits (at most 0.3 s), so
+    that a resumed stream misses none.
 
     Args:
         kind (str | Unset):
@@ -408,9 +408,9 @@ async def asyncio(
     """Stream the tenant's events across jobs (filtered by job kind, job state and event type).
 
      Starts with the next event, or replays events after `Last-Event-ID` (the `id` of an
-    event of this stream); never ends by itself. On Postgres an event reaches this stream
-    about 0.3 s after it happened (ids are settled before they are sent, so that a resumed
-    stream misses none); per-job streams are not delayed.
+    event of this stream); never ends by itself. On Postgres an event behind an id that
+    another transaction is still writing waits until that one commits (at most 0.3 s), so
+    that a resumed stream misses none.
 
     Args:
         kind (str | Unset):
