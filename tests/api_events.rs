@@ -305,6 +305,28 @@ async fn the_tenant_stream_filters_and_resumes(backend: Backend) {
     app.finish().await;
 }
 
+/// A stream resumed from before what the server's shared feed holds (here: events written
+/// before a restart) catches up from the store, then follows new events live.
+async fn a_resumed_tenant_stream_catches_up_then_follows_live(backend: Backend) {
+    let Some(mut app) = spawn_app(backend, TestOptions::default()).await else {
+        return;
+    };
+    let train = app
+        .upload_csv("digits", "label", fixture("digits_train.csv"))
+        .await;
+    let before = app.run_job(train_spec(&train, 1)).await;
+    app.restart(TestOptions::default()).await;
+    // The feed starts after the restart's first stream; this one resumes from the start.
+    let stream = open(&app, "/v1/events?last_event_id=0&type=job.succeeded", &[]).await;
+    let reader = tokio::spawn(read_sse(stream, 2, Duration::from_secs(120)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = app.submit(train_spec(&train, 1)).await;
+    let (events, _) = reader.await.unwrap();
+    let jobs: Vec<&Value> = events.iter().map(|e| &e.data["job_id"]).collect();
+    assert_eq!(jobs, [&before["id"], &after["id"]], "{events:?}");
+    app.finish().await;
+}
+
 async fn long_poll_answers_when_the_job_ends(backend: Backend) {
     let Some(app) = spawn_app(backend, TestOptions::default()).await else {
         return;
@@ -449,6 +471,7 @@ on_both_backends!(
     a_train_job_streams_its_lifecycle,
     a_live_stream_follows_a_job_run_by_another_process,
     the_tenant_stream_filters_and_resumes,
+    a_resumed_tenant_stream_catches_up_then_follows_live,
     long_poll_answers_when_the_job_ends,
     long_poll_times_out_with_the_job_as_it_is,
     another_tenants_job_is_not_found,

@@ -280,9 +280,11 @@ pub async fn tenant_events(
     };
     errors.into_result()?;
     let sub = state.events.subscribe();
-    let after = match resume {
-        Some(id) => id,
-        None => state.store.last_event_id(caller.tenant_id).await?,
+    // A live stream starts where the process's feed is: everything final before it is past.
+    let after = match (resume, state.events.feed().end()) {
+        (Some(id), _) => id,
+        (None, Some(end)) => end,
+        (None, None) => state.store.last_event_id(caller.tenant_id).await?,
     };
     let reader = TenantReader {
         store: state.store.clone(),
@@ -322,6 +324,30 @@ impl TenantReader {
             if self.events.is_closing() {
                 return None;
             }
+            // Caught up: from the process's feed, waking when it reads further.
+            let feed = self.events.feed();
+            if let Some((rows, cursor)) =
+                feed.read(self.tenant_id, &self.filter, self.after, BATCH as usize)
+            {
+                self.after = cursor;
+                if !rows.is_empty() {
+                    self.buffer.extend(rows.into_iter().filter_map(event_of));
+                    continue;
+                }
+                let mut watch = feed.watch();
+                watch.borrow_and_update();
+                if feed.end().is_some_and(|end| end > self.after) {
+                    continue;
+                }
+                tokio::select! {
+                    _ = watch.changed() => {}
+                    _ = tokio::time::sleep(RECHECK) => {}
+                    _ = self.events.closing() => {}
+                }
+                continue;
+            }
+            // Behind the feed (a resume from long ago): from the store, then onto the feed.
+            let feed_end = feed.end();
             let rows = match self
                 .store
                 .list_tenant_events(self.tenant_id, self.after, &self.filter, BATCH)
@@ -333,9 +359,20 @@ impl TenantReader {
                     return None;
                 }
             };
+            let complete = (rows.len() as i64) < BATCH;
             if let Some(last) = rows.last() {
                 self.after = last.id;
+            }
+            // The store had nothing more up to where the feed was before the read (final
+            // events stay final), so the feed takes over from there.
+            if let (true, Some(end)) = (complete, feed_end) {
+                self.after = self.after.max(end);
+            }
+            if !rows.is_empty() {
                 self.buffer.extend(rows.into_iter().filter_map(event_of));
+                continue;
+            }
+            if feed_end.is_some() {
                 continue;
             }
             // An event behind an id still being written is held until that id commits (its

@@ -407,6 +407,15 @@ pub struct EventFilter {
     pub types: Vec<String>,
 }
 
+impl EventFilter {
+    /// Whether `row` passes (an empty list passes everything).
+    pub fn matches(&self, row: &JobEventRow) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&row.kind))
+            && (self.states.is_empty() || self.states.contains(&row.state))
+            && (self.types.is_empty() || self.types.contains(&row.event_type))
+    }
+}
+
 /// A hint that events were written: for this tenant and job, or (`None`) for anyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventNotice {
@@ -696,9 +705,10 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> StoreResult<Vec<JobEventRow>>;
     /// The tenant's events with `id > after_id` matching `filter`, by id, at most `limit`.
-    /// On Postgres only events older than [`Store::event_settle_time`] are returned, so that
-    /// an event whose transaction commits late is not skipped by a reader who has seen a
-    /// higher id.
+    /// On Postgres an event behind an id not yet visible (a transaction still writing, or
+    /// one rolled back) is returned only once it is older than [`Store::event_settle_time`],
+    /// so that an event whose transaction commits late is not skipped by a reader who has
+    /// seen a higher id.
     async fn list_tenant_events(
         &self,
         tenant_id: Uuid,
@@ -708,6 +718,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<JobEventRow>>;
     /// The highest event id of the tenant (0 when it has none): where a live stream starts.
     async fn last_event_id(&self, tenant_id: Uuid) -> StoreResult<i64>;
+    /// Every tenant's events with `id > after_id`, by id, at most `limit`, final ones only as
+    /// for [`Store::list_tenant_events`] (the process-wide feed that tenant streams share).
+    async fn list_events_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<JobEventRow>>;
+    /// The highest event id of any tenant (0 when there is none).
+    async fn max_event_id(&self) -> StoreResult<i64>;
     /// How long a tenant-wide reader leaves new events unread (see `list_tenant_events`).
     fn event_settle_time(&self) -> Duration;
     /// A stream of hints that events were written (Postgres: `LISTEN whittle_events`;

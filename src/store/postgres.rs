@@ -45,6 +45,27 @@ pub const EVENTS_CHANNEL: &str = "whittle_events";
 /// so a transaction holding a lower id can commit after one holding a higher id; the
 /// triggers' transactions are short, so after this long the order is settled.
 pub const EVENT_SETTLE: Duration = Duration::from_millis(300);
+
+/// A `WITH` clause whose `bound.upto` is the last id of the events that are final after the
+/// cursor `cursor` (a placeholder, as `settle_secs`).
+/// Ids come from one sequence, so a committed event after a missing id may belong to a
+/// transaction that has not committed yet (or rolled back). The events up to the first
+/// missing id after the cursor (every tenant's: ids are global) are final at once; beyond it
+/// only those older than the settle time, by which the missing one is taken to have rolled
+/// back. So a resumed stream never skips an event, and an event is read immediately unless a
+/// concurrent writer holds an earlier id.
+fn final_events(cursor: &str, settle_secs: &str) -> String {
+    format!(
+        "WITH seen AS ( \
+           SELECT id, at, id - {cursor} - row_number() OVER (ORDER BY id) AS missing_before \
+           FROM (SELECT id, at FROM job_events WHERE id > {cursor} ORDER BY id LIMIT 10000) s \
+         ), bound AS ( \
+           SELECT COALESCE(MAX(id) FILTER (WHERE missing_before = 0 \
+               OR at <= clock_timestamp() - make_interval(secs => {settle_secs})), {cursor}) AS upto \
+           FROM seen \
+         )"
+    )
+}
 /// Connections per process: API handlers + worker claim loops + heartbeats + one listener.
 pub const POOL_SIZE: u32 = 16;
 /// Page size when the caller asks for `limit <= 0`.
@@ -1097,38 +1118,48 @@ impl Store for PostgresStore {
         limit: i64,
     ) -> StoreResult<Vec<JobEventRow>> {
         let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
-        // Ids come from one sequence, so a committed event after a missing id may belong to
-        // a transaction that has not committed yet (or rolled back). The events up to the
-        // first missing id after `after_id` (every tenant's: ids are global) are final and
-        // go at once; beyond it only those older than the settle time, by which the missing
-        // one is taken to have rolled back. So a resumed stream never skips an event, and an
-        // event reaches the stream immediately unless a concurrent writer holds an earlier id.
-        let rows = sqlx::query(
-            "WITH seen AS ( \
-               SELECT id, at, id - $2 - row_number() OVER (ORDER BY id) AS missing_before \
-               FROM (SELECT id, at FROM job_events WHERE id > $2 ORDER BY id LIMIT 10000) s \
-             ), bound AS ( \
-               SELECT COALESCE(MAX(id) FILTER (WHERE missing_before = 0 \
-                   OR at <= clock_timestamp() - make_interval(secs => $3)), $2) AS upto \
-               FROM seen \
-             ) \
-             SELECT job_events.* FROM job_events, bound WHERE tenant_id = $1 AND id > $2 \
-               AND id <= bound.upto \
+        let sql = format!(
+            "{} SELECT job_events.* FROM job_events, bound \
+             WHERE tenant_id = $1 AND id > $2 AND id <= bound.upto \
                AND (cardinality($4::text[]) = 0 OR kind = ANY($4)) \
                AND (cardinality($5::text[]) = 0 OR state = ANY($5)) \
                AND (cardinality($6::text[]) = 0 OR type = ANY($6)) \
              ORDER BY id LIMIT $7",
-        )
-        .bind(tenant_id)
-        .bind(after_id)
-        .bind(EVENT_SETTLE.as_secs_f64())
-        .bind(&filter.kinds)
-        .bind(states)
-        .bind(&filter.types)
-        .bind(page_limit(limit))
-        .fetch_all(&self.pool)
-        .await?;
+            final_events("$2", "$3")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(after_id)
+            .bind(EVENT_SETTLE.as_secs_f64())
+            .bind(&filter.kinds)
+            .bind(states)
+            .bind(&filter.types)
+            .bind(page_limit(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn list_events_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<JobEventRow>> {
+        let sql = format!(
+            "{} SELECT job_events.* FROM job_events, bound \
+             WHERE id > $1 AND id <= bound.upto ORDER BY id LIMIT $3",
+            final_events("$1", "$2")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after_id)
+            .bind(EVENT_SETTLE.as_secs_f64())
+            .bind(page_limit(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn max_event_id(&self) -> StoreResult<i64> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM job_events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id.unwrap_or(0))
     }
 
     async fn last_event_id(&self, tenant_id: Uuid) -> StoreResult<i64> {

@@ -1241,6 +1241,22 @@ impl Store for SqliteStore {
         rows.iter().map(event_from_row).collect()
     }
 
+    async fn list_events_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<JobEventRow>> {
+        let rows = sqlx::query("SELECT * FROM job_events WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after_id)
+            .bind(page_limit(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn max_event_id(&self) -> StoreResult<i64> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM job_events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
     async fn last_event_id(&self, tenant_id: Uuid) -> StoreResult<i64> {
         let id: Option<i64> =
             sqlx::query_scalar("SELECT MAX(id) FROM job_events WHERE tenant_id = ?")

@@ -160,6 +160,17 @@ pub async fn every_transition_leaves_its_event(s: DynStore) {
         .expect("tenant events");
     assert_eq!(all.len(), 12 + 6 + 2);
     assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    // The process-wide feed's read: every tenant's events after a cursor, by id.
+    let feed = s.list_events_after(0, 1000).await.expect("events after");
+    assert_eq!(
+        feed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        all.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.list_events_after(all[4].id, 3).await.expect("page").len(),
+        3
+    );
+    assert_eq!(s.max_event_id().await.expect("max"), all.last().unwrap().id);
     let ended = s
         .list_tenant_events(
             ANONYMOUS_TENANT,

@@ -262,9 +262,14 @@ async fn postgres_tenant_events_wait_only_behind_a_missing_id() {
         all(cursor).await.is_empty(),
         "held behind the missing id until the settle time"
     );
+    assert!(
+        s.list_events_after(cursor, 100).await.unwrap().is_empty(),
+        "the feed's read holds too"
+    );
     tokio::time::sleep(s.event_settle_time() + std::time::Duration::from_millis(50)).await;
     let later = all(cursor).await;
     assert_eq!(later.len(), 1);
+    assert_eq!(s.list_events_after(cursor, 100).await.unwrap().len(), 1);
     assert_eq!(later[0].job_id, second.id);
     // Past the gap, contiguous ids are immediate again.
     let third = fixtures::insert_kind(&s, "train").await;
