@@ -11,6 +11,7 @@ pub mod names;
 pub mod openapi;
 pub mod system;
 pub mod tenant;
+pub mod ui;
 pub mod webhooks;
 pub mod worker_health;
 
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .merge(system::routes())
         .merge(openapi::routes())
+        .merge(ui::routes())
         .fallback(|| async { ApiError::NotFound("route") })
         // JSON and other buffered bodies; uploads stream and enforce their own caps.
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes as usize))

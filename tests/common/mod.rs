@@ -5,6 +5,7 @@
 
 pub mod resume;
 pub mod s3;
+pub mod webdriver;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
