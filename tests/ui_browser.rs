@@ -3,7 +3,9 @@
 //! for the tab and shows the tenant; a model uploaded through the page's file input is stored;
 //! a train job submitted from the page opens its job page, whose loss curve gains points live
 //! while the job runs and ends with as many points as the API's series; the jobs list shows
-//! the job with its state. Screenshots go to `target/ui-screenshots/`. Any error in the
+//! the job with its state; a quantize job's compression report shows every tensor with the
+//! API's SQNR, bytes before and after and the tolerable-loss ladder, and sorts; a finished study's plots have one mark per
+//! trial. Screenshots go to `target/ui-screenshots/`. Any error in the
 //! browser console fails the test.
 mod common;
 
@@ -233,6 +235,183 @@ async fn a_user_works_in_the_browser(backend: Backend) {
         .await;
     browser.screenshot(&screenshots().join("jobs.png")).await;
     assert_quiet_console(&browser, "jobs list").await;
+
+    // A quantize job's compression report: one row per tensor with the API's numbers,
+    // sortable, bytes and accuracy before and after.
+    let resp = auth(
+        app.client
+            .post(app.url("/v1/datasets?name=test&target=label")),
+    )
+    .header("content-type", "text/csv")
+    .body(fixture("digits_test.csv"))
+    .send()
+    .await
+    .unwrap();
+    let test_set: Value = resp.json().await.unwrap();
+    let resp = auth(app.client.post(app.url("/v1/jobs")))
+        .json(&json!({"kind": "quantize", "spec": {"model_id": model_id,
+            "scheme": {"bits": 2, "granularity": "tensor"},
+            "eval_dataset_id": test_set["id"], "tolerable_loss": 0.02}}))
+        .send()
+        .await
+        .unwrap();
+    let quantize: Value = resp.json().await.unwrap();
+    let qid = quantize["id"].as_str().unwrap().to_string();
+    let done: Value = auth(app.client.get(app.url(&format!("/v1/jobs/{qid}?wait=60"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let tensors = done["result"]["tensors"].as_array().unwrap();
+    browser.goto(&app.url(&format!("/ui/#/jobs/{qid}"))).await;
+    let rows = browser
+        .wait_for(
+            "the compression report",
+            "return document.querySelectorAll('#tensor-report tbody tr').length",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(rows.as_u64().unwrap() as usize, tensors.len());
+    for t in tensors {
+        let shown = browser
+            .eval(
+                "const r = document.querySelector(`#tensor-report tr[data-tensor=\"${arguments[0]}\"]`);
+                 return r && r.querySelector('[data-key=sqnr_db]').textContent",
+                json!([t["name"]]),
+            )
+            .await;
+        let want = t["sqnr_db"].as_f64().unwrap();
+        let got: f64 = shown.as_str().unwrap().parse().unwrap();
+        assert!(
+            (got - want).abs() < 1e-3,
+            "{}: page {got}, API {want}",
+            t["name"]
+        );
+    }
+    let bytes = browser
+        .eval(
+            "return [...document.querySelectorAll('#report figure.ba .bar')].slice(0, 2).map(b => Number(b.dataset.value))",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        bytes,
+        json!([
+            done["result"]["bytes_before"],
+            done["result"]["bytes_after"]
+        ])
+    );
+    // The tolerable-loss ladder: one row per scheme tried.
+    let ladder = browser
+        .eval(
+            "return document.querySelectorAll('#attempts tbody tr').length",
+            json!([]),
+        )
+        .await;
+    let tried = done["result"]["attempts"].as_array().unwrap().len();
+    assert!(tried >= 2, "{done}");
+    assert_eq!(ladder.as_u64().unwrap() as usize, tried);
+    // Sorting by SQNR, descending on the second click.
+    browser
+        .click("#tensor-report button[data-sort=sqnr_db]")
+        .await;
+    browser
+        .click("#tensor-report button[data-sort=sqnr_db]")
+        .await;
+    let order = browser
+        .eval(
+            "return [...document.querySelectorAll('#tensor-report tbody [data-key=sqnr_db]')].map(c => Number(c.textContent))",
+            json!([]),
+        )
+        .await;
+    let order: Vec<f64> = serde_json::from_value(order).unwrap();
+    assert!(order.windows(2).all(|w| w[0] >= w[1]), "{order:?}");
+    browser
+        .eval(
+            "document.querySelector('#report').scrollIntoView()",
+            json!([]),
+        )
+        .await;
+    browser.screenshot(&screenshots().join("report.png")).await;
+    assert_quiet_console(&browser, "compression report").await;
+
+    // A finished study: history, slices, parallel coordinates, importance and the trials
+    // table, each with one mark per trial.
+    let resp = auth(app.client.post(app.url("/v1/jobs")))
+        .json(&json!({"kind": "tune", "spec": {"dataset_id": dataset["id"],
+            "base": {"architecture": {"hidden": [16], "activation": "relu"},
+                     "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 64, "epochs": 3, "seed": 0},
+            "search_space": {
+                "optimizer.lr": {"type": "categorical", "choices": [0.003, 0.03]},
+                "batch_size": {"type": "categorical", "choices": [32, 128]}},
+            "sampler": "grid", "cv_folds": 2, "metric": "accuracy", "direction": "maximize",
+            "parallelism": 2, "seed": 0}}))
+        .send()
+        .await
+        .unwrap();
+    let tune: Value = resp.json().await.unwrap();
+    let tid = tune["id"].as_str().unwrap().to_string();
+    let done: Value = auth(app.client.get(app.url(&format!("/v1/jobs/{tid}?wait=60"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let trials: Value = auth(app.client.get(app.url(&format!("/v1/jobs/{tid}/trials"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = trials["items"].as_array().unwrap().len();
+    let complete = trials["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == "complete")
+        .count();
+    assert_eq!(n, 4);
+    browser.goto(&app.url(&format!("/ui/#/jobs/{tid}"))).await;
+    browser
+        .wait_for(
+            "the study",
+            "return document.querySelector('#study #trials')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let counts = browser
+        .eval(
+            "return {
+               history: document.querySelectorAll('#history g.points circle').length,
+               slices: document.querySelectorAll('#slices figure').length,
+               parallel: document.querySelectorAll('#parallel polyline.trial').length,
+               importance: document.querySelectorAll('#importance tr').length,
+               trials: document.querySelectorAll('#trials tbody tr').length,
+               intermediate: document.querySelectorAll('#intermediate polyline').length,
+             }",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        counts,
+        json!({"history": complete, "slices": 2, "parallel": complete, "importance": 2,
+               "trials": n, "intermediate": n}),
+        "{counts}"
+    );
+    browser
+        .eval(
+            "document.querySelector('#study').scrollIntoView()",
+            json!([]),
+        )
+        .await;
+    browser.screenshot(&screenshots().join("study.png")).await;
+    assert_quiet_console(&browser, "study").await;
     drop(browser);
     app.finish().await;
 }

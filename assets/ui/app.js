@@ -343,13 +343,22 @@ async function jobPage(id) {
   };
   const drawDetail = () => {
     detail.replaceChildren(
+      job.result && Array.isArray(job.result.tensors) ? compressionReport(job.result) : null,
       el("h2", {}, "Spec"), el("pre", {}, JSON.stringify(job.spec, null, 2)),
       job.errors?.length ? [el("h2", {}, "Attempts that failed"), el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "Attempt"), el("th", {}, "When"), el("th", {}, "Error"))),
         el("tbody", {}, job.errors.map((e) => el("tr", {}, el("td", {}, e.attempt), el("td", {}, when(e.at)), el("td", {}, e.message)))))] : null,
       job.result ? [el("h2", {}, "Result"), el("pre", { id: "result" }, JSON.stringify(job.result, null, 2))] : null);
   };
-  drawHead(); drawCurves(); drawDetail();
+  const study = job.kind === "tune" ? el("section", { id: "study", "aria-label": "Study" }) : null;
+  if (study) detail.before(study);
+  const drawStudy = async () => {
+    if (!study) return;
+    const trials = await api(`/v1/jobs/${id}/trials?limit=200`);
+    study.replaceChildren(...studyView(job, trials.items));
+  };
+  drawHead(); drawCurves(); drawDetail(); await drawStudy();
+  if (TERMINAL.has(job.state) && !Object.keys(series).length) curves.previousSibling.remove(), curves.remove();
   if (TERMINAL.has(job.state)) return;
   await stream(`/v1/jobs/${id}/events`, async (type, ev) => {
     if (type === "job.metric") {
@@ -361,11 +370,222 @@ async function jobPage(id) {
       job.progress = ev.data.progress ?? job.progress;
       job.progress_message = ev.data.message ?? job.progress_message;
       drawHead();
+    } else if (type === "job.trial") {
+      await drawStudy();
     } else {
       job = await api(`/v1/jobs/${id}`);
-      drawHead(); drawDetail();
+      drawHead(); drawDetail(); await drawStudy();
     }
   }, pageAbort.signal);
+}
+
+// ---------------------------------------------------------------------------------------
+// Studies (tune jobs)
+
+// A scatter/line plot: layers of {name, points: [{x, y, label?}], mode: "line"|"points"|"dashed"}.
+// `xs` names categories when the x values are category indexes.
+function plot(layers, { width = 560, height = 240, xs = null, xLabel = "", yLabel = "", id } = {}) {
+  const pad = { l: 56, r: 12, t: 12, b: 34 };
+  const all = layers.flatMap((l) => l.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const box = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", ...(id ? { id } : {}) });
+  box.setAttribute("aria-label", `${yLabel} by ${xLabel}`);
+  if (!all.length) return box;
+  let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
+  let [y0, y1] = [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
+  if (xs) { x0 = -0.5; x1 = xs.length - 0.5; }
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  if (!xs && layers.some((l) => l.mode === "points")) { const d = (x1 - x0) * 0.05; x0 -= d; x1 += d; }
+  if (y0 === y1) { const d = Math.abs(y0) * 0.1 || 1; y0 -= d; y1 += d; }
+  const X = (x) => pad.l + ((x - x0) / (x1 - x0)) * (width - pad.l - pad.r);
+  const Y = (y) => height - pad.b - ((y - y0) / (y1 - y0)) * (height - pad.t - pad.b);
+  const text = (x, y, t, anchor = "middle") => { const n = svg("text", { x, y, "text-anchor": anchor }); n.textContent = t; return n; };
+  box.append(svg("line", { class: "axis", x1: pad.l, y1: height - pad.b, x2: width - pad.r, y2: height - pad.b }),
+    svg("line", { class: "axis", x1: pad.l, y1: pad.t, x2: pad.l, y2: height - pad.b }),
+    text(pad.l - 6, pad.t + 8, Number(y1.toPrecision(3)), "end"), text(pad.l - 6, height - pad.b, Number(y0.toPrecision(3)), "end"),
+    text((pad.l + width - pad.r) / 2, height - 4, xLabel));
+  if (xs) xs.forEach((c, i) => box.append(text(X(i), height - pad.b + 13, c)));
+  else box.append(text(pad.l, height - pad.b + 13, Number(x0.toPrecision(3)), "start"), text(width - pad.r, height - pad.b + 13, Number(x1.toPrecision(3)), "end"));
+  layers.forEach((l, i) => {
+    const ps = l.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+    const cls = `c${(l.colour ?? i) % COLOURS}`;
+    if (l.mode === "points") {
+      const g = svg("g", { class: `points ${cls}`, "data-layer": l.name, "data-points": ps.length });
+      for (const p of ps) {
+        const c = svg("circle", { cx: X(p.x).toFixed(1), cy: Y(p.y).toFixed(1), r: 3.5 });
+        if (p.label) { const t = svg("title"); t.textContent = p.label; c.append(t); }
+        g.append(c);
+      }
+      box.append(g);
+    } else {
+      box.append(svg("polyline", { class: `line ${cls}${l.mode === "dashed" ? " dashed" : ""}`, "data-layer": l.name, "data-points": ps.length,
+        points: ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ") }));
+    }
+  });
+  return box;
+}
+
+// Parallel coordinates: one axis per parameter and one for the value; one line per trial.
+function parallel(params, trials, valueName) {
+  const width = 720, height = 260, pad = { l: 40, r: 40, t: 24, b: 24 };
+  const axes = [...params, valueName];
+  const scales = axes.map((a) => {
+    const vals = trials.map((t) => (a === valueName ? t.value : t.params[a]));
+    if (vals.every((v) => typeof v === "number")) {
+      let [lo, hi] = [Math.min(...vals), Math.max(...vals)];
+      if (lo === hi) { lo -= 1; hi += 1; }
+      return { f: (v) => (v - lo) / (hi - lo), lo, hi };
+    }
+    const cats = [...new Set(vals.map(String))];
+    return { f: (v) => (cats.length === 1 ? 0.5 : cats.indexOf(String(v)) / (cats.length - 1)), cats };
+  });
+  const X = (i) => pad.l + (i / (axes.length - 1 || 1)) * (width - pad.l - pad.r);
+  const Y = (f) => height - pad.b - f * (height - pad.t - pad.b);
+  const box = svg("svg", { class: "chart", id: "parallel", viewBox: `0 0 ${width} ${height}`, width, height, role: "img" });
+  box.setAttribute("aria-label", `parallel coordinates of ${axes.join(", ")}`);
+  axes.forEach((a, i) => {
+    box.append(svg("line", { class: "axis", x1: X(i), y1: pad.t, x2: X(i), y2: height - pad.b }));
+    const t = svg("text", { x: X(i), y: 14, "text-anchor": "middle" }); t.textContent = a; box.append(t);
+  });
+  const values = trials.map((t) => t.value);
+  const [vlo, vhi] = [Math.min(...values), Math.max(...values)];
+  for (const t of trials) {
+    const pts = axes.map((a, i) => `${X(i).toFixed(1)},${Y(scales[i].f(a === valueName ? t.value : t.params[a])).toFixed(1)}`);
+    // Colour by value: better trials in the first palette colour, worse in the second.
+    const good = vhi === vlo ? 0 : (t.value - vlo) / (vhi - vlo);
+    box.append(svg("polyline", { class: `line trial ${good >= 0.5 ? "c0" : "c1"}`, "data-trial": t.number, points: pts.join(" ") }));
+  }
+  return box;
+}
+
+// How much of the value's variance each parameter explains on its own (η²: between-group
+// variance over total variance, numeric parameters binned into up to 5 quantile bins).
+function importance(params, trials) {
+  const ys = trials.map((t) => t.value);
+  const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const total = ys.reduce((a, y) => a + (y - mean) ** 2, 0);
+  return params.map((p) => {
+    const xs = trials.map((t) => t.params[p]);
+    let key;
+    if (xs.every((x) => typeof x === "number") && new Set(xs).size > 5) {
+      const sorted = [...xs].sort((a, b) => a - b);
+      const cuts = [1, 2, 3, 4].map((q) => sorted[Math.floor((q * sorted.length) / 5)]);
+      key = (x) => cuts.filter((c) => x >= c).length;
+    } else key = (x) => String(x);
+    const groups = new Map();
+    trials.forEach((t, i) => { const k = key(xs[i]); (groups.get(k) || groups.set(k, []).get(k)).push(t.value); });
+    let between = 0;
+    for (const g of groups.values()) { const m = g.reduce((a, b) => a + b, 0) / g.length; between += g.length * (m - mean) ** 2; }
+    return { param: p, share: total > 0 ? between / total : 0 };
+  }).sort((a, b) => b.share - a.share);
+}
+
+function studyView(job, trials) {
+  const direction = job.spec.direction || "maximize";
+  const metric = job.spec.metric || "value";
+  const better = (a, b) => (direction === "minimize" ? a < b : a > b);
+  const done = trials.filter((t) => t.state === "complete" && Number.isFinite(t.value)).sort((a, b) => a.number - b.number);
+  const params = [...new Set(trials.flatMap((t) => Object.keys(t.params || {})))].sort();
+  let best = null;
+  const bestLine = done.map((t) => { if (best === null || better(t.value, best)) best = t.value; return { x: t.number, y: best }; });
+  const out = [el("h2", {}, `Study: ${trials.length} trials, ${done.length} complete (${direction} ${metric})`)];
+  out.push(el("h3", {}, "Optimization history"), legend(["trial value", "best so far"]),
+    plot([{ name: "trials", mode: "points", points: done.map((t) => ({ x: t.number, y: t.value, label: `trial ${t.number}: ${fmt(t.value)}` })) },
+      { name: "best", mode: "line", points: bestLine }], { id: "history", xLabel: "trial", yLabel: metric }));
+  if (params.length && done.length) {
+    out.push(el("h3", {}, "Slices"), el("div", { class: "grid", id: "slices" }, params.map((p) => {
+      const vals = done.map((t) => t.params[p]);
+      const numeric = vals.every((v) => typeof v === "number");
+      const cats = numeric ? null : [...new Set(vals.map(String))];
+      return el("figure", { "data-param": p }, el("figcaption", {}, p),
+        plot([{ name: p, mode: "points", points: done.map((t) => ({ x: numeric ? t.params[p] : cats.indexOf(String(t.params[p])), y: t.value, label: `trial ${t.number}` })) }],
+          { width: 320, height: 200, xs: cats, xLabel: p, yLabel: metric }));
+    })));
+    out.push(el("h3", {}, "Parallel coordinates"), parallel(params, done, metric));
+    const imp = importance(params, done);
+    out.push(el("h3", {}, "Parameter importance"),
+      el("p", {}, "Share of the variance of the trial values each parameter explains on its own (η², numeric parameters in up to 5 quantile bins); not a causal estimate, and parameters that interact can each look unimportant."),
+      el("table", { id: "importance" }, el("tbody", {}, imp.map((i) => el("tr", { "data-param": i.param }, el("td", {}, i.param),
+        el("td", { class: "num" }, `${(i.share * 100).toFixed(1)} %`),
+        el("td", {}, el("span", { class: `bar` }, el("span", { class: `fill w${Math.round(i.share * 20)}` }))))))));
+  }
+  const withSteps = trials.filter((t) => Array.isArray(t.intermediate) && t.intermediate.length);
+  if (withSteps.length) {
+    out.push(el("h3", {}, "Intermediate values"), el("p", {}, "Per epoch; dashed: pruned trials."),
+      plot(withSteps.map((t) => ({ name: `trial ${t.number}`, colour: t.state === "pruned" ? 1 : 0, mode: t.state === "pruned" ? "dashed" : "line",
+        points: t.intermediate.map(([x, y]) => ({ x, y })) })), { id: "intermediate", xLabel: "epoch", yLabel: metric }));
+  }
+  out.push(el("h3", {}, "Trials"), el("table", { id: "trials" },
+    el("thead", {}, el("tr", {}, ["#", "State", metric, ...params, "Seconds"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, [...trials].sort((a, b) => a.number - b.number).map((t) => el("tr", { "data-trial": t.number, "data-state": t.state },
+      el("td", { class: "num" }, t.number), el("td", {}, t.state), el("td", { class: "num" }, fmt(t.value)),
+      params.map((p) => el("td", {}, fmt(t.params?.[p]))), el("td", { class: "num" }, fmt(t.duration_seconds, 2)))))));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Compression report (quantize and prune results)
+
+const fmt = (v, digits = 4) => {
+  if (v === null || v === undefined) return "—";
+  if (typeof v !== "number") return Array.isArray(v) ? JSON.stringify(v) : String(v);
+  if (Number.isInteger(v)) return v.toLocaleString();
+  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(digits);
+};
+
+// Two values side by side as bars of one scale (before in the muted colour).
+function beforeAfter(label, before, after, unit = "") {
+  const max = Math.max(Math.abs(before), Math.abs(after)) || 1;
+  const bar = (v, cls) => el("div", { class: `bar ${cls}`, "data-value": v },
+    el("span", { class: `fill w${Math.round((Math.abs(v) / max) * 20)}` }), el("span", {}, `${fmt(v)}${unit}`));
+  return el("figure", { class: "ba", "aria-label": `${label}: ${fmt(before)} before, ${fmt(after)} after` },
+    el("figcaption", {}, label), el("div", {}, "before"), bar(before, "before"), el("div", {}, "after"), bar(after, "after"));
+}
+
+const TENSOR_COLUMNS = [
+  ["name", "Tensor"], ["shape", "Shape"], ["dtype", "Dtype"], ["bits_per_weight", "Bits/weight"],
+  ["mse", "MSE"], ["max_abs_error", "Max |error|"], ["sqnr_db", "SQNR dB"], ["sparsity", "Sparsity"],
+  ["zeros", "Zeros"], ["numel", "Elements"],
+];
+
+function compressionReport(r) {
+  const cols = TENSOR_COLUMNS.filter(([k]) => r.tensors.some((t) => t[k] !== undefined));
+  let sortKey = "name", ascending = true;
+  const body = el("tbody");
+  const head = el("tr");
+  const draw = () => {
+    const rows = [...r.tensors].sort((a, b) => {
+      const x = a[sortKey], y = b[sortKey];
+      const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+      return ascending ? c : -c;
+    });
+    body.replaceChildren(...rows.map((t) => el("tr", { "data-tensor": t.name },
+      cols.map(([k]) => el("td", { class: typeof t[k] === "number" ? "num" : null, "data-key": k }, k === "name" ? el("code", {}, t.name) : fmt(t[k]))))));
+    head.replaceChildren(...cols.map(([k, label]) => el("th", { scope: "col", "aria-sort": k === sortKey ? (ascending ? "ascending" : "descending") : "none" },
+      el("button", { type: "button", class: "sort", "data-sort": k, onclick: () => { ascending = sortKey === k ? !ascending : true; sortKey = k; draw(); } },
+        label, k === sortKey ? (ascending ? " ▲" : " ▼") : ""))));
+  };
+  draw();
+  const summary = el("div", { class: "grid" },
+    r.bytes_before !== undefined ? beforeAfter("Bytes", r.bytes_before, r.bytes_after) : null,
+    r.eval_before !== undefined && r.eval_before !== null ? beforeAfter(r.eval_metric || r.metric || "quality", r.eval_before, r.eval_after) : null,
+    r.params_before !== undefined ? beforeAfter("Non-zero parameters", r.params_before, r.nonzero_params_after) : null);
+  const facts = [
+    ["compression ratio", r.compression_ratio && `${fmt(r.compression_ratio, 2)}×`], ["bits per weight", r.bits_per_weight],
+    ["SQNR", r.sqnr_db !== undefined && `${fmt(r.sqnr_db, 2)} dB`], ["format", r.format], ["sparsity", r.global?.sparsity],
+    ["method", typeof r.method === "string" ? r.method : r.method?.kind], ["tensors quantized", r.n_tensors_quantized],
+    ["left in float", r.left_in_float?.length ? r.left_in_float.join(", ") : null],
+  ].filter(([, v]) => v !== undefined && v !== null && v !== false && v !== "");
+  const attempts = Array.isArray(r.attempts) && r.attempts.length ? [el("h3", {}, "Tolerable-loss ladder"),
+    el("table", { id: "attempts" }, el("thead", {}, el("tr", {}, ["Scheme", "Bits/weight", "Quality after", "Loss", "Passed"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, r.attempts.map((a) => el("tr", {}, el("td", {}, el("code", {}, JSON.stringify(a.scheme))),
+        el("td", { class: "num" }, fmt(a.bits_per_weight)), el("td", { class: "num" }, a.metric ? `${a.metric} ${fmt(a.after)}` : fmt(a.after)),
+        el("td", { class: "num" }, fmt(a.loss)), el("td", {}, a.passed ? "yes" : "no")))))] : [];
+  return el("section", { id: "report", "aria-label": "Compression report" },
+    el("h2", {}, "Compression report"),
+    el("dl", { class: "facts" }, facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, fmt(v, 3))])),
+    summary, ...attempts,
+    el("h3", {}, `Tensors (${r.tensors.length})`),
+    el("table", { id: "tensor-report" }, el("thead", {}, head), body));
 }
 
 // Downloads go through fetch (they need the key), then to a file.
