@@ -5,7 +5,7 @@
 //! while the job runs and ends with as many points as the API's series; the jobs list shows
 //! the job with its state; a quantize job's compression report shows every tensor with the
 //! API's SQNR, bytes before and after and the tolerable-loss ladder, and sorts; a finished study's plots have one mark per
-//! trial. Screenshots go to `target/ui-screenshots/`. Any error in the
+//! trial; no page has a serious or critical axe-core accessibility violation. Screenshots go to `target/ui-screenshots/`. Any error in the
 //! browser console fails the test.
 mod common;
 
@@ -17,6 +17,16 @@ use std::time::Duration;
 
 fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots")
+}
+
+/// No serious or critical accessibility violation (axe-core, when `WHITTLE_TEST_AXE` is set).
+async fn assert_accessible(browser: &Browser, page: &str) {
+    if let Some(violations) = browser.accessibility_violations().await {
+        assert!(
+            violations.is_empty(),
+            "accessibility of {page}: {violations:?}"
+        );
+    }
 }
 
 /// No script error or warning, and no server error; a refused request the page expects
@@ -78,6 +88,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
             Duration::from_secs(10),
         )
         .await;
+    assert_accessible(&browser, "sign-in").await;
     browser.type_into("#key-form input[name=key]", &key).await;
     browser.click("#key-form button[type=submit]").await;
     browser
@@ -95,6 +106,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
         .await;
     assert_eq!(who, "tenant: browser");
     assert_quiet_console(&browser, "jobs").await;
+    assert_accessible(&browser, "jobs").await;
 
     // Upload a model through the page.
     browser.goto(&app.url("/ui/#/models")).await;
@@ -135,6 +147,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     assert_eq!(stored["name"], "digits_mlp");
     browser.screenshot(&screenshots().join("models.png")).await;
     assert_quiet_console(&browser, "models").await;
+    assert_accessible(&browser, "models").await;
 
     // Submit a train job from the page and watch its curve grow.
     let epochs = 40;
@@ -146,6 +159,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
             Duration::from_secs(10),
         )
         .await;
+    assert_accessible(&browser, "new job").await;
     let request = json!({"kind": "train", "spec": {"dataset_id": dataset["id"],
         "architecture": {"hidden": [256, 256], "activation": "relu"},
         "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 16, "epochs": epochs, "seed": 0}});
@@ -220,6 +234,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     );
     browser.screenshot(&screenshots().join("job.png")).await;
     assert_quiet_console(&browser, "job").await;
+    assert_accessible(&browser, "job").await;
 
     // The jobs list shows it, succeeded.
     browser.goto(&app.url("/ui/#/jobs?kind=train")).await;
@@ -337,6 +352,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
         .await;
     browser.screenshot(&screenshots().join("report.png")).await;
     assert_quiet_console(&browser, "compression report").await;
+    assert_accessible(&browser, "compression report").await;
 
     // A finished study: history, slices, parallel coordinates, importance and the trials
     // table, each with one mark per trial.
@@ -412,6 +428,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
         .await;
     browser.screenshot(&screenshots().join("study.png")).await;
     assert_quiet_console(&browser, "study").await;
+    assert_accessible(&browser, "study").await;
     drop(browser);
     app.finish().await;
 }

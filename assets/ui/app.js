@@ -344,11 +344,11 @@ async function jobPage(id) {
   const drawDetail = () => {
     detail.replaceChildren(
       job.result && Array.isArray(job.result.tensors) ? compressionReport(job.result) : null,
-      el("h2", {}, "Spec"), el("pre", {}, JSON.stringify(job.spec, null, 2)),
+      el("h2", {}, "Spec"), el("pre", { tabindex: 0 }, JSON.stringify(job.spec, null, 2)),
       job.errors?.length ? [el("h2", {}, "Attempts that failed"), el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "Attempt"), el("th", {}, "When"), el("th", {}, "Error"))),
         el("tbody", {}, job.errors.map((e) => el("tr", {}, el("td", {}, e.attempt), el("td", {}, when(e.at)), el("td", {}, e.message)))))] : null,
-      job.result ? [el("h2", {}, "Result"), el("pre", { id: "result" }, JSON.stringify(job.result, null, 2))] : null);
+      job.result ? [el("h2", {}, "Result"), el("pre", { id: "result", tabindex: 0 }, JSON.stringify(job.result, null, 2))] : null);
   };
   const study = job.kind === "tune" ? el("section", { id: "study", "aria-label": "Study" }) : null;
   if (study) detail.before(study);

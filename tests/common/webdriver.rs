@@ -104,6 +104,45 @@ impl Browser {
         .await
     }
 
+    /// Run an asynchronous `script`: it calls `arguments[arguments.length - 1](value)`.
+    pub async fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Accessibility violations of the current page by axe-core (`WHITTLE_TEST_AXE` names
+    /// `axe.min.js`; None when unset), impact serious or critical only: (rule, impact,
+    /// offending nodes).
+    pub async fn accessibility_violations(&self) -> Option<Vec<(String, String, Vec<String>)>> {
+        let path = std::env::var("WHITTLE_TEST_AXE").ok()?;
+        let source =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        self.eval(&format!("{source}\n;return true"), json!([]))
+            .await;
+        let result = self
+            .eval_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']})
+                   .then(r => done(r.violations.map(v => [v.id, v.impact || '',
+                      v.nodes.map(n => n.target.join(' '))])))
+                   .catch(e => done([['axe failed', String(e), []]]));",
+                json!([]),
+            )
+            .await;
+        let all: Vec<(String, String, Vec<String>)> = serde_json::from_value(result).unwrap();
+        Some(
+            all.into_iter()
+                .filter(|(_, impact, _)| {
+                    impact == "serious" || impact == "critical" || impact.contains(' ')
+                })
+                .collect(),
+        )
+    }
+
     /// Poll `script` until it returns something truthy (not null/false/0/""), or panic.
     pub async fn wait_for(&self, what: &str, script: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
