@@ -5,7 +5,7 @@
 //! while the job runs and ends with as many points as the API's series; the jobs list shows
 //! the job with its state; a quantize job's compression report shows every tensor with the
 //! API's SQNR, bytes before and after and the tolerable-loss ladder, and sorts; a finished study's plots have one mark per
-//! trial; no page has a serious or critical axe-core accessibility violation. Screenshots go to `target/ui-screenshots/`. Any error in the
+//! trial, and a running study's page gains trials live; no page has a serious or critical axe-core accessibility violation. Screenshots go to `target/ui-screenshots/`. Any error in the
 //! browser console fails the test.
 mod common;
 
@@ -160,15 +160,57 @@ async fn a_user_works_in_the_browser(backend: Backend) {
         )
         .await;
     assert_accessible(&browser, "new job").await;
-    let request = json!({"kind": "train", "spec": {"dataset_id": dataset["id"],
-        "architecture": {"hidden": [256, 256], "activation": "relu"},
-        "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 16, "epochs": epochs, "seed": 0}});
+    // Fill the guided form; the request it writes is what gets sent.
     browser
         .eval(
-            "document.querySelector('#new-job textarea').value = arguments[0]",
-            json!([request.to_string()]),
+            "const f = document.getElementById('guided').elements;
+             const set = (n, v) => { f[n].value = v; f[n].dispatchEvent(new Event('change', {bubbles: true})); };
+             set('kind', 'train'); set('dataset', arguments[0]); set('hidden', '256, 256');
+             set('epochs', arguments[1]); set('lr', '0.001'); set('batch_size', '16');",
+            json!([dataset["id"], epochs.to_string()]),
         )
         .await;
+    let written: Value = serde_json::from_str(
+        browser
+            .eval(
+                "return document.querySelector('#new-job textarea').value",
+                json!([]),
+            )
+            .await
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        written,
+        json!({"kind": "train", "spec": {"dataset_id": dataset["id"],
+            "architecture": {"hidden": [256, 256], "activation": "relu"},
+            "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 16, "epochs": epochs, "seed": 0}})
+    );
+    browser.screenshot(&screenshots().join("new-job.png")).await;
+    // Other kinds show their own fields.
+    let quantize_fields = browser
+        .eval(
+            "const f = document.getElementById('guided').elements;
+             f.kind.value = 'quantize'; f.kind.dispatchEvent(new Event('change', {bubbles: true}));
+             const shown = [...document.querySelectorAll('#guided [data-field]')].filter(l => l.offsetParent !== null).map(l => l.dataset.field);
+             f.kind.value = 'train'; f.kind.dispatchEvent(new Event('change', {bubbles: true}));
+             return shown",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        quantize_fields,
+        json!([
+            "kind",
+            "model",
+            "eval_dataset",
+            "bits",
+            "granularity",
+            "group_size",
+            "tolerable_loss"
+        ])
+    );
     browser.click("#new-job button[type=submit]").await;
     let job_id = browser
         .wait_for(
@@ -285,7 +327,11 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     let rows = browser
         .wait_for(
             "the compression report",
-            "return document.querySelectorAll('#tensor-report tbody tr').length",
+            &format!(
+                "return document.querySelector('h1').textContent.endsWith('{}')
+                    && document.querySelectorAll('#tensor-report tbody tr').length",
+                &qid[qid.len() - 8..]
+            ),
             Duration::from_secs(10),
         )
         .await;
@@ -354,6 +400,57 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     assert_quiet_console(&browser, "compression report").await;
     assert_accessible(&browser, "compression report").await;
 
+    // A study watched while it runs: its trials table and history grow without a reload.
+    let resp = auth(app.client.post(app.url("/v1/jobs")))
+        .json(&json!({"kind": "tune", "spec": {"dataset_id": dataset["id"],
+            "base": {"architecture": {"hidden": [128, 128], "activation": "relu"},
+                     "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 16, "epochs": 15, "seed": 0},
+            "search_space": {"optimizer.lr": {"type": "float", "low": 0.0005, "high": 0.01, "log": true}},
+            "sampler": "random", "n_trials": 6, "cv_folds": 3, "parallelism": 1, "seed": 0}}))
+        .send()
+        .await
+        .unwrap();
+    let live_study: Value = resp.json().await.unwrap();
+    let lid = live_study["id"].as_str().unwrap().to_string();
+    browser.goto(&app.url(&format!("/ui/#/jobs/{lid}"))).await;
+    let rows =
+        "return document.querySelectorAll('#study #trials tbody tr[data-state=complete]').length";
+    let at_first = browser
+        .wait_for(
+            "the study page",
+            &format!(
+                "return document.querySelector('h1').textContent.endsWith('{}')
+                    && document.querySelector('#study #trials') && 'shown'",
+                &lid[lid.len() - 8..]
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(at_first, "shown");
+    let first = browser.eval(rows, json!([])).await.as_u64().unwrap();
+    assert!(
+        first < 6,
+        "the study finished before the page could watch it"
+    );
+    browser
+        .wait_for(
+            "trials to complete while the page is open",
+            &format!(
+                "const n = document.querySelectorAll('#study #trials tbody tr[data-state=complete]').length;
+                 return n > {first} && n"
+            ),
+            Duration::from_secs(120),
+        )
+        .await;
+    browser
+        .wait_for(
+            "all six trials",
+            "return document.querySelectorAll('#history g.points circle').length === 6",
+            Duration::from_secs(180),
+        )
+        .await;
+    assert_quiet_console(&browser, "live study").await;
+
     // A finished study: history, slices, parallel coordinates, importance and the trials
     // table, each with one mark per trial.
     let resp = auth(app.client.post(app.url("/v1/jobs")))
@@ -394,10 +491,15 @@ async fn a_user_works_in_the_browser(backend: Backend) {
         .count();
     assert_eq!(n, 4);
     browser.goto(&app.url(&format!("/ui/#/jobs/{tid}"))).await;
+    // Only the hash changes: wait for this job's page, not the previous one's.
     browser
         .wait_for(
             "the study",
-            "return document.querySelector('#study #trials')",
+            &format!(
+                "return document.querySelector('h1').textContent.endsWith('{}')
+                    && document.querySelector('#study #trials tbody tr')",
+                &tid[tid.len() - 8..]
+            ),
             Duration::from_secs(10),
         )
         .await;

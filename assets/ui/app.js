@@ -238,11 +238,79 @@ async function jobsPage(params) {
   }, pageAbort.signal).catch((e) => toast(e.message));
 }
 
-function newJobPage() {
-  const example = { kind: "train", spec: { dataset_id: "<dataset id>", hidden: [64], epochs: 10 } };
+// The fields a guided job form asks, per kind; `build` turns them into a request.
+const FORMS = {
+  analyze: { fields: ["model"], build: (f) => ({ model_id: f.model }) },
+  train: {
+    fields: ["dataset", "hidden", "epochs", "lr", "batch_size"],
+    build: (f) => ({ dataset_id: f.dataset, architecture: { hidden: ints(f.hidden), activation: "relu" },
+      optimizer: { kind: "adam", lr: Number(f.lr) }, batch_size: Number(f.batch_size), epochs: Number(f.epochs), seed: 0 }),
+  },
+  evaluate: { fields: ["model", "dataset"], build: (f) => ({ model_id: f.model, dataset_id: f.dataset }) },
+  quantize: {
+    fields: ["model", "bits", "granularity", "group_size", "eval_dataset", "tolerable_loss"],
+    build: (f) => ({ model_id: f.model, scheme: { bits: Number(f.bits), granularity: f.granularity,
+      ...(f.granularity === "group" ? { group_size: Number(f.group_size) } : {}) },
+      ...(f.eval_dataset ? { eval_dataset_id: f.eval_dataset } : {}),
+      ...(f.eval_dataset && f.tolerable_loss !== "" ? { tolerable_loss: Number(f.tolerable_loss) } : {}) }),
+  },
+  prune: {
+    fields: ["model", "sparsity", "prune_method", "eval_dataset"],
+    build: (f) => ({ model_id: f.model, sparsity: Number(f.sparsity), method: f.prune_method,
+      ...(f.eval_dataset ? { eval_dataset_id: f.eval_dataset } : {}) }),
+  },
+  tune: {
+    fields: ["dataset", "epochs", "n_trials", "sampler"],
+    build: (f) => ({ dataset_id: f.dataset,
+      base: { architecture: { hidden: [64], activation: "relu" }, optimizer: { kind: "adam", lr: 0.001 }, batch_size: 64, epochs: Number(f.epochs), seed: 0 },
+      search_space: { "optimizer.lr": { type: "float", low: 1e-4, high: 1e-1, log: true }, batch_size: { type: "categorical", choices: [32, 64, 128] } },
+      sampler: f.sampler, ...(f.sampler === "grid" ? {} : { n_trials: Number(f.n_trials) }) }),
+  },
+};
+const ints = (text) => String(text).split(/[ ,]+/).filter(Boolean).map(Number);
+
+async function newJobPage() {
+  const [models, datasets] = await Promise.all([api("/v1/models?limit=200"), api("/v1/datasets?limit=200")]);
+  const pick = (name, label, items, optional) => el("label", { "data-field": name }, label,
+    el("select", { name }, optional ? el("option", { value: "" }, "none") : null,
+      items.map((x) => el("option", { value: x.id }, `${x.name} (${short(x.id)})`))));
+  const num = (name, label, value, attrs = {}) => el("label", { "data-field": name }, label, el("input", { name, value, inputmode: "decimal", size: 8, ...attrs }));
+  const choice = (name, label, options, value) => el("label", { "data-field": name }, label,
+    el("select", { name }, options.map((o) => el("option", { value: o, selected: o === value }, o))));
+  const fields = {
+    model: pick("model", "Model", models.items),
+    dataset: pick("dataset", "Dataset", datasets.items),
+    eval_dataset: pick("eval_dataset", "Evaluate on", datasets.items, true),
+    hidden: num("hidden", "Hidden layers", "64", { inputmode: "text" }),
+    epochs: num("epochs", "Epochs", "10"),
+    lr: num("lr", "Learning rate", "0.001"),
+    batch_size: num("batch_size", "Batch size", "64"),
+    bits: choice("bits", "Bits", ["2", "3", "4", "8"], "8"),
+    granularity: choice("granularity", "Granularity", ["tensor", "channel", "group"], "channel"),
+    group_size: num("group_size", "Group size", "128"),
+    tolerable_loss: num("tolerable_loss", "Tolerable loss", ""),
+    sparsity: num("sparsity", "Sparsity", "0.5"),
+    prune_method: choice("prune_method", "Method", ["magnitude", "threshold", "structured", "nm", "wanda"], "magnitude"),
+    n_trials: num("n_trials", "Trials", "20"),
+    sampler: choice("sampler", "Sampler", ["tpe", "random", "grid"], "tpe"),
+  };
+  const kind = choice("kind", "Kind", KINDS, "train");
+  const textarea = el("textarea", { name: "request", rows: 14, spellcheck: "false", "aria-label": "Request JSON" });
+  const guided = el("form", { class: "inline", id: "guided", "aria-label": "Job settings" }, kind, Object.values(fields));
+  const sync = () => {
+    const k = guided.elements.kind.value;
+    const form = FORMS[k];
+    for (const [name, label] of Object.entries(fields)) label.hidden = !form.fields.includes(name);
+    const values = Object.fromEntries(form.fields.map((n) => [n, guided.elements[n].value]));
+    textarea.value = JSON.stringify({ kind: k, spec: form.build(values) }, null, 2);
+  };
+  guided.addEventListener("input", sync);
+  guided.addEventListener("change", sync);
+  guided.addEventListener("submit", (ev) => ev.preventDefault());
   page("New job",
-    el("p", {}, "A job request as ", el("code", {}, "POST /v1/jobs"), " takes it (the API reference at ",
-      el("a", { href: "../docs" }, "docs"), " lists every kind's spec)."),
+    el("p", {}, "Choose a kind and its settings; the request below follows them and can be edited before it is sent (",
+      el("a", { href: "../docs" }, "API reference"), " for every field)."),
+    guided,
     el("form", {
       id: "new-job",
       onsubmit: async (ev) => {
@@ -250,19 +318,20 @@ function newJobPage() {
         const out = document.getElementById("new-job-error");
         out.textContent = "";
         let request;
-        try { request = JSON.parse(ev.target.elements.request.value); } catch (e) { out.textContent = `Not JSON: ${e.message}`; return; }
+        try { request = JSON.parse(textarea.value); } catch (e) { out.textContent = `Not JSON: ${e.message}`; return; }
         try {
           const job = await api("/v1/jobs", { method: "POST", json: request });
           location.hash = `#/jobs/${job.id}`;
         } catch (e) {
-          const fields = (e.problem?.errors || []).map((f) => `${f.field}: ${f.message}`).join("; ");
-          out.textContent = fields ? `${e.message} — ${fields}` : e.message;
+          const errs = (e.problem?.errors || []).map((f) => `${f.field}: ${f.message}`).join("; ");
+          out.textContent = errs ? `${e.message} — ${errs}` : e.message;
         }
       },
     },
-    el("label", {}, "Request", el("textarea", { name: "request", rows: 12, spellcheck: "false" }, JSON.stringify(example, null, 2))),
+    el("label", {}, "Request", textarea),
     el("p", { id: "new-job-error", class: "error", role: "alert" }),
     el("button", { class: "primary", type: "submit" }, "Submit")));
+  sync();
 }
 
 // A line chart of named series: {name: [{step, value}]}. Redrawn whole on every change.
@@ -704,7 +773,7 @@ async function route() {
   const parts = path.split("/").filter(Boolean);
   try {
     if (!(await whoAmI())) { signIn(key() ? "That key was refused; enter another." : undefined); return; }
-    if (parts[0] === "jobs" && parts[1] === "new") return newJobPage();
+    if (parts[0] === "jobs" && parts[1] === "new") return await newJobPage();
     if (parts[0] === "jobs" && parts[1]) return await jobPage(parts[1]);
     if (parts[0] === "models" && parts[1]) return await modelPage(parts[1]);
     if (parts[0] === "models") return await modelsPage();
