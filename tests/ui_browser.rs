@@ -148,6 +148,39 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     browser.screenshot(&screenshots().join("models.png")).await;
     assert_quiet_console(&browser, "models").await;
     assert_accessible(&browser, "models").await;
+    // The model's page: its tensors.
+    let mid = model_id.as_str().unwrap().to_string();
+    browser.goto(&app.url(&format!("/ui/#/models/{mid}"))).await;
+    let tensors = browser
+        .wait_for(
+            "the model page",
+            "return document.querySelectorAll('#tensors tbody tr').length",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        tensors.as_u64().unwrap(),
+        stored["n_tensors"].as_u64().unwrap()
+    );
+    assert_quiet_console(&browser, "model").await;
+    assert_accessible(&browser, "model").await;
+    // The datasets page lists the CSV uploaded through the API.
+    browser.goto(&app.url("/ui/#/datasets")).await;
+    browser
+        .wait_for(
+            "the datasets page",
+            &format!(
+                "return document.querySelector('#datasets tr[data-dataset=\"{}\"]')",
+                dataset["id"].as_str().unwrap()
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .screenshot(&screenshots().join("datasets.png"))
+        .await;
+    assert_quiet_console(&browser, "datasets").await;
+    assert_accessible(&browser, "datasets").await;
 
     // Submit a train job from the page and watch its curve grow.
     let epochs = 40;

@@ -54,6 +54,21 @@ pub const EVENT_SETTLE: Duration = Duration::from_millis(300);
 /// only those older than the settle time, by which the missing one is taken to have rolled
 /// back. So a resumed stream never skips an event, and an event is read immediately unless a
 /// concurrent writer holds an earlier id.
+/// Lock a job's row before writing a row that references it (metric points, trials): the
+/// insert's foreign-key check takes a share lock on the job, and the event trigger then needs
+/// the row lock, so two writers for one job that each took the share lock first would wait
+/// for each other (a deadlock). Taking the row lock first makes them queue instead.
+async fn lock_job_for_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    job_id: Uuid,
+) -> StoreResult<()> {
+    sqlx::query("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE")
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn final_events(cursor: &str, settle_secs: &str) -> String {
     format!(
         "WITH seen AS ( \
@@ -1008,6 +1023,8 @@ impl Store for PostgresStore {
         let names: Vec<&str> = unique.keys().map(|(name, _)| *name).collect();
         let steps: Vec<i64> = unique.keys().map(|(_, step)| *step).collect();
         let values: Vec<f64> = unique.values().copied().collect();
+        let mut tx = self.pool.begin().await?;
+        lock_job_for_events(&mut tx, job_id).await?;
         sqlx::query(
             "INSERT INTO job_metrics (job_id, name, step, value) \
              SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::float8[]) \
@@ -1017,8 +1034,9 @@ impl Store for PostgresStore {
         .bind(names)
         .bind(steps)
         .bind(values)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1041,6 +1059,8 @@ impl Store for PostgresStore {
     }
 
     async fn upsert_trial(&self, trial: &TrialRow) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        lock_job_for_events(&mut tx, trial.job_id).await?;
         sqlx::query(
             "INSERT INTO trials (job_id, number, params, state, value, intermediate, error, \
                  started_at, finished_at) \
@@ -1059,8 +1079,9 @@ impl Store for PostgresStore {
         .bind(&trial.error)
         .bind(trial.started_at)
         .bind(trial.finished_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -214,6 +214,7 @@ conformance!(
     trials_metrics: [
         metrics_upsert_and_order,
         trials_upsert_and_list,
+        concurrent_trial_and_metric_writers,
     ],
     notifications: [
         notifications,
