@@ -6,7 +6,7 @@
 //! (`WHITTLE_BASE_PATH`) carried by `Location` headers, the OpenAPI `servers` and the docs page.
 mod common;
 
-use common::{spawn_app, Backend, TestOptions};
+use common::{free_port, spawn_app, Backend, Proc, TestOptions};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -61,16 +61,6 @@ async fn bootstrap_key_opens_a_public_bind(backend: Backend) {
     assert_eq!(outcome, whittle::app::Bootstrapped::OtherKeysExist);
     assert_eq!(app.store.count_active_api_keys().await.unwrap(), 0);
     app.finish().await;
-}
-
-#[tokio::test]
-async fn bootstrap_key_opens_a_public_bind_sqlite() {
-    bootstrap_key_opens_a_public_bind(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn bootstrap_key_opens_a_public_bind_postgres() {
-    bootstrap_key_opens_a_public_bind(Backend::Postgres).await;
 }
 
 #[test]
@@ -149,16 +139,6 @@ async fn apikey_bootstrap_command(backend: Backend) {
     }
 }
 
-#[tokio::test]
-async fn apikey_bootstrap_command_sqlite() {
-    apikey_bootstrap_command(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn apikey_bootstrap_command_postgres() {
-    apikey_bootstrap_command(Backend::Postgres).await;
-}
-
 async fn readyz_reports_an_unwritable_store(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("blocked");
@@ -185,34 +165,6 @@ async fn readyz_reports_an_unwritable_store(backend: Backend) {
     );
     assert_eq!(app.get_json("/healthz").await.0, 200);
     app.finish().await;
-}
-
-#[tokio::test]
-async fn readyz_reports_an_unwritable_store_sqlite() {
-    readyz_reports_an_unwritable_store(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn readyz_reports_an_unwritable_store_postgres() {
-    readyz_reports_an_unwritable_store(Backend::Postgres).await;
-}
-
-/// A child process killed on drop.
-struct Proc(std::process::Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn get(url: &str) -> Option<(u16, String)> {
@@ -312,16 +264,6 @@ async fn worker_health_endpoints(backend: Backend) {
     }
 }
 
-#[tokio::test]
-async fn worker_health_endpoints_sqlite() {
-    worker_health_endpoints(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn worker_health_endpoints_postgres() {
-    worker_health_endpoints(Backend::Postgres).await;
-}
-
 async fn metrics_are_described(backend: Backend) {
     let Some(app) = spawn_app(backend, TestOptions::default()).await else {
         return;
@@ -357,16 +299,6 @@ async fn metrics_are_described(backend: Backend) {
         "build info labels"
     );
     app.finish().await;
-}
-
-#[tokio::test]
-async fn metrics_are_described_sqlite() {
-    metrics_are_described(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn metrics_are_described_postgres() {
-    metrics_are_described(Backend::Postgres).await;
 }
 
 async fn base_path_is_carried(backend: Backend) {
@@ -412,16 +344,6 @@ async fn base_path_is_carried(backend: Backend) {
     plain.finish().await;
 }
 
-#[tokio::test]
-async fn base_path_is_carried_sqlite() {
-    base_path_is_carried(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn base_path_is_carried_postgres() {
-    base_path_is_carried(Backend::Postgres).await;
-}
-
 #[test]
 fn base_paths_are_checked() {
     let check = |p: &str| {
@@ -444,3 +366,12 @@ fn base_paths_are_checked() {
         assert!(check(bad).is_err(), "{bad:?}");
     }
 }
+
+on_both_backends!(
+    bootstrap_key_opens_a_public_bind,
+    apikey_bootstrap_command,
+    readyz_reports_an_unwritable_store,
+    worker_health_endpoints,
+    metrics_are_described,
+    base_path_is_carried,
+);

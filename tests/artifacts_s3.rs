@@ -10,7 +10,7 @@
 mod common;
 
 use common::s3::S3Server;
-use common::{spawn_app, Backend, TestOptions};
+use common::{free_port, spawn_app, Backend, Proc, TestOptions};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -371,16 +371,6 @@ async fn quantize_on_s3(backend: Backend) {
     app.finish().await;
 }
 
-#[tokio::test]
-async fn quantize_on_s3_sqlite() {
-    quantize_on_s3(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn quantize_on_s3_postgres() {
-    quantize_on_s3(Backend::Postgres).await;
-}
-
 async fn readyz_fails_on_a_missing_bucket(backend: Backend) {
     let Some(s3) = S3Server::start().await else {
         return;
@@ -422,26 +412,6 @@ async fn readyz_fails_on_a_missing_bucket(backend: Backend) {
     app.finish().await;
 }
 
-#[tokio::test]
-async fn readyz_fails_on_a_missing_bucket_sqlite() {
-    readyz_fails_on_a_missing_bucket(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn readyz_fails_on_a_missing_bucket_postgres() {
-    readyz_fails_on_a_missing_bucket(Backend::Postgres).await;
-}
-
-/// A child process killed on drop.
-struct Proc(std::process::Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The deployment's topology as processes: `whittle serve --workers 0` and two `whittle
 /// worker` processes on one Postgres database sharing one bucket, configured only by the
 /// `AWS_*` variables (instance metadata pinned to loopback): upload, quantize, download.
@@ -455,11 +425,7 @@ async fn api_and_two_worker_processes_share_a_bucket() {
         return;
     };
     s3.create_bucket("shared").await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let spawn = |args: &[&str], scratch: &str| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_whittle"));
         c.args(args)
@@ -556,3 +522,5 @@ async fn api_and_two_worker_processes_share_a_bucket() {
         common::drop_database(&name).await;
     }
 }
+
+on_both_backends!(quantize_on_s3, readyz_fails_on_a_missing_bucket,);

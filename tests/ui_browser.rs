@@ -19,6 +19,33 @@ fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots")
 }
 
+/// `GET path` with the key: the JSON answer.
+async fn get_as(app: &common::TestApp, key: &str, path: &str) -> Value {
+    app.client
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `POST path` of a JSON body with the key: the JSON answer.
+async fn post_as(app: &common::TestApp, key: &str, path: &str, body: &Value) -> Value {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// No serious or critical accessibility violation (axe-core, when `WHITTLE_TEST_AXE` is set).
 async fn assert_accessible(browser: &Browser, page: &str) {
     if let Some(violations) = browser.accessibility_violations().await {
@@ -293,16 +320,7 @@ async fn a_user_works_in_the_browser(backend: Backend) {
             Duration::from_secs(20),
         )
         .await;
-    let metrics: Value = auth(
-        app.client
-            .get(app.url(&format!("/v1/jobs/{job_id}/metrics"))),
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let metrics: Value = get_as(&app, &key, &format!("/v1/jobs/{job_id}/metrics")).await;
     assert_eq!(
         shown.as_i64().unwrap() as usize,
         metrics["series"]["train_loss"].as_array().unwrap().len()
@@ -338,22 +356,17 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     .await
     .unwrap();
     let test_set: Value = resp.json().await.unwrap();
-    let resp = auth(app.client.post(app.url("/v1/jobs")))
-        .json(&json!({"kind": "quantize", "spec": {"model_id": model_id,
+    let quantize = post_as(
+        &app,
+        &key,
+        "/v1/jobs",
+        &json!({"kind": "quantize", "spec": {"model_id": model_id,
             "scheme": {"bits": 2, "granularity": "tensor"},
-            "eval_dataset_id": test_set["id"], "tolerable_loss": 0.02}}))
-        .send()
-        .await
-        .unwrap();
-    let quantize: Value = resp.json().await.unwrap();
+            "eval_dataset_id": test_set["id"], "tolerable_loss": 0.02}}),
+    )
+    .await;
     let qid = quantize["id"].as_str().unwrap().to_string();
-    let done: Value = auth(app.client.get(app.url(&format!("/v1/jobs/{qid}?wait=60"))))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: Value = get_as(&app, &key, &format!("/v1/jobs/{qid}?wait=60")).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let tensors = done["result"]["tensors"].as_array().unwrap();
     browser.goto(&app.url(&format!("/ui/#/jobs/{qid}"))).await;
@@ -434,16 +447,17 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     assert_accessible(&browser, "compression report").await;
 
     // A study watched while it runs: its trials table and history grow without a reload.
-    let resp = auth(app.client.post(app.url("/v1/jobs")))
-        .json(&json!({"kind": "tune", "spec": {"dataset_id": dataset["id"],
+    let live_study = post_as(
+        &app,
+        &key,
+        "/v1/jobs",
+        &json!({"kind": "tune", "spec": {"dataset_id": dataset["id"],
             "base": {"architecture": {"hidden": [128, 128], "activation": "relu"},
                      "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 16, "epochs": 15, "seed": 0},
             "search_space": {"optimizer.lr": {"type": "float", "low": 0.0005, "high": 0.01, "log": true}},
-            "sampler": "random", "n_trials": 6, "cv_folds": 3, "parallelism": 1, "seed": 0}}))
-        .send()
-        .await
-        .unwrap();
-    let live_study: Value = resp.json().await.unwrap();
+            "sampler": "random", "n_trials": 6, "cv_folds": 3, "parallelism": 1, "seed": 0}}),
+    )
+    .await;
     let lid = live_study["id"].as_str().unwrap().to_string();
     browser.goto(&app.url(&format!("/ui/#/jobs/{lid}"))).await;
     let rows =
@@ -486,35 +500,24 @@ async fn a_user_works_in_the_browser(backend: Backend) {
 
     // A finished study: history, slices, parallel coordinates, importance and the trials
     // table, each with one mark per trial.
-    let resp = auth(app.client.post(app.url("/v1/jobs")))
-        .json(&json!({"kind": "tune", "spec": {"dataset_id": dataset["id"],
+    let tune = post_as(
+        &app,
+        &key,
+        "/v1/jobs",
+        &json!({"kind": "tune", "spec": {"dataset_id": dataset["id"],
             "base": {"architecture": {"hidden": [16], "activation": "relu"},
                      "optimizer": {"kind": "adam", "lr": 0.001}, "batch_size": 64, "epochs": 3, "seed": 0},
             "search_space": {
                 "optimizer.lr": {"type": "categorical", "choices": [0.003, 0.03]},
                 "batch_size": {"type": "categorical", "choices": [32, 128]}},
             "sampler": "grid", "cv_folds": 2, "metric": "accuracy", "direction": "maximize",
-            "parallelism": 2, "seed": 0}}))
-        .send()
-        .await
-        .unwrap();
-    let tune: Value = resp.json().await.unwrap();
+            "parallelism": 2, "seed": 0}}),
+    )
+    .await;
     let tid = tune["id"].as_str().unwrap().to_string();
-    let done: Value = auth(app.client.get(app.url(&format!("/v1/jobs/{tid}?wait=60"))))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: Value = get_as(&app, &key, &format!("/v1/jobs/{tid}?wait=60")).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let trials: Value = auth(app.client.get(app.url(&format!("/v1/jobs/{tid}/trials"))))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let trials: Value = get_as(&app, &key, &format!("/v1/jobs/{tid}/trials")).await;
     let n = trials["items"].as_array().unwrap().len();
     let complete = trials["items"]
         .as_array()
@@ -568,12 +571,4 @@ async fn a_user_works_in_the_browser(backend: Backend) {
     app.finish().await;
 }
 
-#[tokio::test]
-async fn a_user_works_in_the_browser_sqlite() {
-    a_user_works_in_the_browser(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_user_works_in_the_browser_postgres() {
-    a_user_works_in_the_browser(Backend::Postgres).await;
-}
+on_both_backends!(a_user_works_in_the_browser,);

@@ -475,6 +475,25 @@ pub fn fixture(name: &str) -> Vec<u8> {
     .expect("fixture")
 }
 
+/// A child process (a `whittle` or a peer) killed when dropped, so a failing test leaves none.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port free right now (for a process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Stamp out one `#[tokio::test]` per backend for an `async fn(Backend)`.
 #[macro_export]
 macro_rules! on_both_backends {

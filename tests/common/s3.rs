@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use whittle::config::S3Config;
 
+use super::free_port;
+
 /// Access key the tests use (moto accepts any).
 pub const ACCESS_KEY: &str = "whittle-test";
 pub const SECRET_KEY: &str = "whittle-test-secret";
@@ -29,14 +31,6 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl S3Server {
